@@ -1,0 +1,112 @@
+package dev.rewind.engine.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.rewind.engine.tensor.Simd.B;
+import static dev.rewind.engine.tensor.Simd.F;
+import static dev.rewind.engine.tensor.Simd.I16_LE;
+import static dev.rewind.engine.tensor.Simd.I8;
+import static dev.rewind.engine.tensor.Simd.LANES;
+import static dev.rewind.engine.tensor.Simd.LE;
+
+/**
+ * A weight matrix in ggml's Q8_0 format ({@link GgmlType#Q8_0}): each row is a sequence of
+ * 34-byte blocks covering 32 weights — a little-endian half scale {@code d}, then 32 signed bytes
+ * {@code q[0..31]}; weight {@code j} of the block is {@code d * q[j]} (exact in float).
+ *
+ * @param name tensor name
+ * @param data {@code rows * cols / 32 * 34} bytes, read in place
+ * @param rows number of rows
+ * @param cols number of columns, a multiple of 32
+ */
+public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+
+    private static final int BLOCK = 32;
+    private static final int BLOCK_BYTES = 2 + BLOCK;
+
+    /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
+    public Q8_0Matrix {
+        Shapes.checkMatrix(name, GgmlType.Q8_0, data, rows, cols);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q8_0;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Per block, the kernel sums {@code q[j] * x[j]} in vector lanes and then adds that partial
+     * sum times {@code d} to one of two alternating accumulators.
+     */
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            return dotScalar(row, x, xOffset);
+        }
+        Shapes.checkAccess(row, rows, x, xOffset, cols);
+        int blocks = cols / BLOCK;
+        long base = (long) row * blocks * BLOCK_BYTES;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < blocks; b += 2) {
+            long at = base + (long) b * BLOCK_BYTES;
+            int xAt = xOffset + b * BLOCK;
+            acc0 = block(at, x, xAt, acc0);
+            acc1 = block(at + BLOCK_BYTES, x, xAt + BLOCK, acc1);
+        }
+        if (b < blocks) {
+            acc0 = block(base + (long) b * BLOCK_BYTES, x, xOffset + b * BLOCK, acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Returns {@code acc + d * (q · x[xAt .. xAt+32))} for the block at byte {@code at}. */
+    private FloatVector block(long at, float[] x, int xAt, FloatVector acc) {
+        FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
+        FloatVector sum = FloatVector.zero(F);
+        for (int j = 0; j < BLOCK; j += LANES) {
+            FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
+                    .convertShape(VectorOperators.B2F, F, 0);
+            sum = q.fma(FloatVector.fromArray(F, x, xAt + j), sum);
+        }
+        return sum.fma(d, acc);
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOffset) {
+        Shapes.checkAccess(row, rows, x, xOffset, cols);
+        int blocks = cols / BLOCK;
+        long base = (long) row * blocks * BLOCK_BYTES;
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(I16_LE, at));
+            for (int j = 0; j < BLOCK; j++) {
+                float w = d * data.get(I8, at + 2 + j);
+                sum += w * x[xOffset + b * BLOCK + j];
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        Shapes.checkAccess(row, rows, out, outOffset, cols);
+        int blocks = cols / BLOCK;
+        long base = (long) row * blocks * BLOCK_BYTES;
+        for (int b = 0; b < blocks; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(I16_LE, at));
+            for (int j = 0; j < BLOCK; j++) {
+                out[outOffset + b * BLOCK + j] = d * data.get(I8, at + 2 + j);
+            }
+        }
+    }
+}
