@@ -1,0 +1,36 @@
+package dev.rewind.engine.kv;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Storage for the attention keys and values of one sequence, for every layer and position.
+ * Each (layer, position) holds one key row and one value row of {@link #kvDim()} little-endian
+ * float32 values. Rows are reached as (segment, byte offset) pairs rather than slices, so the
+ * attention loop allocates nothing; the segment may be the whole cache or one page of it.
+ */
+public interface KvCache extends AutoCloseable {
+
+    int layers();
+
+    /** Floats per key (and per value) row: KV heads × head dimension. */
+    int kvDim();
+
+    /** Positions this cache can hold. */
+    int capacity();
+
+    /** Stores the key and value rows of {@code layer} at {@code position}. */
+    void write(int layer, int position, float[] key, int keyOffset, float[] value, int valueOffset);
+
+    /** The segment that holds the key row of {@code layer} at {@code position}. */
+    MemorySegment keys(int layer, int position);
+
+    /** The segment that holds the value row of {@code layer} at {@code position}. */
+    MemorySegment values(int layer, int position);
+
+    /** Byte offset of the row for {@code layer} and {@code position} inside its key (and value) segment. */
+    long rowOffset(int layer, int position);
+
+    /** Releases the storage; the cache must not be used afterwards. */
+    @Override
+    void close();
+}
