@@ -25,7 +25,7 @@ import java.util.Optional;
  * A GGUF file (versions 2 and 3), memory-mapped read-only. The header is parsed eagerly and
  * checked against the file size at every step, so a damaged file fails with a
  * {@link GgufFormatException} naming the byte offset, never with an out-of-bounds error, a
- * huge allocation or a hang. Tensor data stays in the mapping: {@link #tensorData} returns a
+ * huge allocation or a hang (metadata arrays may nest at most 64 deep). Tensor data stays in the mapping: {@link #tensorData} returns a
  * view, never a copy. Closing the file unmaps it; views taken earlier must not be used after.
  */
 public final class GgufFile implements AutoCloseable {
@@ -98,7 +98,7 @@ public final class GgufFile implements AutoCloseable {
         this.metadata = new GgufMetadata(kv);
         this.alignment = kv.get("general.alignment") instanceof GgufValue.Int a ? a.value() : DEFAULT_ALIGNMENT;
 
-        record Pending(String name, long[] shape, GgmlType type, long relOffset, long byteSize, long infoOffset) {
+        record Pending(String name, long[] shape, GgmlType type, long relOffset, long byteSize, long offsetFieldOffset) {
         }
         List<Pending> pending = new ArrayList<>();
         Map<String, Long> seen = new LinkedHashMap<>();
@@ -151,7 +151,7 @@ public final class GgufFile implements AutoCloseable {
             }
             long offsetOffset = r.pos;
             long relOffset = r.u64("data offset of tensor '" + name + "'");
-            if (relOffset < 0 || relOffset % alignment != 0) {
+            if (Long.remainderUnsigned(relOffset, alignment) != 0) { // an offset of 2^63 or more is past the end, checked below
                 throw new GgufFormatException(path, offsetOffset, Problem.BAD_ALIGNMENT,
                         "tensor '" + name + "' data offset " + Long.toUnsignedString(relOffset) + " is not a multiple of the alignment " + alignment);
             }
@@ -166,9 +166,10 @@ public final class GgufFile implements AutoCloseable {
         for (Pending p : pending) {
             long start = data + p.relOffset;
             if (start < data || start > segment.byteSize() || p.byteSize > segment.byteSize() - start) {
-                throw new GgufFormatException(path, p.infoOffset, Problem.TENSOR_DATA_PAST_END,
-                        "tensor '" + p.name + "' data [" + Long.toUnsignedString(start) + ", +" + p.byteSize
-                                + " bytes) reaches past the end of the file (" + segment.byteSize() + " bytes)");
+                throw new GgufFormatException(path, p.offsetFieldOffset, Problem.TENSOR_DATA_PAST_END,
+                        "tensor '" + p.name + "' data (" + p.byteSize + " bytes at offset " + Long.toUnsignedString(p.relOffset)
+                                + " of the data section, which starts at " + data + ") reaches past the end of the file ("
+                                + segment.byteSize() + " bytes)");
             }
             GgufTensorInfo info = new GgufTensorInfo(p.name, p.shape, p.type, start, p.byteSize);
             infos.add(info);
@@ -326,7 +327,7 @@ public final class GgufFile implements AutoCloseable {
                 case FLOAT64 -> new GgufValue.Real(type, Double.longBitsToDouble(u64(what)));
                 case BOOL -> bool(what);
                 case STRING -> new GgufValue.Str(string(what));
-                case ARRAY -> array(key);
+                case ARRAY -> array(key, 1);
             };
         }
 
@@ -351,7 +352,12 @@ public final class GgufFile implements AutoCloseable {
             return new GgufValue.Bool(b == 1);
         }
 
-        private GgufValue array(String key) throws GgufFormatException {
+        /** An array value at nesting {@code depth} (1 for a top-level array), bounded so a crafted file cannot overflow the stack. */
+        private GgufValue array(String key, int depth) throws GgufFormatException {
+            if (depth > GgufWriter.MAX_ARRAY_DEPTH) {
+                throw new GgufFormatException(path, pos, Problem.BAD_VALUE,
+                        "array '" + key + "' nests arrays more than " + GgufWriter.MAX_ARRAY_DEPTH + " deep");
+            }
             GgufValueType elem = valueType("element type of array '" + key + "'");
             long countOffset = pos;
             long count = u64("length of array '" + key + "'");
@@ -388,7 +394,7 @@ public final class GgufFile implements AutoCloseable {
                 case ARRAY -> {
                     List<GgufValue> values = new ArrayList<>(n);
                     for (int i = 0; i < n; i++) {
-                        values.add(array(key + "[" + i + "]"));
+                        values.add(array(key + "[" + i + "]", depth + 1));
                     }
                     return new GgufValue.NestedArray(Collections.unmodifiableList(values));
                 }
