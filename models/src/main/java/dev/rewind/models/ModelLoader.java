@@ -1,0 +1,139 @@
+package dev.rewind.models;
+
+import dev.rewind.engine.gguf.GgufFile;
+import dev.rewind.engine.gguf.GgufMetadata;
+import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
+
+/**
+ * Opens a GGUF file and builds the model its {@code general.architecture} names, with the
+ * tokenizer its metadata describes.
+ */
+public final class ModelLoader {
+
+    /** The {@code general.architecture} values Rewind runs. */
+    public static final java.util.List<String> SUPPORTED_ARCHITECTURES = java.util.List.of("llama", "qwen2", "gemma", "phi3");
+
+    private ModelLoader() {
+    }
+
+    /**
+     * Maps {@code path} and builds the model and tokenizer. The returned {@link LoadedModel} owns the
+     * mapping; close it to unmap.
+     *
+     * @throws ModelFormatException when the file is GGUF but not a model Rewind can run
+     * @throws IOException          when it cannot be read or is not valid GGUF
+     */
+    public static LoadedModel load(Path path, WorkerPool pool) throws IOException {
+        GgufFile file = GgufFile.open(path);
+        try {
+            Tokenizer tokenizer = tokenizer(file);
+            TransformerConfig config = config(file);
+            ModelTensors tensors = new ModelTensors(file);
+            LanguageModel model = switch (config.architecture()) {
+                case "llama" -> Llama.load(tensors, config, pool);
+                case "qwen2" -> Qwen2.load(tensors, config, pool);
+                case "gemma" -> Gemma.load(tensors, config, pool);
+                case "phi3" -> Phi3.load(tensors, config, pool);
+                default -> throw new ModelFormatException(path, "architecture '" + config.architecture()
+                        + "' is not supported (supported: " + String.join(", ", SUPPORTED_ARCHITECTURES) + ")");
+            };
+            return new LoadedModel(file, model, tokenizer);
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** Builds only the tokenizer; works on vocabulary-only GGUF files. */
+    public static Tokenizer loadTokenizer(Path path) throws IOException {
+        try (GgufFile file = GgufFile.open(path)) {
+            return tokenizer(file);
+        }
+    }
+
+    static Tokenizer tokenizer(GgufFile file) throws ModelFormatException {
+        try {
+            return Tokenizer.fromMetadata(new GgufTokenizerMetadata(file.metadata()));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file.path(), "bad tokenizer metadata: " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads the transformer hyper-parameters under the {@code <architecture>.} prefix. */
+    static TransformerConfig config(GgufFile file) throws ModelFormatException {
+        Path path = file.path();
+        GgufMetadata m = file.metadata();
+        try {
+            String arch = m.string("general.architecture")
+                    .orElseThrow(() -> new ModelFormatException(path, "metadata key 'general.architecture' is missing"));
+            if (!SUPPORTED_ARCHITECTURES.contains(arch)) {
+                throw new ModelFormatException(path, "architecture '" + arch + "' is not supported (supported: "
+                        + String.join(", ", SUPPORTED_ARCHITECTURES) + ")");
+            }
+            String p = arch + ".";
+            int dim = positive(path, m, p + "embedding_length");
+            int layers = positive(path, m, p + "block_count");
+            int heads = positive(path, m, p + "attention.head_count");
+            int kvHeads = optionalPositive(path, m, p + "attention.head_count_kv", heads);
+            if (heads % kvHeads != 0) {
+                throw new ModelFormatException(path, p + "attention.head_count (" + heads
+                        + ") is not a multiple of attention.head_count_kv (" + kvHeads + ")");
+            }
+            int headDim = optionalPositive(path, m, p + "attention.key_length", dim / heads);
+            int ffnDim = positive(path, m, p + "feed_forward_length");
+            int context = positive(path, m, p + "context_length");
+            float eps = (float) m.real(p + "attention.layer_norm_rms_epsilon")
+                    .orElseThrow(() -> new ModelFormatException(path, "metadata key '" + p + "attention.layer_norm_rms_epsilon' is missing"));
+            int vocab = file.tensor("token_embd.weight").map(t -> (int) t.dim(1))
+                    .orElseThrow(() -> new ModelFormatException(path, "tensor 'token_embd.weight' is missing"));
+            int ropeDim = optionalPositive(path, m, p + "rope.dimension_count", headDim);
+            double base = m.real(p + "rope.freq_base").orElse(10000.0);
+            String scaling = m.string(p + "rope.scaling.type").orElse("none");
+            double linearScale = switch (scaling) {
+                case "none" -> 1.0;
+                case "linear" -> {
+                    OptionalDouble f = m.real(p + "rope.scaling.factor");
+                    yield f.isPresent() && f.getAsDouble() > 0 ? f.getAsDouble() : 1.0;
+                }
+                default -> throw new ModelFormatException(path, "rope scaling type '" + scaling
+                        + "' (" + p + "rope.scaling.type) is not supported (supported: none, linear, and rope_freqs factors)");
+            };
+            float[] freqFactors = file.tensor("rope_freqs.weight").isPresent()
+                    ? new ModelTensors(file).vector("rope_freqs.weight", ropeDim / 2) : null;
+            Rope.Style style = switch (arch) {
+                case "llama" -> Rope.Style.ADJACENT;
+                default -> Rope.Style.HALVES;
+            };
+            Rope rope = new Rope(ropeDim, base, linearScale, freqFactors, style);
+            return new TransformerConfig(arch, dim, layers, heads, kvHeads, headDim, ffnDim, vocab, context, eps, rope);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(path, e.getMessage(), e);
+        }
+    }
+
+    private static int positive(Path path, GgufMetadata m, String key) throws ModelFormatException {
+        OptionalLong v = m.integer(key);
+        if (v.isEmpty()) {
+            throw new ModelFormatException(path, "metadata key '" + key + "' is missing");
+        }
+        return checkRange(path, key, v.getAsLong());
+    }
+
+    private static int optionalPositive(Path path, GgufMetadata m, String key, int fallback) throws ModelFormatException {
+        OptionalLong v = m.integer(key);
+        return v.isEmpty() ? fallback : checkRange(path, key, v.getAsLong());
+    }
+
+    private static int checkRange(Path path, String key, long v) throws ModelFormatException {
+        if (v <= 0 || v > 1 << 24) {
+            throw new ModelFormatException(path, "metadata key '" + key + "' = " + v + " is out of range");
+        }
+        return (int) v;
+    }
+}

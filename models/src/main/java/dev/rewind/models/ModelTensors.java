@@ -1,0 +1,84 @@
+package dev.rewind.models;
+
+import dev.rewind.engine.gguf.GgufFile;
+import dev.rewind.engine.gguf.GgufTensorInfo;
+import dev.rewind.engine.tensor.UnsupportedTensorTypeException;
+import dev.rewind.engine.tensor.WeightMatrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * Looks up a model's tensors by name in a GGUF file and checks their shapes, so a wrong file
+ * fails at load time with a message naming the tensor, not with garbage or an index error
+ * during generation.
+ */
+final class ModelTensors {
+
+    private final GgufFile file;
+
+    ModelTensors(GgufFile file) {
+        this.file = file;
+    }
+
+    boolean has(String name) {
+        return file.tensor(name).isPresent();
+    }
+
+    /** A weight matrix of {@code rows} outputs × {@code cols} inputs (ggml shape [cols, rows]). */
+    WeightMatrix matrix(String name, int rows, int cols) throws ModelFormatException {
+        GgufTensorInfo info = require(name);
+        checkShape(info, cols, rows);
+        try {
+            return WeightMatrix.of(name, info.type(), file.tensorData(info), rows, cols);
+        } catch (UnsupportedTensorTypeException e) {
+            throw new ModelFormatException(file.path(), e.getMessage(), e);
+        }
+    }
+
+    Optional<WeightMatrix> optionalMatrix(String name, int rows, int cols) throws ModelFormatException {
+        return has(name) ? Optional.of(matrix(name, rows, cols)) : Optional.empty();
+    }
+
+    /** A 1-D F32 (or F16) tensor of {@code n} values, copied to the heap (norm weights, biases: tiny). */
+    float[] vector(String name, int n) throws ModelFormatException {
+        GgufTensorInfo info = require(name);
+        checkShape(info, n);
+        MemorySegment data = file.tensorData(info);
+        float[] out = new float[n];
+        switch (info.type()) {
+            case F32 -> MemorySegment.copy(data, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, out, 0, n);
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = Float.float16ToFloat(data.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2L * i));
+                }
+            }
+            default -> throw new ModelFormatException(file.path(),
+                    "tensor '" + name + "' is a vector of type " + info.type() + "; vectors must be F32 or F16");
+        }
+        return out;
+    }
+
+    Optional<float[]> optionalVector(String name, int n) throws ModelFormatException {
+        return has(name) ? Optional.of(vector(name, n)) : Optional.empty();
+    }
+
+    private GgufTensorInfo require(String name) throws ModelFormatException {
+        return file.tensor(name).orElseThrow(() -> new ModelFormatException(file.path(), "tensor '" + name + "' is missing"));
+    }
+
+    private void checkShape(GgufTensorInfo info, long... expected) throws ModelFormatException {
+        long[] actual = info.shape();
+        int dims = actual.length;
+        while (dims > expected.length && actual[dims - 1] == 1) {
+            dims--;
+        }
+        if (!Arrays.equals(Arrays.copyOf(actual, dims), expected)) {
+            throw new ModelFormatException(file.path(), "tensor '" + info.name() + "' has shape " + Arrays.toString(actual)
+                    + ", expected " + Arrays.toString(expected));
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.rewind.models;
+
+/**
+ * Rotary position embedding. Pair {@code i} of a head (i &lt; dimensions/2) is rotated by the angle
+ * {@code position × base^(−2i/dimensions) / factor[i]}, where {@code factor} is the optional
+ * {@code rope_freqs} tensor (Llama-3 style scaling; absent means 1) and positions are first
+ * divided by a linear scaling factor. Angles are computed in double precision.
+ *
+ * @param dimensions  how many leading dimensions of each head are rotated
+ * @param base        frequency base ({@code rope.freq_base}, default 10000)
+ * @param linearScale positions are divided by this (1 = no scaling)
+ * @param freqFactors per-pair divisors of the angle, or {@code null}
+ * @param style       which elements form a pair
+ */
+public record Rope(int dimensions, double base, double linearScale, float[] freqFactors, Style style) {
+
+    /** How the rotated pairs are laid out in a head. */
+    public enum Style {
+        /** Adjacent pairs (x[2i], x[2i+1]): llama's "NORM" rope. */
+        ADJACENT,
+        /** Halves (x[i], x[i + d/2]): "NEOX" rope (Qwen2, Gemma, Phi-3). */
+        HALVES
+    }
+
+    public Rope {
+        if (dimensions <= 0 || dimensions % 2 != 0) {
+            throw new IllegalArgumentException("rope dimension count must be a positive even number, got " + dimensions);
+        }
+        if (freqFactors != null && freqFactors.length != dimensions / 2) {
+            throw new IllegalArgumentException("rope_freqs has " + freqFactors.length + " entries, expected " + dimensions / 2);
+        }
+        freqFactors = freqFactors == null ? null : freqFactors.clone();
+    }
+
+    /** Angular frequency of pair {@code i}, including the frequency factor and linear scaling. */
+    public double frequency(int i) {
+        double f = Math.pow(base, -2.0 * i / dimensions) / linearScale;
+        return freqFactors == null ? f : f / freqFactors[i];
+    }
+
+    /** Fills {@code cos[i]} and {@code sin[i]} for the {@code dimensions/2} pairs at {@code position}. */
+    public void angles(int position, double[] frequencies, float[] cos, float[] sin) {
+        for (int i = 0; i < dimensions / 2; i++) {
+            double angle = position * frequencies[i];
+            cos[i] = (float) Math.cos(angle);
+            sin[i] = (float) Math.sin(angle);
+        }
+    }
+
+    /** Rotates every head in {@code x[offset ..]} ({@code heads} heads of {@code headDim}) in place. */
+    public void rotate(float[] x, int offset, int heads, int headDim, float[] cos, float[] sin) {
+        int half = dimensions / 2;
+        for (int h = 0; h < heads; h++) {
+            int base = offset + h * headDim;
+            for (int i = 0; i < half; i++) {
+                int a = style == Style.ADJACENT ? base + 2 * i : base + i;
+                int b = style == Style.ADJACENT ? a + 1 : a + half;
+                float x0 = x[a];
+                float x1 = x[b];
+                x[a] = x0 * cos[i] - x1 * sin[i];
+                x[b] = x0 * sin[i] + x1 * cos[i];
+            }
+        }
+    }
+}

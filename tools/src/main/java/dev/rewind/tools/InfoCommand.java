@@ -1,0 +1,57 @@
+package dev.rewind.tools;
+
+import dev.rewind.engine.gguf.GgufFile;
+import dev.rewind.engine.gguf.GgufTensorInfo;
+import dev.rewind.engine.gguf.GgufValue;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/** {@code rewind info}: what a GGUF file holds. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Print a GGUF file's metadata and its tensor table (name, type, shape, bytes).")
+final class InfoCommand implements Callable<Integer> {
+
+    @Parameters(paramLabel = "PATH", description = "GGUF file.")
+    Path path;
+
+    private final PrintStream out;
+
+    InfoCommand(PrintStream out) {
+        this.out = out;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        try (GgufFile file = GgufFile.open(path)) {
+            out.printf("file: %s%nGGUF version %d, %d bytes, alignment %d, data at offset %d%n%n",
+                    path, file.version(), file.fileSize(), file.alignment(), file.dataOffset());
+            out.printf("metadata (%d keys):%n", file.metadata().asMap().size());
+            for (Map.Entry<String, GgufValue> e : file.metadata().asMap().entrySet()) {
+                out.printf("  %-45s %s%n", e.getKey(), oneLine(e.getValue()));
+            }
+            out.printf("%ntensors (%d):%n", file.tensors().size());
+            int width = file.tensors().stream().mapToInt(t -> t.name().length()).max().orElse(4);
+            out.printf("  %-" + width + "s  %-7s  %-22s  %12s%n", "name", "type", "shape", "bytes");
+            long total = 0;
+            for (GgufTensorInfo t : file.tensors()) {
+                String shape = Arrays.stream(t.shape()).mapToObj(Long::toString).collect(Collectors.joining(" × "));
+                out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", t.name(), t.type(), shape, t.byteSize());
+                total += t.byteSize();
+            }
+            out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", "total", "", "", total);
+        }
+        return 0;
+    }
+
+    private static String oneLine(GgufValue v) {
+        String s = v.toString().replace("\n", "\\n").replace("\t", "\\t");
+        return s.length() > 160 ? s.substring(0, 157) + "…" : s;
+    }
+}

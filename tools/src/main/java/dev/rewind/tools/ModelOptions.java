@@ -1,0 +1,50 @@
+package dev.rewind.tools;
+
+import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.models.LoadedModel;
+import dev.rewind.models.ModelLoader;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The options that pick and load a model, shared by the commands that run one. */
+final class ModelOptions {
+
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH",
+            description = "GGUF model file (default: ${DEFAULT-VALUE}).",
+            defaultValue = "${sys:rewind.home:-.}/../shared/models/stories260K.gguf")
+    Path model;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N",
+            description = "Worker threads for the matrix kernels (default: all cores).")
+    Integer threads;
+
+    WorkerPool newPool() {
+        int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (n < 1 || n > 1024) {
+            throw new UserException("--threads must be between 1 and 1024, got " + n);
+        }
+        return new WorkerPool(n);
+    }
+
+    /** Maps the model and pages its weights in, showing progress on {@code err} when that takes a while. */
+    LoadedModel load(WorkerPool pool, PrintStream err) throws IOException {
+        Path path = model.normalize();
+        if (!Files.isRegularFile(path)) {
+            throw new UserException(Files.exists(path) ? path + " is not a regular file" : "no such model file: " + path);
+        }
+        LoadedModel loaded = ModelLoader.load(path, pool);
+        try {
+            Progress progress = new Progress(err, "loading " + path.getFileName(), loaded.file().fileSize());
+            loaded.prefetch(progress::update);
+            progress.done();
+            return loaded;
+        } catch (RuntimeException e) {
+            loaded.close();
+            throw e;
+        }
+    }
+}

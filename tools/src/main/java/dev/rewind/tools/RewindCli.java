@@ -1,0 +1,59 @@
+package dev.rewind.tools;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+
+/** The {@code rewind} command line. */
+@Command(name = "rewind", mixinStandardHelpOptions = true, versionProvider = RewindCli.Version.class,
+        description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
+        subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class})
+public final class RewindCli {
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintStream(System.out, true, StandardCharsets.UTF_8),
+                new PrintStream(System.err, true, StandardCharsets.UTF_8)));
+    }
+
+    /** Runs the command line with the given streams and returns the exit code (0 on success). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        CommandLine cli = new CommandLine(new RewindCli(), new Factory(out, err));
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        cli.setExecutionExceptionHandler(new ErrorReporter(err));
+        cli.setParameterExceptionHandler((ex, a) -> {
+            err.println("rewind: " + ex.getMessage());
+            err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options.");
+            return 2;
+        });
+        return cli.execute(args);
+    }
+
+    /** Creates subcommands with the streams they print to (no global state). */
+    private record Factory(PrintStream out, PrintStream err) implements CommandLine.IFactory {
+        @Override
+        public <K> K create(Class<K> cls) throws Exception {
+            if (cls == GenerateCommand.class) {
+                return cls.cast(new GenerateCommand(out, err));
+            }
+            if (cls == InfoCommand.class) {
+                return cls.cast(new InfoCommand(out));
+            }
+            if (cls == TokenizeCommand.class) {
+                return cls.cast(new TokenizeCommand(out));
+            }
+            return CommandLine.defaultFactory().create(cls);
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = RewindCli.class.getPackage().getImplementationVersion();
+            return new String[]{"rewind " + (v == null ? "(development build)" : v) + ", Java " + Runtime.version()};
+        }
+    }
+}
