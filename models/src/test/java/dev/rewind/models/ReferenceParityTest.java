@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * prompt ids; teacher-forced logits against the float64 reference (1e-4) and against llama.cpp
  * (per-type tolerance); greedy continuations against llama.cpp (divergence only where llama.cpp's
  * own gap is within μ) and against the float64 run (divergence only at a margin below 1e-4).
- * stories260K must match llama.cpp exactly.
+ * stories260K must match llama.cpp exactly. Every file of a weight type this engine supports
+ * (F32, F16, BF16, Q8_0, Q4_0) is covered, for every architecture it runs.
  */
 class ReferenceParityTest {
 
@@ -51,7 +52,20 @@ class ReferenceParityTest {
             new Case("tiny-llama-F16", new Tolerance(1.5e-2, 3e-3)),
             new Case("tiny-llama-BF16", new Tolerance(5e-2, 1e-2)),
             new Case("tiny-llama-Q8_0", new Tolerance(0.2, 0.1)),
-            new Case("tiny-llama-Q4_0", new Tolerance(0.3, 0.1)));
+            new Case("tiny-llama-Q4_0", new Tolerance(0.3, 0.1)),
+            new Case("tiny-qwen2-F32", new Tolerance(1e-4, 1e-4)),
+            new Case("tiny-qwen2-F16", new Tolerance(1.5e-2, 3e-3)),
+            new Case("tiny-qwen2-Q8_0", new Tolerance(0.2, 0.1)),
+            new Case("tiny-qwen2-Q4_0", new Tolerance(0.3, 0.1)),
+            // llama.cpp reads GELU from an F16 table: its F32 gemma logits are 2e-3 off plain float math
+            new Case("tiny-gemma-F32", new Tolerance(2e-3, 2e-3)),
+            new Case("tiny-gemma-F16", new Tolerance(1.5e-2, 3e-3)),
+            new Case("tiny-gemma-Q8_0", new Tolerance(0.2, 0.1)),
+            new Case("tiny-gemma-Q4_0", new Tolerance(0.3, 0.1)),
+            new Case("tiny-phi3-F32", new Tolerance(1e-4, 1e-4)),
+            new Case("tiny-phi3-F16", new Tolerance(1.5e-2, 3e-3)),
+            new Case("tiny-phi3-Q8_0", new Tolerance(0.2, 0.1)),
+            new Case("tiny-phi3-Q4_0", new Tolerance(0.3, 0.1)));
 
     static final ObjectMapper JSON = new ObjectMapper();
     static WorkerPool pool;
