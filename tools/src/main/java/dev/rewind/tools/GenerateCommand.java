@@ -107,6 +107,7 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new UserException("the prompt has " + promptIds.length + " tokens but the context holds " + ctx
                         + (context == null ? " (the model's context length)" : ""));
             }
+            MemoryBudget.checkKvCache(loaded.model().config(), ctx, loaded.file().fileSize());
             Sampler sampler = new Sampler(params, loaded.model().config().vocabularySize());
             Generator generator = new Generator(loaded.model(), tokenizer);
             Generator.Options options = new Generator.Options(maxTokens, ignoreEos, topLogits);

@@ -1,0 +1,32 @@
+package dev.rewind.tools;
+
+import com.sun.management.OperatingSystemMXBean;
+import dev.rewind.engine.kv.ContiguousKvCache;
+import dev.rewind.models.TransformerConfig;
+
+import java.lang.management.ManagementFactory;
+
+/** Refuses, before allocating, a KV cache that cannot fit in this machine's memory. */
+final class MemoryBudget {
+
+    private MemoryBudget() {
+    }
+
+    /**
+     * Checks that the KV cache for {@code context} tokens plus the model's weights fit in 90 % of the
+     * machine's physical memory (the cache is zeroed on allocation, so every byte of it is touched).
+     *
+     * @throws UserException naming the bytes needed and the memory there is
+     */
+    static void checkKvCache(TransformerConfig config, int context, long weightBytes) {
+        long needed = ContiguousKvCache.bytesFor(config.layers(), config.kvDim(), context);
+        long total = ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+        if (total > 0 && needed + weightBytes > total / 10 * 9) {
+            throw new UserException(String.format("a KV cache for %d tokens needs %.1f GiB beside %.1f GiB of weights, "
+                    + "more than this machine's %.1f GiB of memory allows; lower --context",
+                    context, needed / GIB, weightBytes / GIB, total / GIB));
+        }
+    }
+
+    private static final double GIB = 1024.0 * 1024 * 1024;
+}

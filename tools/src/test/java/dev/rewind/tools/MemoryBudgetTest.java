@@ -1,0 +1,28 @@
+package dev.rewind.tools;
+
+import dev.rewind.models.Rope;
+import dev.rewind.models.TransformerConfig;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MemoryBudgetTest {
+
+    /** Llama-3-8B's attention shape: 32 layers, 8 KV heads of 128. */
+    private static final TransformerConfig LLAMA_8B = new TransformerConfig("llama", 4096, 32, 32, 8, 128, 14336,
+            128256, 131072, 1e-5f, new Rope(128, 500000, 1, null, Rope.Style.ADJACENT));
+
+    @Test
+    void aFullLengthCacheOfAnEightBillionModelIsRefusedBeforeAllocating() {
+        // 32 layers × 1024 floats × 2 (K and V) × 4 bytes = 256 KiB per token: 131072 tokens need 32 GiB
+        UserException e = assertThrows(UserException.class, () -> MemoryBudget.checkKvCache(LLAMA_8B, 131072, 5L << 30));
+        assertTrue(e.getMessage().contains("--context") && e.getMessage().contains("32.0 GiB"), e.getMessage());
+    }
+
+    @Test
+    void anOrdinaryContextPasses() {
+        assertDoesNotThrow(() -> MemoryBudget.checkKvCache(LLAMA_8B, 4096, 5L << 30));
+    }
+}
