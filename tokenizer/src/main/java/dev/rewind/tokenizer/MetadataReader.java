@@ -61,6 +61,30 @@ final class MetadataReader {
         return values;
     }
 
+    /**
+     * Token scores: an array of at least {@code minLength} floats, or of integers (which llama.cpp also
+     * accepts), if present.
+     */
+    Optional<float[]> scores(String key, int minLength) {
+        try {
+            return floats(key, minLength);
+        } catch (TokenizerException notFloats) {
+            Optional<int[]> integers;
+            try {
+                integers = ints(key, minLength);
+            } catch (TokenizerException notInts) {
+                throw notFloats;
+            }
+            return integers.map(values -> {
+                float[] out = new float[values.length];
+                for (int i = 0; i < values.length; i++) {
+                    out[i] = values[i];
+                }
+                return out;
+            });
+        }
+    }
+
     /** An array of at least {@code minLength} ints, if present. */
     Optional<int[]> ints(String key, int minLength) {
         Optional<int[]> values = read(key, metadata::ints);

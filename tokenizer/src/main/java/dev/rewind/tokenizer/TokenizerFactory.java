@@ -37,12 +37,12 @@ final class TokenizerFactory {
     private enum Kind { SENTENCE_PIECE, BYTE_PAIR }
 
     private static Vocabulary vocabulary(MetadataReader in, Kind kind, PreTokenizerChoice pre) {
-        List<String> pieces = in.requiredStrings(MetadataReader.TOKENS);
+        List<String> pieces = withNamedEmptyPieces(in.requiredStrings(MetadataReader.TOKENS));
         int n = pieces.size();
         if (n == 0) {
             throw new TokenizerException("metadata key '" + MetadataReader.TOKENS + "' is empty");
         }
-        float[] scores = in.floats(MetadataReader.SCORES, n).orElseGet(() -> new float[n]);
+        float[] scores = in.scores(MetadataReader.SCORES, n).orElseGet(() -> new float[n]);
         int[] typeCodes = in.ints(MetadataReader.TOKEN_TYPE, n).orElse(null);
         TokenType[] types = new TokenType[n];
         int[] attributes = new int[n];
@@ -139,6 +139,20 @@ final class TokenizerFactory {
                 attributes[id] &= ~TokenAttributes.RSTRIP;
             }
         }
+    }
+
+    /** llama.cpp names an empty piece {@code [EMPTY_<id>]}, so that it is never matched or lost. */
+    private static List<String> withNamedEmptyPieces(List<String> pieces) {
+        if (pieces.stream().noneMatch(String::isEmpty)) {
+            return pieces;
+        }
+        List<String> named = new ArrayList<>(pieces);
+        for (int i = 0; i < named.size(); i++) {
+            if (named.get(i).isEmpty()) {
+                named.set(i, "[EMPTY_" + i + "]");
+            }
+        }
+        return named;
     }
 
     private static int inRange(int id, int size) {

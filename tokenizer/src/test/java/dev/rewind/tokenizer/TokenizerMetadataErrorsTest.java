@@ -1,5 +1,6 @@
 package dev.rewind.tokenizer;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -43,6 +44,22 @@ class TokenizerMetadataErrorsTest {
     @Test
     void wrongValueType() {
         assertFailsNaming("tokenizer.ggml.scores", good().put("tokenizer.ggml.scores", "not floats"));
+    }
+
+    @Test
+    void integerScoresAreAccepted() {
+        int[] scores = new int[261];
+        scores[260] = -1;
+        Tokenizer t = Tokenizer.fromMetadata(good().put("tokenizer.ggml.scores", scores));
+        assertEquals(-1f, t.vocabulary().score(260));
+    }
+
+    @Test
+    void emptyPiecesAreNamedAsLlamaCpp() {
+        MapMetadata m = good();
+        List<String> tokens = new ArrayList<>(m.strings("tokenizer.ggml.tokens").orElseThrow());
+        tokens.set(260, "");
+        assertEquals("[EMPTY_260]", Tokenizer.fromMetadata(m.put("tokenizer.ggml.tokens", tokens)).piece(260));
     }
 
     @Test
