@@ -61,11 +61,6 @@ public final class BytePairTokenizer implements Tokenizer {
         return vocabulary;
     }
 
-    /** The pre-tokenizer this vocabulary uses. */
-    PreTokenizer preTokenizer() {
-        return preTokenizer;
-    }
-
     /** llama.cpp's {@code token_to_piece(special = true)} for BPE vocabularies. */
     private byte[] pieceToBytes(int id) {
         int attributes = vocabulary.attributes(id);
