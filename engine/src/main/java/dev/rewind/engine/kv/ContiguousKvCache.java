@@ -56,6 +56,11 @@ public final class ContiguousKvCache implements KvCache {
     }
 
     @Override
+    public KvType type() {
+        return KvType.F32;
+    }
+
+    @Override
     public int capacity() {
         return capacity;
     }

@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * Storage for the attention keys and values of one sequence, for every layer and position.
  * Each (layer, position) holds one key row and one value row of {@link #kvDim()} little-endian
- * float32 values. Rows are reached as (segment, byte offset) pairs rather than slices, so the
+ * values of {@link #type()}. Rows are reached as (segment, byte offset) pairs rather than slices, so the
  * attention loop allocates nothing; the segment may be the whole cache or one page of it.
  */
 public interface KvCache extends AutoCloseable {
@@ -14,6 +14,9 @@ public interface KvCache extends AutoCloseable {
 
     /** Floats per key (and per value) row: KV heads × head dimension. */
     int kvDim();
+
+    /** Precision of the stored rows: {@link KvType#F32} rows are floats, {@link KvType#F16} rows halves. */
+    KvType type();
 
     /** Positions this cache can hold. */
     int capacity();
