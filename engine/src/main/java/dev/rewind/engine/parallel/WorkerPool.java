@@ -4,6 +4,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -42,21 +43,28 @@ public final class WorkerPool implements AutoCloseable {
     /** Per worker: true while it is (about to be) parked, so the caller knows to unpark it. */
     private final AtomicBoolean[] parked;
 
-    // The current loop. Written by the caller before it publishes a new generation, read by the
-    // workers after they observe it; the caller waits for every worker before returning, so the
-    // fields never change under a worker that is still running the previous loop.
+    // The current loop. Written by the caller before it opens a generation; read by a worker only
+    // after it has joined that generation, and the caller does not return (so cannot start the
+    // next loop) before every joined worker has left. So these never change under a reader.
     private RangeTask task;
     private int count;
-    private int chunkSize;
     private int chunks;
     private Thread caller;
 
+    /**
+     * The loop's lifecycle in one word: generation number (high 32 bits), a CLOSED bit, and the
+     * number of workers that joined the generation (low 31 bits). A worker may join only while the
+     * generation is current and open; the caller closes it once the chunks have run out and then
+     * waits only for the workers that joined. A worker that wakes up late — descheduled, or still
+     * parked — finds the generation closed and is never waited for.
+     */
+    private final AtomicLong state = new AtomicLong();
+    private static final long CLOSED = 1L << 31;
+    private static final long JOINED_MASK = CLOSED - 1;
+
     private final AtomicInteger nextChunk = new AtomicInteger();
-    /** Workers that have not yet finished the current generation. */
-    private final AtomicInteger pendingWorkers = new AtomicInteger();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicBoolean busy = new AtomicBoolean();
-    private volatile int generation;
     private volatile boolean closed;
 
     /** A pool using every available processor ({@link Runtime#availableProcessors()}). */
@@ -104,11 +112,12 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /**
-     * Runs {@code task} over {@code [0, count)}: the range is cut into consecutive chunks of at
-     * least {@code minChunk} indices (about {@code 4 * threads()} chunks when the range is large
-     * enough) and every index is passed to exactly one {@code task.run(start, end)} call, on the
-     * calling thread or a worker. Returns when all chunks are done. Ranges smaller than two chunks
-     * run directly on the caller as {@code task.run(0, count)}.
+     * Runs {@code task} over {@code [0, count)}: the range is cut into
+     * {@code min(4 * threads(), count / minChunk)} consecutive chunks of nearly equal size (so each
+     * has at least {@code minChunk} indices) and every index is passed to exactly one
+     * {@code task.run(start, end)} call, on the calling thread or a worker. Returns when all chunks
+     * are done. A range of fewer than two chunks ({@code count < 2 * minChunk}) runs directly on
+     * the caller as {@code task.run(0, count)}.
      *
      * <p>If a task throws, the remaining unclaimed chunks are skipped and, once the chunks already
      * running have finished, the first exception thrown is rethrown here (the same instance).
@@ -129,37 +138,36 @@ public final class WorkerPool implements AutoCloseable {
         if (count <= 0) {
             return;
         }
-        int size = Math.max(minChunk, ceilDiv(count, threads * CHUNKS_PER_THREAD));
-        int n = ceilDiv(count, size);
+        int n = Math.min(threads * CHUNKS_PER_THREAD, count / minChunk);
         if (workers.length == 0 || n < 2 || !busy.compareAndSet(false, true)) {
             task.run(0, count);
             return;
         }
         try {
-            runLoop(task, count, size, n);
+            runLoop(task, count, n);
         } finally {
             busy.set(false);
         }
     }
 
-    private void runLoop(RangeTask task, int count, int size, int n) {
+    private void runLoop(RangeTask task, int count, int n) {
         this.task = task;
         this.count = count;
-        this.chunkSize = size;
         this.chunks = n;
         this.caller = Thread.currentThread();
         nextChunk.set(0);
-        pendingWorkers.set(workers.length);
-        generation = generation + 1; // publishes the fields above
+        int generation = (int) (state.get() >>> 32) + 1;
+        state.set((long) generation << 32); // open, nobody joined; publishes the fields above
         for (int w = 0; w < workers.length; w++) {
             if (parked[w].get()) {
                 LockSupport.unpark(workers[w]);
             }
         }
         runChunks();
+        long s = state.getAndAdd(CLOSED) + CLOSED;
         long spinStart = System.nanoTime();
         boolean spinning = true;
-        for (int spins = 1; pendingWorkers.get() != 0; spins++) {
+        for (int spins = 1; (s & JOINED_MASK) != 0; spins++, s = state.get()) {
             if (!spinning) {
                 LockSupport.park(this);
             } else if (spins % SPINS_PER_CLOCK_READ == 0 && System.nanoTime() - spinStart > SPIN_NANOS) {
@@ -176,16 +184,17 @@ public final class WorkerPool implements AutoCloseable {
         }
     }
 
-    /** Claims and runs chunks of the current loop until none are left. */
+    /**
+     * Claims and runs chunks of the current loop until none are left. Chunk {@code c} of {@code n}
+     * is {@code [c * count / n, (c + 1) * count / n)}, so chunk sizes differ by at most one.
+     */
     private void runChunks() {
         RangeTask task = this.task;
-        int count = this.count;
-        int size = this.chunkSize;
+        long count = this.count;
         int n = this.chunks;
         for (int c; (c = nextChunk.getAndIncrement()) < n; ) {
-            int start = c * size;
             try {
-                task.run(start, Math.min(count - start, size) + start);
+                task.run((int) (c * count / n), (int) ((c + 1) * count / n));
             } catch (Throwable t) {
                 failure.compareAndSet(null, t);
                 nextChunk.set(n); // stop handing out chunks
@@ -196,31 +205,46 @@ public final class WorkerPool implements AutoCloseable {
     private void workerLoop(int index) {
         int seen = 0;
         while (true) {
-            int g = awaitNewGeneration(index, seen);
+            long s = awaitNewGeneration(index, seen);
             if (closed) {
                 return;
             }
-            seen = g;
-            Thread waiting = caller;
-            runChunks();
-            if (pendingWorkers.decrementAndGet() == 0) {
-                LockSupport.unpark(waiting);
+            seen = (int) (s >>> 32);
+            if (join(seen)) {
+                Thread waiting = caller;
+                runChunks();
+                long left = state.decrementAndGet();
+                if ((left & CLOSED) != 0 && (left & JOINED_MASK) == 0) {
+                    LockSupport.unpark(waiting);
+                }
+            }
+        }
+    }
+
+    /** Joins generation {@code generation} if it is still current and open. */
+    private boolean join(int generation) {
+        while (true) {
+            long s = state.get();
+            if ((int) (s >>> 32) != generation || (s & CLOSED) != 0) {
+                return false;
+            }
+            if (state.compareAndSet(s, s + 1)) {
+                return true;
             }
         }
     }
 
     /** Spins, then parks, until the generation differs from {@code seen} or the pool closes. */
-    private int awaitNewGeneration(int index, int seen) {
+    private long awaitNewGeneration(int index, int seen) {
         long spinStart = System.nanoTime();
         for (int spins = 1; ; spins++) {
-            int g = generation;
-            if (g != seen || closed) {
-                return g;
+            long s = state.get();
+            if ((int) (s >>> 32) != seen || closed) {
+                return s;
             }
             if (spins % SPINS_PER_CLOCK_READ == 0 && System.nanoTime() - spinStart > SPIN_NANOS) {
                 parked[index].set(true);
-                g = generation;
-                if (g == seen && !closed) {
+                if ((int) (state.get() >>> 32) == seen && !closed) {
                     LockSupport.park(this);
                     Thread.interrupted(); // our own threads: an interrupt only means "look again"
                 }
@@ -254,10 +278,6 @@ public final class WorkerPool implements AutoCloseable {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    private static int ceilDiv(int a, int b) {
-        return (int) (((long) a + b - 1) / b);
     }
 
     @SuppressWarnings("unchecked")
