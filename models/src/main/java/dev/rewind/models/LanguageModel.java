@@ -1,30 +1,35 @@
 package dev.rewind.models;
 
+import dev.rewind.engine.logits.Batch;
+import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.parallel.WorkerPool;
 
 /**
  * A decoder-only language model whose weights are views over a mapped GGUF file. One class per
  * architecture family; each knows its tensor names and its forward pass, nothing about
- * tokenizers, sampling or command lines.
+ * tokenizers, sampling or command lines. The model holds no per-sequence state: keys and values
+ * live in the batch's sequences, activations in a {@link Workspace}.
  */
 public sealed interface LanguageModel permits Llama, Qwen2, Gemma, Phi3 {
 
     TransformerConfig config();
 
-    /** Activation buffers and a KV cache for one sequence of up to {@code contextLength} positions. */
-    ModelState newState(int contextLength);
-
-    /**
-     * Runs {@code token} at {@code position} through the network, appending its keys and values to
-     * the state's cache. Positions must be fed in order from 0 (an earlier position may be fed again
-     * to overwrite the cache from there on).
-     *
-     * @param computeLogits whether to compute the output row (skipped for prompt positions whose
-     *                      prediction nobody reads)
-     * @return the state's logits buffer (valid until the next call) or {@code null} when not computed
-     */
-    float[] forward(ModelState state, int token, int position, boolean computeLogits);
-
     /** The pool the forward pass splits its work over. */
     WorkerPool pool();
+
+    /** Activation buffers for forward calls of this model (one call at a time per workspace). */
+    default Workspace newWorkspace() {
+        return new Workspace(config(), pool());
+    }
+
+    /**
+     * Runs every entry's new tokens through the network, appending their keys and values to the
+     * entry's sequence, and returns the logits the entries asked for. Each weight matrix is read
+     * once for all tokens of the batch.
+     *
+     * @throws dev.rewind.engine.kv.KvCacheFullException if the sequences' pool cannot hold the new
+     *         positions; then no sequence has changed
+     * @throws IllegalArgumentException if a token id is outside the vocabulary
+     */
+    Logits forward(Batch batch, Workspace workspace);
 }

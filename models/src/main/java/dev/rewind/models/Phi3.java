@@ -1,8 +1,8 @@
 package dev.rewind.models;
 
+import dev.rewind.engine.logits.Batch;
+import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.parallel.WorkerPool;
-import dev.rewind.engine.tensor.FloatOps;
-import dev.rewind.engine.tensor.MatVec;
 import dev.rewind.engine.tensor.WeightMatrix;
 
 /**
@@ -61,50 +61,35 @@ public final class Phi3 implements LanguageModel {
     }
 
     @Override
-    public ModelState newState(int contextLength) {
-        return new ModelState(config, contextLength);
-    }
-
-    @Override
-    public float[] forward(ModelState s, int token, int position, boolean computeLogits) {
-        TransformerConfig c = config;
-        LanguageModels.checkStep(c, s, token, position);
-        embedding.dequantizeRow(token, s.x, 0);
-        c.rope().angles(position, s.ropeFrequencies, s.cos, s.sin);
-        int qDim = c.qDim();
-        int kvDim = c.kvDim();
-        int ffn = c.ffnDim();
-
-        for (int l = 0; l < c.layers(); l++) {
+    public Logits forward(Batch batch, Workspace s) {
+        int qDim = config.qDim();
+        int kvDim = config.kvDim();
+        int ffn = config.ffnDim();
+        s.begin(batch);
+        s.embed(embedding, 1f);
+        for (int l = 0; l < config.layers(); l++) {
             Layer w = layers[l];
             // attention: one fused projection, split into Q, K, V
-            TransformerOps.rmsNorm(s.xb, s.x, w.attnNorm(), c.rmsEps());
-            MatVec.matvec(w.wqkv(), s.xb, 0, s.fused, 0, pool);
-            System.arraycopy(s.fused, 0, s.q, 0, qDim);
-            System.arraycopy(s.fused, qDim, s.k, 0, kvDim);
-            System.arraycopy(s.fused, qDim + kvDim, s.v, 0, kvDim);
-            c.rope().rotate(s.q, 0, c.heads(), c.headDim(), s.cos, s.sin);
-            c.rope().rotate(s.k, 0, c.kvHeads(), c.headDim(), s.cos, s.sin);
-            s.cache.write(l, position, s.k, 0, s.v, 0);
-            TransformerOps.attention(s, pool, l, position);
-            MatVec.matvec(w.wo(), s.attOut, 0, s.xb2, 0, pool);
-            FloatOps.add(s.x, 0, s.xb2, 0, c.dim());
+            s.rmsNorm(s.xb, s.x, w.attnNorm());
+            s.matmul(w.wqkv(), s.xb, s.fused);
+            s.split(s.fused, qDim + 2 * kvDim, 0, qDim, s.q);
+            s.split(s.fused, qDim + 2 * kvDim, qDim, kvDim, s.k);
+            s.split(s.fused, qDim + 2 * kvDim, qDim + kvDim, kvDim, s.v);
+            s.rope();
+            s.storeKeysAndValues(l);
+            s.attention(l);
+            s.matmul(w.wo(), s.att, s.xb2);
+            s.addResidual(s.x, s.xb2);
 
             // SwiGLU feed-forward: one fused projection, split into gate and up
-            TransformerOps.rmsNorm(s.xb, s.x, w.ffnNorm(), c.rmsEps());
-            MatVec.matvec(w.gateUp(), s.xb, 0, s.fused, 0, pool);
-            System.arraycopy(s.fused, 0, s.hb, 0, ffn);
-            System.arraycopy(s.fused, ffn, s.hb2, 0, ffn);
-            TransformerOps.swiGlu(s.hb, s.hb2);
-            MatVec.matvec(w.down(), s.hb, 0, s.xb2, 0, pool);
-            FloatOps.add(s.x, 0, s.xb2, 0, c.dim());
+            s.rmsNorm(s.xb, s.x, w.ffnNorm());
+            s.matmul(w.gateUp(), s.xb, s.fused);
+            s.split(s.fused, 2 * ffn, 0, ffn, s.hb);
+            s.split(s.fused, 2 * ffn, ffn, ffn, s.hb2);
+            s.swiGlu();
+            s.matmul(w.down(), s.hb, s.xb2);
+            s.addResidual(s.x, s.xb2);
         }
-
-        TransformerOps.rmsNorm(s.x, s.x, outputNorm, c.rmsEps());
-        if (!computeLogits) {
-            return null;
-        }
-        MatVec.matvec(output, s.x, 0, s.logits, 0, pool);
-        return s.logits;
+        return s.logits(batch, outputNorm, output);
     }
 }

@@ -1,8 +1,8 @@
 package dev.rewind.models;
 
+import dev.rewind.engine.logits.Batch;
+import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.parallel.WorkerPool;
-import dev.rewind.engine.tensor.FloatOps;
-import dev.rewind.engine.tensor.MatVec;
 import dev.rewind.engine.tensor.WeightMatrix;
 
 /**
@@ -64,48 +64,33 @@ public final class Qwen2 implements LanguageModel {
     }
 
     @Override
-    public ModelState newState(int contextLength) {
-        return new ModelState(config, contextLength);
-    }
-
-    @Override
-    public float[] forward(ModelState s, int token, int position, boolean computeLogits) {
-        TransformerConfig c = config;
-        LanguageModels.checkStep(c, s, token, position);
-        embedding.dequantizeRow(token, s.x, 0);
-        c.rope().angles(position, s.ropeFrequencies, s.cos, s.sin);
-
-        for (int l = 0; l < c.layers(); l++) {
+    public Logits forward(Batch batch, Workspace s) {
+        s.begin(batch);
+        s.embed(embedding, 1f);
+        for (int l = 0; l < config.layers(); l++) {
             Layer w = layers[l];
             // attention, with biased projections
-            TransformerOps.rmsNorm(s.xb, s.x, w.attnNorm(), c.rmsEps());
-            MatVec.matvec(w.wq(), s.xb, 0, s.q, 0, pool);
-            TransformerOps.addBias(s.q, w.bq());
-            MatVec.matvec(w.wk(), s.xb, 0, s.k, 0, pool);
-            TransformerOps.addBias(s.k, w.bk());
-            MatVec.matvec(w.wv(), s.xb, 0, s.v, 0, pool);
-            TransformerOps.addBias(s.v, w.bv());
-            c.rope().rotate(s.q, 0, c.heads(), c.headDim(), s.cos, s.sin);
-            c.rope().rotate(s.k, 0, c.kvHeads(), c.headDim(), s.cos, s.sin);
-            s.cache.write(l, position, s.k, 0, s.v, 0);
-            TransformerOps.attention(s, pool, l, position);
-            MatVec.matvec(w.wo(), s.attOut, 0, s.xb2, 0, pool);
-            FloatOps.add(s.x, 0, s.xb2, 0, c.dim());
+            s.rmsNorm(s.xb, s.x, w.attnNorm());
+            s.matmul(w.wq(), s.xb, s.q);
+            s.addBias(s.q, w.bq());
+            s.matmul(w.wk(), s.xb, s.k);
+            s.addBias(s.k, w.bk());
+            s.matmul(w.wv(), s.xb, s.v);
+            s.addBias(s.v, w.bv());
+            s.rope();
+            s.storeKeysAndValues(l);
+            s.attention(l);
+            s.matmul(w.wo(), s.att, s.xb2);
+            s.addResidual(s.x, s.xb2);
 
             // SwiGLU feed-forward
-            TransformerOps.rmsNorm(s.xb, s.x, w.ffnNorm(), c.rmsEps());
-            MatVec.matvec(w.gate(), s.xb, 0, s.hb, 0, pool);
-            MatVec.matvec(w.up(), s.xb, 0, s.hb2, 0, pool);
-            TransformerOps.swiGlu(s.hb, s.hb2);
-            MatVec.matvec(w.down(), s.hb, 0, s.xb2, 0, pool);
-            FloatOps.add(s.x, 0, s.xb2, 0, c.dim());
+            s.rmsNorm(s.xb, s.x, w.ffnNorm());
+            s.matmul(w.gate(), s.xb, s.hb);
+            s.matmul(w.up(), s.xb, s.hb2);
+            s.swiGlu();
+            s.matmul(w.down(), s.hb, s.xb2);
+            s.addResidual(s.x, s.xb2);
         }
-
-        TransformerOps.rmsNorm(s.x, s.x, outputNorm, c.rmsEps());
-        if (!computeLogits) {
-            return null;
-        }
-        MatVec.matvec(output, s.x, 0, s.logits, 0, pool);
-        return s.logits;
+        return s.logits(batch, outputNorm, output);
     }
 }

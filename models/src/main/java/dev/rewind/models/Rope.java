@@ -38,17 +38,11 @@ public record Rope(int dimensions, double base, double linearScale, float[] freq
         return freqFactors == null ? f : f / freqFactors[i];
     }
 
-    /** Fills {@code cos[i]} and {@code sin[i]} for the {@code dimensions/2} pairs at {@code position}. */
-    public void angles(int position, double[] frequencies, float[] cos, float[] sin) {
-        for (int i = 0; i < dimensions / 2; i++) {
-            double angle = position * frequencies[i];
-            cos[i] = (float) Math.cos(angle);
-            sin[i] = (float) Math.sin(angle);
-        }
-    }
-
-    /** Rotates every head in {@code x[offset ..]} ({@code heads} heads of {@code headDim}) in place. */
-    public void rotate(float[] x, int offset, int heads, int headDim, float[] cos, float[] sin) {
+    /**
+     * Rotates every head in {@code x[offset ..]} ({@code heads} heads of {@code headDim}) in place by
+     * the angles whose cosines and sines start at {@code cos[anglesAt]} and {@code sin[anglesAt]}.
+     */
+    public void rotate(float[] x, int offset, int heads, int headDim, float[] cos, float[] sin, int anglesAt) {
         int half = dimensions / 2;
         for (int h = 0; h < heads; h++) {
             int base = offset + h * headDim;
@@ -57,8 +51,10 @@ public record Rope(int dimensions, double base, double linearScale, float[] freq
                 int b = style == Style.ADJACENT ? a + 1 : a + half;
                 float x0 = x[a];
                 float x1 = x[b];
-                x[a] = x0 * cos[i] - x1 * sin[i];
-                x[b] = x0 * sin[i] + x1 * cos[i];
+                float c = cos[anglesAt + i];
+                float s = sin[anglesAt + i];
+                x[a] = x0 * c - x1 * s;
+                x[b] = x0 * s + x1 * c;
             }
         }
     }

@@ -2,6 +2,12 @@ package dev.rewind.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rewind.engine.generate.GenerationContext;
+import dev.rewind.engine.kv.KvType;
+import dev.rewind.engine.kv.PagePool;
+import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.Batch;
+import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.engine.sampling.Sampler;
 import dev.rewind.engine.sampling.SamplingParams;
@@ -131,27 +137,33 @@ class ReferenceParityTest {
         }
     }
 
-    /** Logits at every position of prompt + gen[0..n-2]: row r predicts token r + 1. */
+    /**
+     * Logits at every position of prompt + gen[0..n-2] (row r predicts token r + 1), evaluated the
+     * way llama.cpp made the references: the prompt as one batch with logits at every position,
+     * then one generated token per step.
+     */
     static float[][] teacherForced(LanguageModel model, int[] prompt, int[] gen) {
         int rows = prompt.length + gen.length - 1;
-        int[] path = new int[rows];
-        System.arraycopy(prompt, 0, path, 0, prompt.length);
-        System.arraycopy(gen, 0, path, prompt.length, gen.length - 1);
         float[][] out = new float[rows][];
-        try (ModelState state = model.newState(rows)) {
-            for (int r = 0; r < rows; r++) {
-                out[r] = model.forward(state, path[r], r, true).clone();
+        try (ModelRunner runner = new ModelRunner(model, rows, PagePool.DEFAULT_PAGE_SIZE, KvType.F32);
+             Sequence seq = runner.newSequence()) {
+            Logits prefill = runner.forward(Batch.of(List.of(new Batch.Entry(seq, prompt, Batch.Wanted.ALL))));
+            for (int r = 0; r < prompt.length; r++) {
+                out[r] = prefill.row(r).clone();
+            }
+            for (int k = 0; k < gen.length - 1; k++) {
+                out[prompt.length + k] = runner.forward(Batch.single(seq, gen[k])).row(0).clone();
             }
         }
         return out;
     }
 
     static int[] greedyRun(LoadedModel loaded, int[] prompt, int n) {
-        Generator generator = new Generator(loaded.model(), loaded.tokenizer());
         Sampler sampler = new Sampler(SamplingParams.GREEDY, loaded.model().config().vocabularySize());
-        Generator.Result result = generator.generate(prompt, prompt.length + n, sampler,
-                new Generator.Options(n, true, 0), token -> { });
-        return result.tokens();
+        try (ModelRunner runner = new ModelRunner(loaded.model(), prompt.length + n, PagePool.DEFAULT_PAGE_SIZE, KvType.F32);
+             GenerationContext context = new GenerationContext(runner, loaded.tokenizer()::isEndOfGeneration, prompt.length + n)) {
+            return context.generate(prompt, sampler, new GenerationContext.Options(n, true, 0), token -> { }).tokens();
+        }
     }
 
     private static void assertRowsClose(float[][] expected, float[][] actual, double tolerance, String what) {

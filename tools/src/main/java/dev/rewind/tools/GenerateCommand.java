@@ -3,11 +3,13 @@ package dev.rewind.tools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rewind.engine.generate.GenerationContext;
+import dev.rewind.engine.kv.KvType;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.engine.sampling.Sampler;
 import dev.rewind.engine.sampling.SamplingParams;
-import dev.rewind.models.Generator;
 import dev.rewind.models.LoadedModel;
+import dev.rewind.models.ModelRunner;
 import dev.rewind.tokenizer.StreamDecoder;
 import dev.rewind.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
@@ -66,6 +68,18 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Context length in tokens (default: prompt + max tokens, at most the model's context length).")
     Integer context;
 
+    @Option(names = "--kv-capacity", paramLabel = "TOKENS",
+            description = "KV cache size in tokens (default: the context length).")
+    Integer kvCapacity;
+
+    @Option(names = "--kv-type", paramLabel = "TYPE", defaultValue = "F32",
+            description = "KV cache precision: F32 or F16 (default: ${DEFAULT-VALUE}).")
+    KvType kvType;
+
+    @Option(names = "--page-size", paramLabel = "N", defaultValue = "16",
+            description = "Positions per KV cache page (default: ${DEFAULT-VALUE}).")
+    int pageSize;
+
     @Option(names = "--output-format", paramLabel = "FORMAT", defaultValue = "text",
             description = "text (stream the continuation) or json (one object at the end) (default: ${DEFAULT-VALUE}).")
     OutputFormat outputFormat;
@@ -107,22 +121,32 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new UserException("the prompt has " + promptIds.length + " tokens but the context holds " + ctx
                         + (context == null ? " (the model's context length)" : ""));
             }
-            MemoryBudget.checkKvCache(loaded.model().config(), ctx, loaded.file().fileSize());
+            if (pageSize < 1 || pageSize > 4096) {
+                throw new UserException("--page-size must be between 1 and 4096, got " + pageSize);
+            }
+            int capacity = kvCapacity != null ? kvCapacity : ctx;
+            if (capacity < ctx) {
+                throw new UserException("--kv-capacity " + capacity + " is smaller than the context of " + ctx + " tokens");
+            }
+            MemoryBudget.checkKvCache(loaded.model().config(), capacity, kvType, loaded.file().fileSize());
             Sampler sampler = new Sampler(params, loaded.model().config().vocabularySize());
-            Generator generator = new Generator(loaded.model(), tokenizer);
-            Generator.Options options = new Generator.Options(maxTokens, ignoreEos, topLogits);
+            GenerationContext.Options options = new GenerationContext.Options(maxTokens, ignoreEos, topLogits);
             StreamDecoder decoder = tokenizer.newStreamDecoder();
             boolean stream = outputFormat == OutputFormat.text;
             StringBuilder text = new StringBuilder();
-            Generator.Result result = generator.generate(promptIds, ctx, sampler, options, token -> {
-                boolean stop = !ignoreEos && tokenizer.isEndOfGeneration(token);
-                String piece = stop ? "" : decoder.accept(token);
-                text.append(piece);
-                if (stream && !piece.isEmpty()) {
-                    out.print(piece);
-                    out.flush();
-                }
-            });
+            GenerationContext.Result result;
+            try (ModelRunner runner = new ModelRunner(loaded.model(), capacity, pageSize, kvType);
+                 GenerationContext context = new GenerationContext(runner, tokenizer::isEndOfGeneration, ctx)) {
+                result = context.generate(promptIds, sampler, options, token -> {
+                    boolean stop = !ignoreEos && tokenizer.isEndOfGeneration(token);
+                    String piece = stop ? "" : decoder.accept(token);
+                    text.append(piece);
+                    if (stream && !piece.isEmpty()) {
+                        out.print(piece);
+                        out.flush();
+                    }
+                });
+            }
             String tail = decoder.flush();
             text.append(tail);
             if (stream) {
@@ -130,7 +154,7 @@ final class GenerateCommand implements Callable<Integer> {
                 out.println();
                 out.flush();
                 printSpeed(result);
-                if (result.stop() == Generator.StopReason.CONTEXT_FULL) {
+                if (result.stop() == GenerationContext.StopReason.CONTEXT_FULL) {
                     err.println("generate: stopped at the end of the context (" + ctx + " tokens); raise --context");
                 }
             } else {
@@ -140,7 +164,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    private void printSpeed(Generator.Result r) {
+    private void printSpeed(GenerationContext.Result r) {
         err.printf("prompt: %d tokens in %.1f ms (%.2f tokens/s); generation: %d tokens in %.1f ms (%.2f tokens/s)%n",
                 r.promptTokens().length, r.promptNanos() / 1e6, perSecond(r.promptTokens().length, r.promptNanos()),
                 r.tokens().length, r.predictNanos() / 1e6, perSecond(r.tokens().length, r.predictNanos()));
@@ -150,7 +174,7 @@ final class GenerateCommand implements Callable<Integer> {
         return nanos == 0 ? 0 : n * 1e9 / nanos;
     }
 
-    private String json(Generator.Result r, String text, long actualSeed) throws Exception {
+    private String json(GenerationContext.Result r, String text, long actualSeed) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
         ArrayNode promptTokens = root.putArray("prompt_tokens");
@@ -173,7 +197,7 @@ final class GenerateCommand implements Callable<Integer> {
         timings.put("predicted_per_second", perSecond(r.tokens().length, r.predictNanos()));
         if (topLogits > 0) {
             ArrayNode steps = root.putArray("steps");
-            for (Generator.Step step : r.steps()) {
+            for (GenerationContext.Step step : r.steps()) {
                 ObjectNode s = steps.addObject();
                 s.put("id", step.token());
                 ArrayNode top = s.putArray("top_logits");

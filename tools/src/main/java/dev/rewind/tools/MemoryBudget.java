@@ -1,7 +1,8 @@
 package dev.rewind.tools;
 
 import com.sun.management.OperatingSystemMXBean;
-import dev.rewind.engine.kv.ContiguousKvCache;
+import dev.rewind.engine.kv.KvType;
+import dev.rewind.engine.kv.PagePool;
 import dev.rewind.models.TransformerConfig;
 
 import java.lang.management.ManagementFactory;
@@ -18,8 +19,8 @@ final class MemoryBudget {
      *
      * @throws UserException naming the bytes needed and the memory there is
      */
-    static void checkKvCache(TransformerConfig config, int context, long weightBytes) {
-        long needed = ContiguousKvCache.bytesFor(config.layers(), config.kvDim(), context);
+    static void checkKvCache(TransformerConfig config, int context, KvType type, long weightBytes) {
+        long needed = PagePool.bytesFor(config.layers(), config.kvDim(), PagePool.DEFAULT_PAGE_SIZE, context, type);
         long total = ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
         if (total > 0 && needed + weightBytes > total / 10 * 9) {
             throw new UserException(String.format("a KV cache for %d tokens needs %.1f GiB beside %.1f GiB of weights, "

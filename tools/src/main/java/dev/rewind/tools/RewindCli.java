@@ -23,6 +23,7 @@ public final class RewindCli {
         CommandLine cli = new CommandLine(new RewindCli(), new Factory(out, err));
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setExecutionExceptionHandler(new ErrorReporter(err));
         cli.setParameterExceptionHandler((ex, a) -> {
             err.println("rewind: " + ex.getMessage());

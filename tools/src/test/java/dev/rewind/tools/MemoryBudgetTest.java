@@ -1,5 +1,6 @@
 package dev.rewind.tools;
 
+import dev.rewind.engine.kv.KvType;
 import dev.rewind.models.Rope;
 import dev.rewind.models.TransformerConfig;
 import org.junit.jupiter.api.Test;
@@ -17,12 +18,12 @@ class MemoryBudgetTest {
     @Test
     void aFullLengthCacheOfAnEightBillionModelIsRefusedBeforeAllocating() {
         // 32 layers × 1024 floats × 2 (K and V) × 4 bytes = 256 KiB per token: 131072 tokens need 32 GiB
-        UserException e = assertThrows(UserException.class, () -> MemoryBudget.checkKvCache(LLAMA_8B, 131072, 5L << 30));
+        UserException e = assertThrows(UserException.class, () -> MemoryBudget.checkKvCache(LLAMA_8B, 131072, KvType.F32, 5L << 30));
         assertTrue(e.getMessage().contains("--context") && e.getMessage().contains("32.0 GiB"), e.getMessage());
     }
 
     @Test
     void anOrdinaryContextPasses() {
-        assertDoesNotThrow(() -> MemoryBudget.checkKvCache(LLAMA_8B, 4096, 5L << 30));
+        assertDoesNotThrow(() -> MemoryBudget.checkKvCache(LLAMA_8B, 4096, KvType.F32, 5L << 30));
     }
 }

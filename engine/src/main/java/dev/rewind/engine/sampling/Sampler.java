@@ -1,131 +1,121 @@
 package dev.rewind.engine.sampling;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Chooses next tokens from logits under {@link SamplingParams}, with its own seeded random
- * source: two samplers built with the same parameters and fed the same logits choose the same
- * tokens. Scratch space is allocated once for the vocabulary, so sampling allocates nothing.
- * Not thread-safe: one sampler per generation.
+ * Chooses next tokens from logits: a chain of {@link LogitsProcessor}s, then either the highest
+ * remaining logit (greedy) or a draw from the softmax of what remains, with a seeded random
+ * source. Two samplers built alike and fed the same logits choose the same tokens. Scratch space
+ * is sized once for the vocabulary, so a draw allocates nothing. Not thread-safe.
  */
 public final class Sampler {
 
-    private final SamplingParams params;
+    private final List<LogitsProcessor> chain;
+    private final boolean greedy;
     private final SplittableRandom random;
-    private final float[] work;
-    private final long[] order;
-    private final int[] keptIds;
-    private final float[] keptLogits;
-    private final double[] keptWeights;
-    private final boolean[] penalised;
+    private final Candidates candidates;
+    private final double[] weights;
 
-    public Sampler(SamplingParams params, int vocabularySize) {
+    /**
+     * @param chain          processors, applied in order
+     * @param greedy         take the highest remaining logit (ties to the lower id) instead of drawing
+     * @param seed           seed of the draw
+     * @param vocabularySize entries per logits row
+     */
+    public Sampler(List<LogitsProcessor> chain, boolean greedy, long seed, int vocabularySize) {
         if (vocabularySize <= 0) {
             throw new IllegalArgumentException("vocabulary size must be positive, got " + vocabularySize);
         }
-        this.params = params;
-        this.random = new SplittableRandom(params.seed());
-        this.work = new float[vocabularySize];
-        this.order = new long[vocabularySize];
-        this.keptIds = new int[vocabularySize];
-        this.keptLogits = new float[vocabularySize];
-        this.keptWeights = new double[vocabularySize];
-        this.penalised = new boolean[vocabularySize];
+        this.chain = List.copyOf(chain);
+        this.greedy = greedy;
+        this.random = new SplittableRandom(seed);
+        this.candidates = new Candidates(vocabularySize);
+        this.weights = new double[vocabularySize];
     }
 
-    public SamplingParams params() {
-        return params;
+    /**
+     * The standard chain for {@code params}: repetition penalty, temperature, top-k, top-p, min-p,
+     * then the draw; a temperature of 0 is greedy after the penalty.
+     */
+    public Sampler(SamplingParams params, int vocabularySize) {
+        this(chainFor(params, vocabularySize), params.isGreedy(), params.seed(), vocabularySize);
+    }
+
+    private static List<LogitsProcessor> chainFor(SamplingParams p, int vocabularySize) {
+        List<LogitsProcessor> chain = new ArrayList<>();
+        if (p.repeatPenalty() != 1f) {
+            chain.add(new Processors.RepetitionPenalty(p.repeatPenalty(), p.repeatLastN(), vocabularySize));
+        }
+        if (!p.isGreedy()) {
+            if (p.temperature() != 1f) {
+                chain.add(new Processors.Temperature(p.temperature()));
+            }
+            chain.add(new Processors.TopK(p.topK()));
+            chain.add(new Processors.TopP(p.topP(), vocabularySize));
+            chain.add(new Processors.MinP(p.minP()));
+        }
+        return chain;
+    }
+
+    public List<LogitsProcessor> chain() {
+        return chain;
     }
 
     /**
      * Chooses the next token.
      *
      * @param logits  one row of raw logits (not modified)
-     * @param history tokens so far (prompt and generated), for the repetition penalty
-     * @param length  how many entries of {@code history} are valid
+     * @param history tokens so far (prompt and generated)
+     * @param length  valid entries of {@code history}
      */
     public int sample(float[] logits, int[] history, int length) {
-        int kept = filter(logits, history, length);
-        if (kept == 1) {
-            return keptIds[0];
+        filter(logits, history, length);
+        Candidates c = candidates;
+        if (greedy) {
+            return c.id(c.argmax());
         }
-        double max = keptLogits[0];
-        double total = 0;
-        for (int i = 0; i < kept; i++) {
-            keptWeights[i] = Math.exp(keptLogits[i] - max);
-            total += keptWeights[i];
+        if (c.size() == 1) {
+            return c.id(0);
         }
-        double u = random.nextDouble() * total;
-        for (int i = 0; i < kept; i++) {
-            u -= keptWeights[i];
+        c.probabilities(weights);
+        double u = random.nextDouble();
+        for (int i = 0; i < c.size(); i++) {
+            u -= weights[i];
             if (u < 0) {
-                return keptIds[i];
+                return c.id(i);
             }
         }
-        return keptIds[kept - 1];
+        return c.id(c.size() - 1);
     }
 
     /**
-     * The tokens that survive penalty, temperature, top-k, top-p and min-p, most likely first,
-     * with their probabilities renormalised over the kept set. Greedy parameters keep exactly one.
+     * The tokens that survive the chain, most likely first, with probabilities renormalised over
+     * them. A greedy sampler keeps exactly one.
      */
-    public Candidates candidates(float[] logits, int[] history, int length) {
-        int kept = filter(logits, history, length);
-        double max = keptLogits[0];
-        double total = 0;
-        double[] w = new double[kept];
-        for (int i = 0; i < kept; i++) {
-            w[i] = Math.exp(keptLogits[i] - max);
-            total += w[i];
+    public Result candidates(float[] logits, int[] history, int length) {
+        filter(logits, history, length);
+        Candidates c = candidates;
+        if (greedy) {
+            return new Result(new int[]{c.id(c.argmax())}, new float[]{1f});
         }
-        float[] probabilities = new float[kept];
-        for (int i = 0; i < kept; i++) {
-            probabilities[i] = (float) (w[i] / total);
+        c.sortDescending();
+        c.probabilities(weights);
+        int[] ids = new int[c.size()];
+        float[] probabilities = new float[c.size()];
+        for (int i = 0; i < c.size(); i++) {
+            ids[i] = c.id(i);
+            probabilities[i] = (float) weights[i];
         }
-        return new Candidates(Arrays.copyOf(keptIds, kept), probabilities);
+        return new Result(ids, probabilities);
     }
 
-    /** Fills keptIds/keptLogits (sorted by logit, descending; ties by lower id) and returns their count. */
-    private int filter(float[] logits, int[] history, int length) {
-        int n = work.length;
-        if (logits.length != n) {
-            throw new IllegalArgumentException("logits have " + logits.length + " entries, the vocabulary " + n);
-        }
-        System.arraycopy(logits, 0, work, 0, n);
-        applyRepeatPenalty(history, length);
-        if (params.isGreedy()) {
-            keptIds[0] = argmax(work);
-            keptLogits[0] = work[keptIds[0]];
-            return 1;
-        }
-        float invT = 1f / params.temperature();
-        for (int i = 0; i < n; i++) {
-            work[i] *= invT;
-        }
-        int kept = sortDescending(params.topK() > 0 ? Math.min(params.topK(), n) : n);
-        kept = applyTopP(kept);
-        return applyMinP(kept);
-    }
-
-    private void applyRepeatPenalty(int[] history, int length) {
-        float penalty = params.repeatPenalty();
-        if (penalty == 1f || params.repeatLastN() == 0 || length == 0) {
-            return;
-        }
-        int from = Math.max(0, length - params.repeatLastN());
-        for (int i = from; i < length; i++) {
-            int t = history[i];
-            if (t >= 0 && t < work.length && !penalised[t]) {
-                penalised[t] = true;
-                work[t] = work[t] > 0 ? work[t] / penalty : work[t] * penalty;
-            }
-        }
-        for (int i = from; i < length; i++) {
-            int t = history[i];
-            if (t >= 0 && t < work.length) {
-                penalised[t] = false;
-            }
+    private void filter(float[] logits, int[] history, int length) {
+        candidates.reset(logits);
+        for (LogitsProcessor p : chain) {
+            p.apply(candidates, history, length);
         }
     }
 
@@ -140,72 +130,16 @@ public final class Sampler {
         return best;
     }
 
-    /** Sorts all of work by logit (descending, ties by id) and keeps the first {@code k}. */
-    private int sortDescending(int k) {
-        int n = work.length;
-        for (int i = 0; i < n; i++) {
-            order[i] = ((long) descendingKey(work[i]) << 32) | i;
-        }
-        Arrays.sort(order, 0, n);
-        for (int i = 0; i < k; i++) {
-            int id = (int) order[i];
-            keptIds[i] = id;
-            keptLogits[i] = work[id];
-        }
-        return k;
-    }
-
-    /** An int whose signed order is the descending order of {@code f} (NaN last). */
-    private static int descendingKey(float f) {
-        if (Float.isNaN(f)) {
-            return Integer.MAX_VALUE;
-        }
-        int bits = Float.floatToIntBits(f);
-        int ascending = bits ^ ((bits >> 31) & 0x7fffffff);
-        return ~ascending;
-    }
-
-    private int applyTopP(int kept) {
-        float p = params.topP();
-        if (p >= 1f || kept <= 1) {
-            return kept;
-        }
-        double max = keptLogits[0];
-        double total = 0;
-        for (int i = 0; i < kept; i++) {
-            keptWeights[i] = Math.exp(keptLogits[i] - max);
-            total += keptWeights[i];
-        }
-        double cumulative = 0;
-        for (int i = 0; i < kept; i++) {
-            cumulative += keptWeights[i] / total;
-            if (cumulative >= p) {
-                return i + 1;
-            }
-        }
-        return kept;
-    }
-
-    private int applyMinP(int kept) {
-        float minP = params.minP();
-        if (minP <= 0f || kept <= 1) {
-            return kept;
-        }
-        // p_i >= minP * p_max  <=>  logit_i >= logit_max + ln(minP)
-        double threshold = keptLogits[0] + Math.log(minP);
-        int i = 1;
-        while (i < kept && keptLogits[i] >= threshold) {
-            i++;
-        }
-        return i;
-    }
-
     /**
      * A filtered candidate set.
      *
      * @param ids           token ids, most likely first
      * @param probabilities their probabilities renormalised over this set
      */
-    public record Candidates(int[] ids, float[] probabilities) {
+    public record Result(int[] ids, float[] probabilities) {
+        @Override
+        public String toString() {
+            return "Result" + Arrays.toString(ids);
+        }
     }
 }

@@ -81,7 +81,7 @@ class SamplerTest {
     @Test
     void topKKeepsExactlyTheKHighest() {
         float[] logits = randomLogits(1000, 2);
-        Sampler.Candidates c = new Sampler(params(1f, 17, 1f, 0f), 1000).candidates(logits, NO_HISTORY, 0);
+        Sampler.Result c = new Sampler(params(1f, 17, 1f, 0f), 1000).candidates(logits, NO_HISTORY, 0);
         assertArrayEquals(Arrays.copyOf(byLogit(logits), 17), c.ids());
     }
 
@@ -97,7 +97,7 @@ class SamplerTest {
         while (cumulative < p) {
             cumulative += probs[order[expected++]];
         }
-        Sampler.Candidates c = new Sampler(params(t, 0, p, 0f), 500).candidates(logits, NO_HISTORY, 0);
+        Sampler.Result c = new Sampler(params(t, 0, p, 0f), 500).candidates(logits, NO_HISTORY, 0);
         assertArrayEquals(Arrays.copyOf(order, expected), c.ids());
     }
 
@@ -109,14 +109,14 @@ class SamplerTest {
         double[] probs = softmax(logits, t);
         double top = Arrays.stream(probs).max().orElseThrow();
         int[] expected = Arrays.stream(byLogit(logits)).filter(i -> probs[i] >= minP * top).toArray();
-        Sampler.Candidates c = new Sampler(params(t, 0, 1f, minP), 500).candidates(logits, NO_HISTORY, 0);
+        Sampler.Result c = new Sampler(params(t, 0, 1f, minP), 500).candidates(logits, NO_HISTORY, 0);
         assertArrayEquals(expected, c.ids());
         assertTrue(expected.length > 1 && expected.length < 500, "the case must actually filter");
     }
 
     @Test
     void keptProbabilitiesAreRenormalised() {
-        Sampler.Candidates c = new Sampler(params(1f, 5, 1f, 0f), 100).candidates(randomLogits(100, 5), NO_HISTORY, 0);
+        Sampler.Result c = new Sampler(params(1f, 5, 1f, 0f), 100).candidates(randomLogits(100, 5), NO_HISTORY, 0);
         double sum = 0;
         for (float p : c.probabilities()) {
             sum += p;
@@ -147,7 +147,7 @@ class SamplerTest {
         Sampler windowed = new Sampler(new SamplingParams(0f, 0, 1f, 0f, 2f, 1, 0), 4);
         assertEquals(0, windowed.sample(logits, history, history.length));
         // negative logits get more negative (checked through the kept set order)
-        Sampler.Candidates c = new Sampler(new SamplingParams(1f, 0, 1f, 0f, 2f, 64, 0), 4).candidates(logits, history, 3);
+        Sampler.Result c = new Sampler(new SamplingParams(1f, 0, 1f, 0f, 2f, 64, 0), 4).candidates(logits, history, 3);
         assertArrayEquals(new int[]{2, 0, 3, 1}, c.ids());
     }
 

@@ -1,0 +1,199 @@
+package dev.rewind.engine.generate;
+
+import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.Batch;
+import dev.rewind.engine.logits.Logits;
+import dev.rewind.engine.logits.LogitsSource;
+import dev.rewind.engine.sampling.Sampler;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.IntPredicate;
+
+/**
+ * Plain autoregressive generation on a {@link LogitsSource}, in a context that lives across calls:
+ * it keeps its sequence, so a prompt that extends what the context already holds (a chat turn, a
+ * judge prompt sharing a few-shot prefix) evaluates only the tokens past the common prefix. The
+ * prompt is evaluated in batches of {@link #PREFILL_CHUNK} tokens, each one forward call.
+ * Not thread-safe.
+ */
+public final class GenerationContext implements AutoCloseable {
+
+    /** Prompt tokens per prefill forward call. */
+    public static final int PREFILL_CHUNK = 256;
+
+    /** Receives each generated token as soon as it is chosen. */
+    @FunctionalInterface
+    public interface TokenListener {
+        void onToken(int token);
+    }
+
+    /**
+     * @param maxTokens at most this many new tokens
+     * @param ignoreEos keep going after an end-of-generation token
+     * @param topLogits record the K highest raw logits of every step (0 records none)
+     */
+    public record Options(int maxTokens, boolean ignoreEos, int topLogits) {
+        public Options {
+            if (maxTokens < 0) {
+                throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
+            }
+            if (topLogits < 0) {
+                throw new IllegalArgumentException("top-logits must be >= 0, got " + topLogits);
+            }
+        }
+    }
+
+    /** One generated step: the chosen token and, when asked for, the K highest raw logits as (id, logit). */
+    public record Step(int token, int[] topIds, float[] topLogits) {
+    }
+
+    /**
+     * The outcome of one {@link #generate} call.
+     *
+     * @param promptTokens   the prompt's ids
+     * @param reusedTokens   prompt tokens found in the context and not evaluated again
+     * @param tokens         the generated ids (an end token that stopped generation included)
+     * @param steps          per generated token, its top logits when asked for
+     * @param promptNanos    time to evaluate the new part of the prompt (up to the first logits)
+     * @param predictNanos   time of the generation steps after the prompt
+     * @param stop           why generation stopped
+     */
+    public record Result(int[] promptTokens, int reusedTokens, int[] tokens, List<Step> steps,
+                         long promptNanos, long predictNanos, StopReason stop) {
+        /** Prompt tokens that went through a forward pass. */
+        public int evaluatedPromptTokens() {
+            return promptTokens.length - reusedTokens;
+        }
+    }
+
+    public enum StopReason { MAX_TOKENS, END_OF_GENERATION, CONTEXT_FULL }
+
+    private final LogitsSource source;
+    private final IntPredicate isEnd;
+    private final int contextLength;
+    private final Sequence sequence;
+    /** The tokens whose keys and values the sequence holds. */
+    private int[] held = new int[0];
+
+    /**
+     * @param isEndOfGeneration which tokens end a generation (EOS, EOT)
+     * @param contextLength     most positions the sequence may reach
+     */
+    public GenerationContext(LogitsSource source, IntPredicate isEndOfGeneration, int contextLength) {
+        if (contextLength <= 0) {
+            throw new IllegalArgumentException("context length must be positive, got " + contextLength);
+        }
+        this.source = source;
+        this.isEnd = isEndOfGeneration;
+        this.contextLength = contextLength;
+        this.sequence = source.newSequence();
+    }
+
+    /** The tokens the context holds (prompt and generated tokens fed back so far). */
+    public int[] tokens() {
+        return held.clone();
+    }
+
+    public Sequence sequence() {
+        return sequence;
+    }
+
+    /**
+     * Generates from {@code prompt}, reusing the longest prefix it shares with what the context holds.
+     *
+     * @throws IllegalArgumentException if the prompt is empty or longer than the context
+     * @throws dev.rewind.engine.kv.KvCacheFullException if the KV cache cannot hold the prompt
+     */
+    public Result generate(int[] prompt, Sampler sampler, Options options, TokenListener listener) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens");
+        }
+        if (prompt.length > contextLength) {
+            throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, more than the context of " + contextLength);
+        }
+        long start = System.nanoTime();
+        int reused = Math.min(commonPrefix(held, prompt), prompt.length - 1); // the last prompt token is fed for its logits
+        sequence.truncate(reused);
+        held = Arrays.copyOf(prompt, reused);
+        float[] logits = null;
+        for (int from = reused; from < prompt.length; from += PREFILL_CHUNK) {
+            int to = Math.min(prompt.length, from + PREFILL_CHUNK);
+            Batch batch = Batch.of(List.of(new Batch.Entry(sequence, Arrays.copyOfRange(prompt, from, to),
+                    to == prompt.length ? Batch.Wanted.LAST : Batch.Wanted.NONE)));
+            Logits out = source.forward(batch);
+            held = Arrays.copyOf(prompt, to);
+            if (to == prompt.length) {
+                logits = out.row(0);
+            }
+        }
+        long promptNanos = System.nanoTime() - start;
+
+        int[] history = Arrays.copyOf(prompt, prompt.length + options.maxTokens());
+        int length = prompt.length;
+        List<Step> steps = new ArrayList<>();
+        StopReason stop = StopReason.MAX_TOKENS;
+        long predictStart = System.nanoTime();
+        for (int n = 0; n < options.maxTokens(); n++) {
+            int token = sampler.sample(logits, history, length);
+            steps.add(options.topLogits() > 0 ? topLogits(token, logits, options.topLogits()) : new Step(token, null, null));
+            history[length++] = token;
+            listener.onToken(token);
+            if (!options.ignoreEos() && isEnd.test(token)) {
+                stop = StopReason.END_OF_GENERATION;
+                break;
+            }
+            if (n == options.maxTokens() - 1) {
+                break;
+            }
+            if (length >= contextLength) {
+                stop = StopReason.CONTEXT_FULL;
+                break;
+            }
+            logits = source.forward(Batch.single(sequence, token)).row(0);
+            held = Arrays.copyOf(history, length);
+        }
+        long predictNanos = System.nanoTime() - predictStart;
+        return new Result(prompt.clone(), reused, Arrays.copyOfRange(history, prompt.length, length), List.copyOf(steps),
+                promptNanos, predictNanos, stop);
+    }
+
+    private static int commonPrefix(int[] a, int[] b) {
+        int n = Math.min(a.length, b.length);
+        int i = 0;
+        while (i < n && a[i] == b[i]) {
+            i++;
+        }
+        return i;
+    }
+
+    /** The k highest logits, highest first, ties by lower id. */
+    static Step topLogits(int token, float[] logits, int k) {
+        int n = Math.min(k, logits.length);
+        int[] ids = new int[n];
+        float[] values = new float[n];
+        int size = 0;
+        for (int id = 0; id < logits.length; id++) {
+            float v = logits[id];
+            if (size == n && !(v > values[n - 1])) {
+                continue;
+            }
+            int pos = size < n ? size++ : n - 1;
+            while (pos > 0 && v > values[pos - 1]) {
+                ids[pos] = ids[pos - 1];
+                values[pos] = values[pos - 1];
+                pos--;
+            }
+            ids[pos] = id;
+            values[pos] = v;
+        }
+        return new Step(token, ids, values);
+    }
+
+    /** Releases the context's sequence. */
+    @Override
+    public void close() {
+        sequence.close();
+    }
+}

@@ -1,0 +1,351 @@
+package dev.rewind.models;
+
+import dev.rewind.engine.gguf.GgufValue;
+import dev.rewind.engine.gguf.GgufValueType;
+import dev.rewind.engine.gguf.GgufWriter;
+import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.engine.tensor.GgmlType;
+import dev.rewind.engine.tensor.Quantizer;
+import dev.rewind.engine.tensor.WeightMatrix;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.function.LongConsumer;
+import java.util.stream.Collectors;
+
+/**
+ * Writes GGUF files of the {@code llama} architecture with random weights, in the shape of a real
+ * model (or a tiny one for tests), so that speed can be measured and the loader exercised without
+ * downloading anything. The files load in Rewind and in llama.cpp.
+ *
+ * <p>What a file holds:
+ * <ul>
+ *   <li>Every 2-D weight in the requested type, quantized from float32 draws of N(0, σ) with
+ *       {@code σ = 1/√cols} (cols = the matrix's input width, ggml's ne0), so that a matrix-vector
+ *       product keeps unit-RMS inputs at unit scale whatever the shape; the quantization is
+ *       byte-identical to llama.cpp's (see {@link Quantizer}).</li>
+ *   <li>RMSNorm weights of 1.0, in F32 (as llama.cpp keeps them).</li>
+ *   <li>A separate {@code output.weight} unless the shape's {@link Shape#tiedOutput} says the
+ *       output matrix is the token embedding.</li>
+ *   <li>The metadata {@link ModelLoader} reads (and llama.cpp needs): the {@code llama.*}
+ *       hyper-parameters, {@code general.file_type} numbered as llama.cpp's {@code llama_ftype}.</li>
+ *   <li>A byte-level SentencePiece vocabulary ({@code tokenizer.ggml.model = llama}): {@code <unk>}
+ *       (0, UNKNOWN), {@code <s>} (1, CONTROL, BOS), {@code </s>} (2, CONTROL, EOS), the 256 byte
+ *       tokens {@code <0x00>}…{@code <0xFF>} (BYTE), the space piece {@code ▁} (NORMAL), then filler
+ *       pieces {@code ▁t<id>} (NORMAL) up to the shape's vocabulary size; NORMAL tokens score −id. Every
+ *       text tokenizes (spaces to {@code ▁}, all else through the byte tokens) and decodes back
+ *       unchanged; the fillers only give the embedding its rows.</li>
+ * </ul>
+ *
+ * <p>Deterministic: the same shape, type and seed give the same bytes, whatever the number of
+ * threads, because every row of every tensor draws from its own generator seeded from the seed,
+ * the tensor's name and the row index. Rows are generated and quantized as the file is written, so
+ * memory holds at most one tensor's stored bytes (see {@link GgufWriter.TensorSource}), never a
+ * model's worth of floats.
+ */
+public final class SyntheticModel {
+
+    /** The architectures this class writes. */
+    public static final List<String> ARCHITECTURES = List.of("llama");
+
+    /** The weight types it writes: those Rewind has kernels for. */
+    public static final List<GgmlType> TYPES = WeightMatrix.SUPPORTED_TYPES;
+
+    /**
+     * The dimensions of a {@code llama} model.
+     *
+     * @param name          what {@code --shape} calls it
+     * @param dim           embedding width
+     * @param layers        transformer blocks
+     * @param heads         query heads; must divide {@code dim}
+     * @param kvHeads       key/value heads; must divide {@code heads}
+     * @param ffnDim        feed-forward hidden width
+     * @param vocab         vocabulary size (embedding rows); at least {@link #MIN_VOCAB}
+     * @param contextLength trained context length ({@code llama.context_length})
+     * @param ropeBase      rotary embedding base ({@code llama.rope.freq_base})
+     * @param rmsEps        RMSNorm epsilon
+     * @param tiedOutput    whether the output matrix is the token embedding (no {@code output.weight})
+     */
+    public record Shape(String name, int dim, int layers, int heads, int kvHeads, int ffnDim, int vocab,
+                        int contextLength, double ropeBase, float rmsEps, boolean tiedOutput) {
+
+        /** The tokens every synthetic vocabulary starts with: 3 special, 256 bytes and {@code ▁}. */
+        public static final int MIN_VOCAB = 3 + 256 + 1;
+
+        /**
+         * @throws IllegalArgumentException if a size is not positive, the heads do not divide the
+         *                                  width or each other, a row is not a whole number of
+         *                                  32-weight blocks, or the vocabulary is too small
+         */
+        public Shape {
+            Objects.requireNonNull(name, "name");
+            if (dim < 1 || layers < 1 || heads < 1 || kvHeads < 1 || ffnDim < 1 || contextLength < 1) {
+                throw new IllegalArgumentException("shape " + name + ": sizes must be positive");
+            }
+            if (dim % heads != 0 || heads % kvHeads != 0) {
+                throw new IllegalArgumentException("shape " + name + ": heads (" + heads + ") must divide dim (" + dim
+                        + ") and kvHeads (" + kvHeads + ") must divide heads");
+            }
+            if (dim % 32 != 0 || ffnDim % 32 != 0) {
+                throw new IllegalArgumentException("shape " + name + ": dim and ffnDim must be multiples of 32 (the block size)");
+            }
+            if (vocab < MIN_VOCAB) {
+                throw new IllegalArgumentException("shape " + name + ": vocab must be at least " + MIN_VOCAB + ", got " + vocab);
+            }
+            if (!(ropeBase > 0) || !(rmsEps > 0)) {
+                throw new IllegalArgumentException("shape " + name + ": ropeBase and rmsEps must be positive");
+            }
+        }
+
+        /** Width of one attention head. */
+        public int headDim() {
+            return dim / heads;
+        }
+
+        /** Width of the key and value projections. */
+        public int kvDim() {
+            return kvHeads * headDim();
+        }
+
+        /** Number of weights (norms included), counting a tied embedding once. */
+        public long parameters() {
+            long perLayer = 2L * dim + (long) dim * dim * 2 + 2L * dim * kvDim() + 3L * dim * ffnDim;
+            return (long) vocab * dim * (tiedOutput ? 1 : 2) + layers * perLayer + dim;
+        }
+    }
+
+    /** 256 wide, 2 layers, 8 query and 2 KV heads, ffn 512, vocab 512: the shape of the shared tiny-llama files. */
+    public static final Shape TINY = new Shape("tiny", 256, 2, 8, 2, 512, 512, 512, 10000.0, 1e-5f, false);
+
+    /** Llama-3.2-1B: 2048 wide, 16 layers, 32 query and 8 KV heads, ffn 8192, vocab 128256, tied output. */
+    public static final Shape LLAMA_1B = new Shape("llama-1b", 2048, 16, 32, 8, 8192, 128256, 131072, 500000.0, 1e-5f, true);
+
+    /** Llama-3.1-8B: 4096 wide, 32 layers, 32 query and 8 KV heads, ffn 14336, vocab 128256, separate output. */
+    public static final Shape LLAMA_8B = new Shape("llama-8b", 4096, 32, 32, 8, 14336, 128256, 131072, 500000.0, 1e-5f, false);
+
+    /** Every named shape, smallest first. */
+    public static final List<Shape> SHAPES = List.of(TINY, LLAMA_1B, LLAMA_8B);
+
+    /** Bytes of output generated between two progress reports (and the unit of parallel work). */
+    private static final long BATCH_BYTES = 16L << 20;
+
+    /** SentencePiece's space, a token of its own so that spaces decode as spaces (not as its UTF-8 bytes). */
+    private static final String SPACE = "\u2581";
+    private static final int SPACE_ID = 3 + 256;
+
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private SyntheticModel() {
+    }
+
+    /** The named shape, if there is one. */
+    public static Optional<Shape> shape(String name) {
+        return SHAPES.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    /** The names of {@link #SHAPES}, comma-separated, for messages. */
+    public static String shapeNames() {
+        return SHAPES.stream().map(Shape::name).collect(Collectors.joining(", "));
+    }
+
+    /**
+     * llama.cpp's {@code general.file_type} ({@code llama_ftype}) for a model whose weights are all
+     * of {@code type}: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_BF16 32.
+     *
+     * @throws IllegalArgumentException for a type not in {@link #TYPES}
+     */
+    public static int fileType(GgmlType type) {
+        return switch (type) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q4_0 -> 2;
+            case Q8_0 -> 7;
+            case BF16 -> 32;
+            default -> throw new IllegalArgumentException("no synthetic models of type " + type + " (supported: "
+                    + WeightMatrix.SUPPORTED_TYPES_TEXT + ")");
+        };
+    }
+
+    /**
+     * Writes the model atomically to {@code path} (a temporary file in the same folder, renamed
+     * into place when complete).
+     *
+     * @param seed      seeds every weight; the same arguments give the same bytes
+     * @param pool      threads that generate and quantize rows
+     * @param bytesDone told the running total of tensor bytes generated, on the calling thread,
+     *                  every few MiB (the total is {@link #tensorBytes})
+     * @throws IllegalArgumentException if {@code type} is not one of {@link #TYPES}
+     * @throws IOException              if writing fails; {@code path} is then left as it was
+     */
+    public static void write(Path path, Shape shape, GgmlType type, long seed, WorkerPool pool, LongConsumer bytesDone)
+            throws IOException {
+        writer(shape, type, seed, pool, bytesDone).write(path);
+    }
+
+    /** The bytes of tensor data {@link #write} generates: the file size minus the header and padding. */
+    public static long tensorBytes(Shape shape, GgmlType type) {
+        return tensors(shape, type).stream().mapToLong(t -> t.bytes()).sum();
+    }
+
+    /**
+     * A {@link GgufWriter} holding the model's metadata and tensor sources, for callers that want to
+     * add to it before writing; {@link #write} is this plus {@link GgufWriter#write}.
+     *
+     * @see #write
+     */
+    public static GgufWriter writer(Shape shape, GgmlType type, long seed, WorkerPool pool, LongConsumer bytesDone) {
+        Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(pool, "pool");
+        Objects.requireNonNull(bytesDone, "bytesDone");
+        GgufWriter w = GgufWriter.create();
+        metadata(w, shape, type, seed);
+        long before = 0; // tensor bytes ahead of this one: progress is reported as before + done within it
+        for (TensorSpec t : tensors(shape, type)) {
+            long offset = before;
+            if (t.norm()) {
+                w.tensor(t.name(), GgmlType.F32, new long[]{t.cols()}, target -> {
+                    for (int i = 0; i < t.cols(); i++) {
+                        target.setAtIndex(F32_LE, i, 1f);
+                    }
+                    bytesDone.accept(offset + t.bytes());
+                });
+            } else {
+                long tensorSeed = mix(seed ^ mix(t.name().hashCode()));
+                w.tensor(t.name(), type, new long[]{t.cols(), t.rows()},
+                        target -> fillRandom(target, type, t.rows(), t.cols(), tensorSeed, pool, done -> bytesDone.accept(offset + done)));
+            }
+            before += t.bytes();
+        }
+        return w;
+    }
+
+    /** One tensor of the file: a norm vector ({@code rows == 1}, F32) or a weight matrix. */
+    private record TensorSpec(String name, int rows, int cols, boolean norm, long bytes) {
+        static TensorSpec norm(String name, int width) {
+            return new TensorSpec(name, 1, width, true, 4L * width);
+        }
+
+        static TensorSpec matrix(String name, int rows, int cols, GgmlType type) {
+            return new TensorSpec(name, rows, cols, false, Quantizer.bytes(type, (long) rows * cols));
+        }
+    }
+
+    /** The tensors in the order llama.cpp's converter writes them. */
+    private static List<TensorSpec> tensors(Shape s, GgmlType type) {
+        fileType(type); // rejects unsupported types with a clear message
+        List<TensorSpec> list = new ArrayList<>();
+        list.add(TensorSpec.matrix("token_embd.weight", s.vocab(), s.dim(), type));
+        for (int l = 0; l < s.layers(); l++) {
+            String p = "blk." + l + ".";
+            list.add(TensorSpec.norm(p + "attn_norm.weight", s.dim()));
+            list.add(TensorSpec.matrix(p + "attn_q.weight", s.dim(), s.dim(), type));
+            list.add(TensorSpec.matrix(p + "attn_k.weight", s.kvDim(), s.dim(), type));
+            list.add(TensorSpec.matrix(p + "attn_v.weight", s.kvDim(), s.dim(), type));
+            list.add(TensorSpec.matrix(p + "attn_output.weight", s.dim(), s.dim(), type));
+            list.add(TensorSpec.norm(p + "ffn_norm.weight", s.dim()));
+            list.add(TensorSpec.matrix(p + "ffn_gate.weight", s.ffnDim(), s.dim(), type));
+            list.add(TensorSpec.matrix(p + "ffn_up.weight", s.ffnDim(), s.dim(), type));
+            list.add(TensorSpec.matrix(p + "ffn_down.weight", s.dim(), s.ffnDim(), type));
+        }
+        list.add(TensorSpec.norm("output_norm.weight", s.dim()));
+        if (!s.tiedOutput()) {
+            list.add(TensorSpec.matrix("output.weight", s.vocab(), s.dim(), type));
+        }
+        return list;
+    }
+
+    private static void metadata(GgufWriter w, Shape s, GgmlType type, long seed) {
+        String arch = "llama.";
+        w.metadata("general.architecture", new GgufValue.Str("llama"));
+        w.metadata("general.name", new GgufValue.Str("synthetic-" + s.name()));
+        w.metadata("general.description", new GgufValue.Str("random weights N(0, 1/sqrt(input width)), norms 1, seed " + seed
+                + ", shape " + s.name() + ", written by Rewind's SyntheticModel; byte-level vocabulary"));
+        w.metadata("general.file_type", u32(fileType(type)));
+        w.metadata("general.quantization_version", u32(2));
+        w.metadata(arch + "context_length", u32(s.contextLength()));
+        w.metadata(arch + "embedding_length", u32(s.dim()));
+        w.metadata(arch + "block_count", u32(s.layers()));
+        w.metadata(arch + "feed_forward_length", u32(s.ffnDim()));
+        w.metadata(arch + "attention.head_count", u32(s.heads()));
+        w.metadata(arch + "attention.head_count_kv", u32(s.kvHeads()));
+        w.metadata(arch + "attention.layer_norm_rms_epsilon", new GgufValue.Real(GgufValueType.FLOAT32, s.rmsEps()));
+        w.metadata(arch + "rope.freq_base", new GgufValue.Real(GgufValueType.FLOAT32, s.ropeBase()));
+        w.metadata(arch + "rope.dimension_count", u32(s.headDim()));
+        w.metadata(arch + "vocab_size", u32(s.vocab()));
+
+        List<String> tokens = new ArrayList<>(s.vocab());
+        double[] scores = new double[s.vocab()];
+        long[] types = new long[s.vocab()];
+        tokens.add("<unk>");
+        types[0] = 2; // UNKNOWN
+        tokens.add("<s>");
+        types[1] = 3; // CONTROL
+        tokens.add("</s>");
+        types[2] = 3;
+        for (int b = 0; b < 256; b++) {
+            tokens.add(String.format("<0x%02X>", b));
+            types[3 + b] = 6; // BYTE
+        }
+        tokens.add(SPACE);
+        scores[SPACE_ID] = -SPACE_ID;
+        types[SPACE_ID] = 1; // NORMAL
+        for (int id = Shape.MIN_VOCAB; id < s.vocab(); id++) {
+            tokens.add("\u2581t" + id);
+            scores[id] = -id;
+            types[id] = 1; // NORMAL
+        }
+        w.metadata("tokenizer.ggml.model", new GgufValue.Str("llama"));
+        w.metadata("tokenizer.ggml.tokens", new GgufValue.StrArray(tokens));
+        w.metadata("tokenizer.ggml.scores", new GgufValue.RealArray(GgufValueType.FLOAT32, scores));
+        w.metadata("tokenizer.ggml.token_type", new GgufValue.IntArray(GgufValueType.INT32, types));
+        w.metadata("tokenizer.ggml.bos_token_id", u32(1));
+        w.metadata("tokenizer.ggml.eos_token_id", u32(2));
+        w.metadata("tokenizer.ggml.unknown_token_id", u32(0));
+    }
+
+    private static GgufValue u32(long v) {
+        return new GgufValue.Int(GgufValueType.UINT32, v);
+    }
+
+    /**
+     * Fills {@code target} with {@code rows} rows of {@code cols} N(0, 1/√cols) weights stored as
+     * {@code type}, in batches of about {@link #BATCH_BYTES} whose rows are spread over the pool;
+     * {@code bytesDone} is told the bytes filled so far after each batch, on the calling thread.
+     */
+    private static void fillRandom(MemorySegment target, GgmlType type, int rows, int cols, long tensorSeed,
+                                   WorkerPool pool, LongConsumer bytesDone) {
+        long rowBytes = Quantizer.bytes(type, cols);
+        int rowsPerBatch = (int) Math.max(1, Math.min(rows, BATCH_BYTES / rowBytes));
+        float sigma = (float) (1 / Math.sqrt(cols));
+        for (int first = 0; first < rows; first += rowsPerBatch) {
+            int batchStart = first;
+            int batchRows = Math.min(rowsPerBatch, rows - first);
+            pool.parallelFor(batchRows, (start, end) -> {
+                float[] row = new float[cols];
+                for (int r = batchStart + start; r < batchStart + end; r++) {
+                    SplittableRandom random = new SplittableRandom(mix(tensorSeed + r * 0x9E37_79B9_7F4A_7C15L));
+                    for (int c = 0; c < cols; c++) {
+                        row[c] = (float) random.nextGaussian() * sigma;
+                    }
+                    Quantizer.quantize(type, row, 0, cols, target, r * rowBytes);
+                }
+            });
+            bytesDone.accept((first + batchRows) * rowBytes);
+        }
+    }
+
+    /** A 64-bit finalizer (Stafford's variant 13 of MurmurHash3's): spreads nearby seeds apart. */
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58_476D_1CE4_E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D0_49BB_1331_11EBL;
+        return z ^ (z >>> 31);
+    }
+}

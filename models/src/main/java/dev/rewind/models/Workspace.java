@@ -1,0 +1,338 @@
+package dev.rewind.models;
+
+import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.Batch;
+import dev.rewind.engine.logits.Logits;
+import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.engine.tensor.FloatOps;
+import dev.rewind.engine.tensor.MatMul;
+import dev.rewind.engine.tensor.WeightMatrix;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The activations of one forward call over a {@link Batch}: one row per new token for every
+ * intermediate (residual stream, Q/K/V, attention output, feed-forward hidden), plus the
+ * bookkeeping that maps rows to sequences and positions. Buffers grow to the largest batch seen
+ * and are reused, so steady-state decoding allocates nothing. The architecture classes drive it
+ * one operation per line; each method here applies one operation to every row.
+ *
+ * <p>Not thread-safe: one forward call at a time.
+ */
+public final class Workspace {
+
+    final TransformerConfig config;
+    private final WorkerPool pool;
+    private final MatMul matmul = new MatMul();
+
+    /** New tokens in the current batch. */
+    int count;
+    int[] tokens = new int[0];
+    int[] positions = new int[0];
+    Sequence[] sequences = new Sequence[0];
+
+    /** Residual stream, count × dim. */
+    float[] x = new float[0];
+    /** Normalised sub-layer input, count × dim. */
+    float[] xb = new float[0];
+    /** Projection back to the residual width, count × dim. */
+    float[] xb2 = new float[0];
+    float[] q = new float[0];
+    float[] k = new float[0];
+    float[] v = new float[0];
+    /** Attention output, count × qDim. */
+    float[] att = new float[0];
+    /** Feed-forward hidden rows, count × ffnDim. */
+    float[] hb = new float[0];
+    float[] hb2 = new float[0];
+    /** Fused projections (Phi-3), count × max(qDim + 2 kvDim, 2 ffnDim). */
+    float[] fused = new float[0];
+    /** Rotary cos/sin per token, count × (ropeDim / 2). */
+    float[] cos = new float[0];
+    float[] sin = new float[0];
+    private final double[] ropeFrequencies;
+
+    /** Rows of {@link #x} whose logits were asked for, in batch order. */
+    private int[] logitSources = new int[0];
+    private int logitCount;
+    private float[] gathered = new float[0];
+    private float[] flatLogits = new float[0];
+    private float[][] logitRows = new float[0][];
+    private int[] entryFirstRow = new int[0];
+    private final LogitsView view = new LogitsView();
+
+    /** Attention task state, read by {@link #attendTask}, which is built once. */
+    private int attentionLayer;
+    private final WorkerPool.RangeTask attendTask;
+    private final ThreadLocal<float[]> scores = ThreadLocal.withInitial(() -> new float[0]);
+
+    Workspace(TransformerConfig config, WorkerPool pool) {
+        this.config = config;
+        this.pool = pool;
+        int pairs = config.rope().dimensions() / 2;
+        this.ropeFrequencies = new double[pairs];
+        for (int i = 0; i < pairs; i++) {
+            ropeFrequencies[i] = config.rope().frequency(i);
+        }
+        this.attendTask = (from, to) -> {
+            int heads = config.heads();
+            for (int i = from; i < to; i++) {
+                attendOne(i / heads, i % heads);
+            }
+        };
+    }
+
+    public WorkerPool pool() {
+        return pool;
+    }
+
+    /**
+     * Lays out the batch's tokens as rows, reserves their positions in every sequence (all or none:
+     * when the cache is full no sequence changes) and computes each row's rotary angles.
+     */
+    void begin(Batch batch) {
+        int n = batch.tokens();
+        grow(n, batch.logitRows());
+        count = n;
+        logitCount = 0;
+        List<Batch.Entry> entries = batch.entries();
+        if (entryFirstRow.length < entries.size()) {
+            entryFirstRow = new int[entries.size()];
+        }
+        for (Batch.Entry e : entries) {
+            for (int i = 0; i < e.size(); i++) {
+                int token = e.token(i);
+                if (token < 0 || token >= config.vocabularySize()) {
+                    throw new IllegalArgumentException("token id " + token + " outside the vocabulary of " + config.vocabularySize());
+                }
+            }
+        }
+        List<Sequence> reserved = new ArrayList<>(entries.size());
+        try {
+            for (Batch.Entry e : entries) {
+                e.sequence().reserve(e.size());
+                reserved.add(e.sequence());
+            }
+        } catch (RuntimeException e) {
+            for (Sequence s : reserved) {
+                s.truncate(s.length()); // gives back what reserve() took
+            }
+            throw e;
+        }
+        int row = 0;
+        for (int ei = 0; ei < entries.size(); ei++) {
+            Batch.Entry e = entries.get(ei);
+            entryFirstRow[ei] = logitCount;
+            int start = e.sequence().length();
+            for (int i = 0; i < e.size(); i++, row++) {
+                tokens[row] = e.token(i);
+                positions[row] = start + i;
+                sequences[row] = e.sequence();
+                boolean wanted = e.wanted() == Batch.Wanted.ALL || (e.wanted() == Batch.Wanted.LAST && i == e.size() - 1);
+                if (wanted) {
+                    logitSources[logitCount++] = row;
+                }
+            }
+        }
+        int pairs = ropeFrequencies.length;
+        for (int t = 0; t < count; t++) {
+            for (int i = 0; i < pairs; i++) {
+                double angle = positions[t] * ropeFrequencies[i];
+                cos[t * pairs + i] = (float) Math.cos(angle);
+                sin[t * pairs + i] = (float) Math.sin(angle);
+            }
+        }
+    }
+
+    /** x[t] = embedding row of token t, times {@code scale}. */
+    void embed(WeightMatrix embedding, float scale) {
+        int dim = config.dim();
+        for (int t = 0; t < count; t++) {
+            embedding.dequantizeRow(tokens[t], x, t * dim);
+            if (scale != 1f) {
+                FloatOps.scale(x, t * dim, dim, scale);
+            }
+        }
+    }
+
+    /** out[t] = RMSNorm(in[t]) × weight for every row. */
+    void rmsNorm(float[] out, float[] in, float[] weight) {
+        int dim = config.dim();
+        for (int t = 0; t < count; t++) {
+            TransformerOps.rmsNorm(out, t * dim, in, t * dim, weight, dim, config.rmsEps());
+        }
+    }
+
+    /** out[t] = W · in[t] for every row, reading W once. */
+    void matmul(WeightMatrix w, float[] in, float[] out) {
+        matmul.matmul(w, in, count, out, pool);
+    }
+
+    /** x[t] += bias for every row of width {@code bias.length}. */
+    void addBias(float[] x, float[] bias) {
+        for (int t = 0; t < count; t++) {
+            FloatOps.add(x, t * bias.length, bias, 0, bias.length);
+        }
+    }
+
+    /** gate = silu(gate) × up over every row of the feed-forward width. */
+    void swiGlu() {
+        TransformerOps.swiGlu(hb, hb2, count * config.ffnDim());
+    }
+
+    /** gate = gelu(gate) × up over every row of the feed-forward width (tanh form). */
+    void geGlu() {
+        TransformerOps.geGlu(hb, hb2, count * config.ffnDim());
+    }
+
+    /** y += x over every row of the residual width. */
+    void addResidual(float[] y, float[] x) {
+        FloatOps.add(y, 0, x, 0, count * config.dim());
+    }
+
+    /** Copies columns [from, from + width) of each row of {@code src} (row width {@code srcWidth}) into the rows of {@code dst}. */
+    void split(float[] src, int srcWidth, int from, int width, float[] dst) {
+        for (int t = 0; t < count; t++) {
+            System.arraycopy(src, t * srcWidth + from, dst, t * width, width);
+        }
+    }
+
+    /** Rotates Q and K of every row by its position's angles. */
+    void rope() {
+        Rope rope = config.rope();
+        int pairs = ropeFrequencies.length;
+        for (int t = 0; t < count; t++) {
+            rope.rotate(q, t * config.qDim(), config.heads(), config.headDim(), cos, sin, t * pairs);
+            rope.rotate(k, t * config.kvDim(), config.kvHeads(), config.headDim(), cos, sin, t * pairs);
+        }
+    }
+
+    /** Stores every row's K and V in its sequence at its position. */
+    void storeKeysAndValues(int layer) {
+        int kvDim = config.kvDim();
+        for (int t = 0; t < count; t++) {
+            sequences[t].write(layer, positions[t], k, t * kvDim, v, t * kvDim);
+        }
+    }
+
+    /**
+     * Causal attention of every row's query heads over its own sequence, positions 0..its own,
+     * into {@link #att}: all (row, head) pairs in parallel.
+     */
+    void attention(int layer) {
+        attentionLayer = layer;
+        pool.parallelFor(count * config.heads(), attendTask);
+    }
+
+    private void attendOne(int t, int head) {
+        int length = positions[t] + 1;
+        float[] s = scores.get();
+        if (s.length < length) {
+            s = new float[Math.max(length, 2 * s.length)];
+            scores.set(s);
+        }
+        TransformerOps.attendHead(sequences[t], attentionLayer, positions[t], head, head / config.groupSize(), config.headDim(),
+                q, t * config.qDim(), s, att, t * config.qDim());
+    }
+
+    /** Marks the new positions as filled in every sequence. */
+    void advanceSequences(Batch batch) {
+        for (Batch.Entry e : batch.entries()) {
+            e.sequence().advance(e.size());
+        }
+    }
+
+    /**
+     * Final norm and output projection of the rows whose logits were asked for; then the
+     * sequences are advanced past the new tokens.
+     */
+    Logits logits(Batch batch, float[] outputNorm, WeightMatrix output) {
+        int dim = config.dim();
+        int vocab = config.vocabularySize();
+        for (int i = 0; i < logitCount; i++) {
+            TransformerOps.rmsNorm(gathered, i * dim, x, logitSources[i] * dim, outputNorm, dim, config.rmsEps());
+        }
+        if (logitCount > 0) {
+            matmul.matmul(output, gathered, logitCount, flatLogits, pool);
+            for (int i = 0; i < logitCount; i++) {
+                System.arraycopy(flatLogits, i * vocab, logitRows[i], 0, vocab);
+            }
+        }
+        advanceSequences(batch);
+        view.rows = logitCount;
+        return view;
+    }
+
+    /** The final normalised hidden state of row {@code t} (for embeddings); valid after {@link #logits}. */
+    float[] hiddenOf(int logitRow) {
+        int dim = config.dim();
+        return Arrays.copyOfRange(gathered, logitRow * dim, (logitRow + 1) * dim);
+    }
+
+    private void grow(int n, int logitRowsWanted) {
+        if (tokens.length < n) {
+            int cap = Math.max(n, tokens.length * 2);
+            TransformerConfig c = config;
+            tokens = new int[cap];
+            positions = new int[cap];
+            sequences = new Sequence[cap];
+            logitSources = new int[cap];
+            x = new float[cap * c.dim()];
+            xb = new float[cap * c.dim()];
+            xb2 = new float[cap * c.dim()];
+            q = new float[cap * c.qDim()];
+            k = new float[cap * c.kvDim()];
+            v = new float[cap * c.kvDim()];
+            att = new float[cap * c.qDim()];
+            hb = new float[cap * c.ffnDim()];
+            hb2 = new float[cap * c.ffnDim()];
+            fused = new float[cap * Math.max(c.qDim() + 2 * c.kvDim(), 2 * c.ffnDim())];
+            cos = new float[cap * ropeFrequencies.length];
+            sin = new float[cap * ropeFrequencies.length];
+        }
+        if (logitRows.length < logitRowsWanted) {
+            int cap = Math.max(logitRowsWanted, logitRows.length * 2);
+            float[][] rows = Arrays.copyOf(logitRows, cap);
+            for (int i = logitRows.length; i < cap; i++) {
+                rows[i] = new float[config.vocabularySize()];
+            }
+            logitRows = rows;
+            gathered = new float[cap * config.dim()];
+            flatLogits = new float[cap * config.vocabularySize()];
+        }
+    }
+
+    /** The rows of the last call, as the {@link Logits} view. */
+    private final class LogitsView implements Logits {
+        int rows;
+
+        @Override
+        public int rows() {
+            return rows;
+        }
+
+        @Override
+        public int vocabularySize() {
+            return config.vocabularySize();
+        }
+
+        @Override
+        public float[] row(int i) {
+            if (i < 0 || i >= rows) {
+                throw new IndexOutOfBoundsException("logits row " + i + " of " + rows);
+            }
+            return logitRows[i];
+        }
+
+        @Override
+        public float[] row(Batch batch, int entry, int k) {
+            Batch.Entry e = batch.entries().get(entry);
+            if (k < 0 || k >= e.logitRows()) {
+                throw new IndexOutOfBoundsException("entry " + entry + " has " + e.logitRows() + " logits rows, not " + (k + 1));
+            }
+            return row(entryFirstRow[entry] + k);
+        }
+    }
+}
