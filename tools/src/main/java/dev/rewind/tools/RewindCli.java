@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
 /** The {@code rewind} command line. */
 @Command(name = "rewind", mixinStandardHelpOptions = true, versionProvider = RewindCli.Version.class,
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
-        subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
 public final class RewindCli {
 
     public static void main(String[] args) {
@@ -45,6 +45,9 @@ public final class RewindCli {
             }
             if (cls == TokenizeCommand.class) {
                 return cls.cast(new TokenizeCommand(out));
+            }
+            if (cls == SynthCommand.class) {
+                return cls.cast(new SynthCommand(out, err));
             }
             return CommandLine.defaultFactory().create(cls);
         }

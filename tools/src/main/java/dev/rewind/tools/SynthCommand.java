@@ -1,0 +1,111 @@
+package dev.rewind.tools;
+
+import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.engine.tensor.GgmlType;
+import dev.rewind.models.SyntheticModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/** {@code rewind synth}: write a model with random weights in the shape of a known one. */
+@Command(name = "synth", mixinStandardHelpOptions = true,
+        description = {"Write a GGUF model with random weights in the shape of a known model, for benchmarks and tests.",
+                "It loads in Rewind and llama.cpp; its vocabulary is byte-level, so any text tokenizes.",
+                "The same arguments always give the same file, written atomically."})
+final class SynthCommand implements Callable<Integer> {
+
+    @Option(names = "--arch", required = true, paramLabel = "ARCH", completionCandidates = Architectures.class,
+            description = "Architecture: ${COMPLETION-CANDIDATES}.")
+    String arch;
+
+    @Option(names = "--shape", required = true, paramLabel = "NAME", completionCandidates = Shapes.class,
+            description = "Shape: ${COMPLETION-CANDIDATES} (llama-1b is Llama-3.2-1B, llama-8b Llama-3.1-8B).")
+    String shape;
+
+    @Option(names = "--type", required = true, paramLabel = "TYPE", completionCandidates = Types.class,
+            description = "Type of every weight matrix: ${COMPLETION-CANDIDATES} (norm weights stay F32).")
+    String type;
+
+    @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "The GGUF file to write (replaced if it exists).")
+    Path file;
+
+    @Option(names = {"-s", "--seed"}, paramLabel = "S", defaultValue = "1", description = "Seed of the weights (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads generating weights (default: all cores).")
+    Integer threads;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    SynthCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (!SyntheticModel.ARCHITECTURES.contains(arch)) {
+            throw new UserException("unknown architecture '" + arch + "' (valid: " + String.join(", ", SyntheticModel.ARCHITECTURES) + ")");
+        }
+        SyntheticModel.Shape s = SyntheticModel.shape(shape)
+                .orElseThrow(() -> new UserException("unknown shape '" + shape + "' (valid: " + SyntheticModel.shapeNames() + ")"));
+        GgmlType t = SyntheticModel.TYPES.stream().filter(candidate -> candidate.name().equalsIgnoreCase(type)).findFirst()
+                .orElseThrow(() -> new UserException("unknown type '" + type + "' (valid: " + typeNames() + ")"));
+        int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (n < 1 || n > 1024) {
+            throw new UserException("--threads must be between 1 and 1024, got " + n);
+        }
+        Path target = file.toAbsolutePath().normalize();
+        if (Files.isDirectory(target)) {
+            throw new UserException(file + " is a folder; --out needs a file name");
+        }
+        if (!Files.isDirectory(target.getParent())) {
+            throw new UserException("folder " + target.getParent() + " does not exist");
+        }
+
+        long start = System.nanoTime();
+        Progress progress = new Progress(err, "writing " + target.getFileName(), SyntheticModel.tensorBytes(s, t));
+        try (WorkerPool pool = new WorkerPool(n)) {
+            SyntheticModel.write(target, s, t, seed, pool, progress::update);
+        }
+        progress.done();
+        out.printf("wrote %s: %s %s, %,d parameters, seed %d, %,d bytes in %.1f s%n", file, s.name(), t,
+                s.parameters(), seed, Files.size(target), (System.nanoTime() - start) / 1e9);
+        return 0;
+    }
+
+    private static String typeNames() {
+        return SyntheticModel.TYPES.stream().map(GgmlType::name).collect(Collectors.joining(", "));
+    }
+
+    /** The valid {@code --arch} values, for the help text. */
+    static final class Architectures implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return SyntheticModel.ARCHITECTURES.iterator();
+        }
+    }
+
+    /** The valid {@code --shape} values, for the help text. */
+    static final class Shapes implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return SyntheticModel.SHAPES.stream().map(SyntheticModel.Shape::name).iterator();
+        }
+    }
+
+    /** The valid {@code --type} values, for the help text. */
+    static final class Types implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return SyntheticModel.TYPES.stream().map(GgmlType::name).iterator();
+        }
+    }
+}
