@@ -16,7 +16,9 @@ import java.util.Objects;
  * <ul>
  *   <li>{@link GgmlType#F32}: the floats themselves, little-endian.</li>
  *   <li>{@link GgmlType#F16}: IEEE binary16, round to nearest even ({@link Float#floatToFloat16});
- *       values beyond the half range become infinities.</li>
+ *       values beyond the half range become infinities. A NaN stays a quiet NaN keeping its upper
+ *       payload bits, as x86's F16C conversion (which llama.cpp uses where available) does; ggml's
+ *       portable fallback would write {@code 0x7E00} with the sign instead.</li>
  *   <li>{@link GgmlType#BF16}: the upper 16 bits of the float, rounded to nearest even; a NaN keeps
  *       its upper bits and is made quiet (bit 6 of the half set); subnormals are kept, not flushed.
  *       (ggml's {@code ggml_compute_fp32_to_bf16}.)</li>
