@@ -54,17 +54,24 @@ public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) im
         long base = (long) row * blocks * BLOCK_BYTES;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        long touched = 0;
         int b = 0;
-        for (; b + 1 < blocks; b += 2) {
+        for (; b + 3 < blocks; b += 4) {
             long at = base + (long) b * BLOCK_BYTES;
             int xAt = xOffset + b * BLOCK;
+            // 136 bytes per iteration: three touches reach every cache line ahead.
+            touched ^= Prefetch.touch(data, at, 0) ^ Prefetch.touch(data, at, 64) ^ Prefetch.touch(data, at, 128);
             acc0 = block(at, x, xAt, acc0);
             acc1 = block(at + BLOCK_BYTES, x, xAt + BLOCK, acc1);
+            acc2 = block(at + 2 * BLOCK_BYTES, x, xAt + 2 * BLOCK, acc2);
+            acc3 = block(at + 3 * BLOCK_BYTES, x, xAt + 3 * BLOCK, acc3);
         }
-        if (b < blocks) {
+        for (; b < blocks; b++) {
             acc0 = block(base + (long) b * BLOCK_BYTES, x, xOffset + b * BLOCK, acc0);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return Prefetch.keep(acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD), touched);
     }
 
     /** Returns {@code acc + d * (q · x[xAt .. xAt+32))} for the block at byte {@code at}. */
