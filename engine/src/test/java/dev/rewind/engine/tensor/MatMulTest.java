@@ -1,0 +1,87 @@
+package dev.rewind.engine.tensor;
+
+import dev.rewind.engine.parallel.WorkerPool;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The blocked matrix × matrix kernel against the scalar definition, on random data of every type. */
+class MatMulTest {
+
+    static WorkerPool pool;
+
+    @BeforeAll
+    static void start() {
+        pool = new WorkerPool(2);
+    }
+
+    @AfterAll
+    static void stop() {
+        pool.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    void matchesTheScalarProductForEveryShape(GgmlType type) {
+        Random random = new Random(type.ordinal());
+        int[] colsChoices = type.blockSize() == 1 ? new int[]{1, 15, 16, 37, 96, 300} : new int[]{32, 64, 96, 320};
+        try (Arena arena = Arena.ofShared()) {
+            for (int cols : colsChoices) {
+                for (int rows : new int[]{1, 3, 4, 5, 16, 17, 35}) {
+                    WeightMatrix w = RandomWeights.matrix(arena, type, rows, cols, random);
+                    for (int count : new int[]{1, 2, 3, 4, 5, 8, 9}) {
+                        float[] x = RandomWeights.randomVector(count * cols, random);
+                        float[] expected = new float[count * rows];
+                        MatMul.matmulScalar(w, x, count, expected);
+                        float[] actual = new float[count * rows];
+                        new MatMul().matmul(w, x, count, actual, pool);
+                        for (int t = 0; t < count; t++) {
+                            for (int r = 0; r < rows; r++) {
+                                float bound = 1e-5f * magnitude(w, r, x, t * cols) + 1e-30f;
+                                float d = Math.abs(expected[t * rows + r] - actual[t * rows + r]);
+                                assertTrue(d <= bound, type + " rows=" + rows + " cols=" + cols + " count=" + count
+                                        + " at (" + t + "," + r + "): " + expected[t * rows + r] + " vs " + actual[t * rows + r]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "Q4_0"})
+    void theSameProductTwiceIsBitIdentical(GgmlType type) {
+        Random random = new Random(7);
+        try (Arena arena = Arena.ofShared()) {
+            WeightMatrix w = RandomWeights.matrix(arena, type, 37, 256, random);
+            float[] x = RandomWeights.randomVector(6 * 256, random);
+            float[] first = new float[6 * 37];
+            MatMul m = new MatMul();
+            m.matmul(w, x, 6, first, pool);
+            for (int i = 0; i < 200; i++) {
+                float[] again = new float[6 * 37];
+                m.matmul(w, x, 6, again, pool);
+                assertArrayEquals(first, again);
+            }
+        }
+    }
+
+    /** Σ |w_i x_i|: the scale the rounding error of a float dot product is relative to. */
+    private static float magnitude(WeightMatrix w, int row, float[] x, int at) {
+        float[] wr = new float[w.cols()];
+        w.dequantizeRow(row, wr, 0);
+        float s = 0;
+        for (int i = 0; i < wr.length; i++) {
+            s += Math.abs(wr[i] * x[at + i]);
+        }
+        return s;
+    }
+}
