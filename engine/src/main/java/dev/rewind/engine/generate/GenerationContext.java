@@ -74,8 +74,9 @@ public final class GenerationContext implements AutoCloseable {
     private final IntPredicate isEnd;
     private final int contextLength;
     private final Sequence sequence;
-    /** The tokens whose keys and values the sequence holds. */
-    private int[] held = new int[0];
+    /** The tokens whose keys and values the sequence holds: {@code held[0 .. heldLength)}. */
+    private int[] held = new int[64];
+    private int heldLength;
 
     /**
      * @param isEndOfGeneration which tokens end a generation (EOS, EOT)
@@ -93,7 +94,7 @@ public final class GenerationContext implements AutoCloseable {
 
     /** The tokens the context holds (prompt and generated tokens fed back so far). */
     public int[] tokens() {
-        return held.clone();
+        return Arrays.copyOf(held, heldLength);
     }
 
     public Sequence sequence() {
@@ -114,16 +115,16 @@ public final class GenerationContext implements AutoCloseable {
             throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, more than the context of " + contextLength);
         }
         long start = System.nanoTime();
-        int reused = Math.min(commonPrefix(held, prompt), prompt.length - 1); // the last prompt token is fed for its logits
+        int reused = Math.min(commonPrefix(held, heldLength, prompt), prompt.length - 1); // the last prompt token is fed for its logits
         sequence.truncate(reused);
-        held = Arrays.copyOf(prompt, reused);
+        heldLength = reused;
         float[] logits = null;
         for (int from = reused; from < prompt.length; from += PREFILL_CHUNK) {
             int to = Math.min(prompt.length, from + PREFILL_CHUNK);
             Batch batch = Batch.of(List.of(new Batch.Entry(sequence, Arrays.copyOfRange(prompt, from, to),
                     to == prompt.length ? Batch.Wanted.LAST : Batch.Wanted.NONE)));
             Logits out = source.forward(batch);
-            held = Arrays.copyOf(prompt, to);
+            hold(prompt, from, to);
             if (to == prompt.length) {
                 logits = out.row(0);
             }
@@ -152,15 +153,24 @@ public final class GenerationContext implements AutoCloseable {
                 break;
             }
             logits = source.forward(Batch.single(sequence, token)).row(0);
-            held = Arrays.copyOf(history, length);
+            hold(history, length - 1, length);
         }
         long predictNanos = System.nanoTime() - predictStart;
         return new Result(prompt.clone(), reused, Arrays.copyOfRange(history, prompt.length, length), List.copyOf(steps),
                 promptNanos, predictNanos, stop);
     }
 
-    private static int commonPrefix(int[] a, int[] b) {
-        int n = Math.min(a.length, b.length);
+    /** Records that tokens[from, to) now follow what the sequence held. */
+    private void hold(int[] tokens, int from, int to) {
+        if (heldLength + (to - from) > held.length) {
+            held = Arrays.copyOf(held, Math.max(heldLength + (to - from), 2 * held.length));
+        }
+        System.arraycopy(tokens, from, held, heldLength, to - from);
+        heldLength += to - from;
+    }
+
+    private static int commonPrefix(int[] a, int aLength, int[] b) {
+        int n = Math.min(aLength, b.length);
         int i = 0;
         while (i < n && a[i] == b[i]) {
             i++;
