@@ -46,9 +46,12 @@ public record Q4_0Matrix(String name, MemorySegment data, int rows, int cols) im
     /**
      * {@inheritDoc}
      *
-     * <p>Per block, the kernel sums {@code (nibble - 8) * x[j]} in vector lanes and then adds that
-     * partial sum times {@code d} to one of four accumulators (four blocks per iteration, so that
-     * the conversions of different blocks overlap), while reading ahead ({@link Prefetch}).
+     * <p>Per block, the kernel sums {@code (nibble - 8) * x[j]} in vector lanes and then adds that partial
+     * sum times {@code d} to one of four accumulators in turn, so that consecutive blocks do not
+     * wait for each other, while reading ahead ({@link Prefetch}). The block's vector code is
+     * written inside the loop rather than in a helper method: the JIT always inlines Vector API
+     * calls, but may refuse to inline a helper of ours in a large compilation, and a vector
+     * passed to a method that is not inlined is boxed, which is several times slower.
      */
     @Override
     public float dot(int row, float[] x, int xOffset) {
@@ -63,54 +66,32 @@ public record Q4_0Matrix(String name, MemorySegment data, int rows, int cols) im
         FloatVector acc2 = FloatVector.zero(F);
         FloatVector acc3 = FloatVector.zero(F);
         long touched = 0;
-        int b = 0;
-        for (; b + 3 < blocks; b += 4) {
+        for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
-            // 72 bytes per iteration: two touches reach every cache line ahead.
-            touched ^= Prefetch.touch(data, at, 0) ^ Prefetch.touch(data, at, 64);
-            // A single call site, so that the JIT inlines the block however big it is (four call
-            // sites exceed its inlining budget, and a kernel that is not inlined boxes its vectors);
-            // it unrolls this loop. The accumulators rotate, so consecutive blocks are independent.
-            for (int k = 0; k < 4; k++) {
-                FloatVector next = block(at + (long) k * BLOCK_BYTES, x, xOffset + (b + k) * BLOCK, acc3);
-                acc3 = acc2;
-                acc2 = acc1;
-                acc1 = acc0;
-                acc0 = next;
+            int xAt = xOffset + b * BLOCK;
+            if ((b & 3) == 0) {
+                // Every 4 blocks (72 bytes), two touches reach every cache line ahead.
+                touched ^= Prefetch.touch(data, at, 0) ^ Prefetch.touch(data, at, 64);
             }
-        }
-        for (; b < blocks; b++) {
-            acc0 = block(base + (long) b * BLOCK_BYTES, x, xOffset + b * BLOCK, acc0);
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < HALF_BLOCK; j += LANES) {
+                // Widen the bytes to ints first: x86 has no byte shift, int shifts are one instruction.
+                IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector lo = (FloatVector) qs.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector) qs.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0);
+                sum = lo.fma(FloatVector.fromArray(F, x, xAt + j), sum);
+                sum = hi.fma(FloatVector.fromArray(F, x, xAt + HALF_BLOCK + j), sum);
+            }
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
+            // Rotate the accumulators, so that consecutive blocks do not wait for each other.
+            FloatVector next = sum.fma(d, acc3);
+            acc3 = acc2;
+            acc2 = acc1;
+            acc1 = acc0;
+            acc0 = next;
         }
         return Prefetch.keep(acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD), touched);
-    }
-
-    /** Returns {@code acc + d * (q · x[xAt .. xAt+32))} for the block at byte {@code at}. */
-    private FloatVector block(long at, float[] x, int xAt, FloatVector acc) {
-        FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
-        if (LANES == HALF_BLOCK) {
-            // Straight-line code for AVX-512 (this branch is folded by the JIT): small enough that
-            // four blocks inline into one loop body.
-            return nibbles(at + 2, x, xAt, FloatVector.zero(F)).fma(d, acc);
-        }
-        FloatVector sum = FloatVector.zero(F);
-        for (int j = 0; j < HALF_BLOCK; j += LANES) {
-            sum = nibbles(at + 2 + j, x, xAt + j, sum);
-        }
-        return sum.fma(d, acc);
-    }
-
-    /**
-     * Adds the products of {@link Simd#LANES} quant bytes at {@code at} with x: low nibbles times
-     * {@code x[xAt ..]}, high nibbles times {@code x[xAt + 16 ..]}.
-     */
-    private FloatVector nibbles(long at, float[] x, int xAt, FloatVector sum) {
-        // Widen the bytes to ints first: x86 has no byte shift, int shifts are one instruction.
-        IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at, LE)
-                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-        FloatVector lo = (FloatVector) qs.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
-        FloatVector hi = (FloatVector) qs.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0);
-        return hi.fma(FloatVector.fromArray(F, x, xAt + HALF_BLOCK), lo.fma(FloatVector.fromArray(F, x, xAt), sum));
     }
 
     @Override

@@ -42,7 +42,11 @@ public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) im
      * {@inheritDoc}
      *
      * <p>Per block, the kernel sums {@code q[j] * x[j]} in vector lanes and then adds that partial
-     * sum times {@code d} to one of two alternating accumulators.
+     * sum times {@code d} to one of four accumulators in turn, so that consecutive blocks do not
+     * wait for each other, while reading ahead ({@link Prefetch}). The block's vector code is
+     * written inside the loop rather than in a helper method: the JIT always inlines Vector API
+     * calls, but may refuse to inline a helper of ours in a large compilation, and a vector
+     * passed to a method that is not inlined is boxed, which is several times slower.
      */
     @Override
     public float dot(int row, float[] x, int xOffset) {
@@ -57,33 +61,28 @@ public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) im
         FloatVector acc2 = FloatVector.zero(F);
         FloatVector acc3 = FloatVector.zero(F);
         long touched = 0;
-        int b = 0;
-        for (; b + 3 < blocks; b += 4) {
+        for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int xAt = xOffset + b * BLOCK;
-            // 136 bytes per iteration: three touches reach every cache line ahead.
-            touched ^= Prefetch.touch(data, at, 0) ^ Prefetch.touch(data, at, 64) ^ Prefetch.touch(data, at, 128);
-            acc0 = block(at, x, xAt, acc0);
-            acc1 = block(at + BLOCK_BYTES, x, xAt + BLOCK, acc1);
-            acc2 = block(at + 2 * BLOCK_BYTES, x, xAt + 2 * BLOCK, acc2);
-            acc3 = block(at + 3 * BLOCK_BYTES, x, xAt + 3 * BLOCK, acc3);
-        }
-        for (; b < blocks; b++) {
-            acc0 = block(base + (long) b * BLOCK_BYTES, x, xOffset + b * BLOCK, acc0);
+            if ((b & 3) == 0) {
+                // Every 4 blocks (136 bytes), three touches reach every cache line ahead.
+                touched ^= Prefetch.touch(data, at, 0) ^ Prefetch.touch(data, at, 64) ^ Prefetch.touch(data, at, 128);
+            }
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < BLOCK; j += LANES) {
+                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                sum = q.fma(FloatVector.fromArray(F, x, xAt + j), sum);
+            }
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
+            // Rotate the accumulators, so that consecutive blocks do not wait for each other.
+            FloatVector next = sum.fma(d, acc3);
+            acc3 = acc2;
+            acc2 = acc1;
+            acc1 = acc0;
+            acc0 = next;
         }
         return Prefetch.keep(acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD), touched);
-    }
-
-    /** Returns {@code acc + d * (q · x[xAt .. xAt+32))} for the block at byte {@code at}. */
-    private FloatVector block(long at, float[] x, int xAt, FloatVector acc) {
-        FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
-        FloatVector sum = FloatVector.zero(F);
-        for (int j = 0; j < BLOCK; j += LANES) {
-            FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
-                    .convertShape(VectorOperators.B2F, F, 0);
-            sum = q.fma(FloatVector.fromArray(F, x, xAt + j), sum);
-        }
-        return sum.fma(d, acc);
     }
 
     @Override
