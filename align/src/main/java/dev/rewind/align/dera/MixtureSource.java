@@ -1,0 +1,349 @@
+package dev.rewind.align.dera;
+
+import dev.rewind.engine.kv.KvCacheFullException;
+import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.Batch;
+import dev.rewind.engine.logits.Logits;
+import dev.rewind.engine.logits.LogitsSource;
+import dev.rewind.engine.sampling.Candidates;
+import dev.rewind.engine.sampling.Processors;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * A weighted mixture of the next-token logits of several sources over one shared vocabulary:
+ * {@code h = Σ wᵢ·hᵢ}, computed per position before any sampling transform (penalties, temperature,
+ * top-k, top-p and min-p all see the mixed row). DeRa is the two-source case
+ * {@code λ·aligned + (1−λ)·reference} (see {@link Dera}); proxy-tuning and multi-objective decoding
+ * are other weightings of the same primitive.
+ *
+ * <p>Every sequence of the mixture has one sequence in each source holding the same tokens
+ * ({@link LockstepSequences}): a forward call evaluates the batch in every source, the sources
+ * concurrently (source 0 on the calling thread, the others on a small executor owned by the
+ * mixture), then mixes the rows. Sequences fork, truncate and close as usual. The mixing rules
+ * (exact endpoints, −∞ kept) are {@link LogitMixer}'s; ids from the shared vocabulary size on
+ * (padding that only some models have) are −∞; with a {@link PlausibilityGuard}, tokens outside one
+ * component's top-p set are −∞ too.
+ *
+ * <p>The mixture does not own its sources: closing it closes its sequences in them, not the models.
+ * Forward calls are serialised.
+ */
+public final class MixtureSource implements LogitsSource, AutoCloseable {
+
+    private final List<MixtureComponent> components;
+    private final float[] weights;
+    private final int usable;
+    private final int width;
+    private final Optional<PlausibilityGuard> guard;
+    private final LockstepSequences lockstep;
+    private final ExecutorService executor;
+    private final MixedLogits out = new MixedLogits();
+    private Candidates guardCandidates;
+    private Processors.TopP guardTopP;
+    private boolean[] guardKeep;
+
+    /**
+     * @param components       the sources and their weights, at least one, not all weights 0
+     * @param sharedVocabulary ids below this are mixed, ids from it on are −∞ (at most the smallest
+     *                         source's vocabulary); see {@link VocabularyCheck}
+     * @param guard            the optional plausibility guard (empty: plain mixture, as published)
+     * @param capacityTokens   positions over all of the mixture's sequences (as the sources' KV capacity)
+     * @throws IllegalArgumentException if a size or index is out of range or every weight is 0
+     */
+    public MixtureSource(List<MixtureComponent> components, int sharedVocabulary, Optional<PlausibilityGuard> guard,
+                         int capacityTokens) {
+        if (components.isEmpty()) {
+            throw new IllegalArgumentException("a mixture needs at least one source");
+        }
+        this.components = List.copyOf(components);
+        this.weights = new float[components.size()];
+        int narrowest = Integer.MAX_VALUE;
+        int widest = 0;
+        boolean anyWeight = false;
+        for (int i = 0; i < weights.length; i++) {
+            MixtureComponent c = components.get(i);
+            weights[i] = c.weight();
+            anyWeight |= c.weight() != 0f;
+            narrowest = Math.min(narrowest, c.source().vocabularySize());
+            widest = Math.max(widest, c.source().vocabularySize());
+        }
+        if (!anyWeight) {
+            throw new IllegalArgumentException("every mixture weight is 0");
+        }
+        if (sharedVocabulary <= 0 || sharedVocabulary > narrowest) {
+            throw new IllegalArgumentException("the shared vocabulary (" + sharedVocabulary
+                    + " ids) must be positive and fit the smallest source's " + narrowest + " ids");
+        }
+        guard.ifPresent(g -> {
+            if (g.component() >= this.components.size()) {
+                throw new IllegalArgumentException("the plausibility guard names component " + g.component()
+                        + " of a mixture of " + this.components.size());
+            }
+        });
+        this.usable = sharedVocabulary;
+        this.width = widest;
+        this.guard = guard;
+        this.lockstep = new LockstepSequences(this.components.stream().map(MixtureComponent::source).toList(), capacityTokens);
+        this.executor = components.size() > 1
+                ? Executors.newFixedThreadPool(components.size() - 1,
+                        Thread.ofPlatform().daemon().name("rewind-mixture-", 1).factory())
+                : null;
+    }
+
+    /** The sources and weights, in order. */
+    public List<MixtureComponent> components() {
+        return components;
+    }
+
+    /** The guard in use, if any. */
+    public Optional<PlausibilityGuard> guard() {
+        return guard;
+    }
+
+    /** Ids that are mixed; ids from here to {@link #vocabularySize()} are masked (−∞). */
+    public int sharedVocabulary() {
+        return usable;
+    }
+
+    /** The widest source's vocabulary: the length of a mixed row. */
+    @Override
+    public int vocabularySize() {
+        return width;
+    }
+
+    @Override
+    public synchronized Sequence newSequence() {
+        return lockstep.newSequence();
+    }
+
+    /** The sources' sequences that hold what {@code sequence} holds, in component order (for tests and tools). */
+    public synchronized List<Sequence> sourceSequences(Sequence sequence) {
+        return List.of(lockstep.synced(sequence));
+    }
+
+    /**
+     * Evaluates the batch in every source (concurrently) and returns the mixed rows. All or nothing:
+     * if any source fails (e.g. its KV cache is full), every sequence is left as it was.
+     */
+    @Override
+    public synchronized Logits forward(Batch batch) {
+        List<Batch.Entry> entries = batch.entries();
+        int n = entries.size();
+        Sequence[][] own = new Sequence[n][];
+        int[] lengths = new int[n];
+        for (int e = 0; e < n; e++) {
+            Sequence s = entries.get(e).sequence();
+            own[e] = lockstep.synced(s);
+            lengths[e] = s.length();
+        }
+        reserveAll(entries, lengths);
+        Logits[] results;
+        try {
+            results = forwardAll(entries, own);
+        } catch (RuntimeException | Error failure) {
+            for (int e = 0; e < n; e++) {
+                for (Sequence q : own[e]) {
+                    if (q.length() > lengths[e]) {
+                        q.truncate(lengths[e]);
+                    }
+                }
+                entries.get(e).sequence().truncate(lengths[e]);
+            }
+            throw failure;
+        }
+        for (Batch.Entry e : entries) {
+            lockstep.record(e.sequence(), e.tokens());
+        }
+        return mix(batch, results);
+    }
+
+    /** Reserves the token record of every entry, or none. */
+    private static void reserveAll(List<Batch.Entry> entries, int[] lengths) {
+        for (int e = 0; e < entries.size(); e++) {
+            try {
+                entries.get(e).sequence().reserve(entries.get(e).size());
+            } catch (KvCacheFullException full) {
+                for (int j = 0; j < e; j++) {
+                    entries.get(j).sequence().truncate(lengths[j]);
+                }
+                throw full;
+            }
+        }
+    }
+
+    /** Runs the batch in every source, source 0 here and the rest on the executor; the first failure is thrown after all finished. */
+    private Logits[] forwardAll(List<Batch.Entry> entries, Sequence[][] own) {
+        int sources = components.size();
+        List<Future<Logits>> pending = new ArrayList<>(sources - 1);
+        for (int i = 1; i < sources; i++) {
+            Batch b = sourceBatch(entries, own, i);
+            LogitsSource source = components.get(i).source();
+            pending.add(executor.submit(() -> source.forward(b)));
+        }
+        Logits[] results = new Logits[sources];
+        Throwable failure = null;
+        try {
+            results[0] = components.get(0).source().forward(sourceBatch(entries, own, 0));
+        } catch (RuntimeException | Error t) {
+            failure = t;
+        }
+        for (int i = 1; i < sources; i++) {
+            try {
+                results[i] = awaitUninterruptibly(pending.get(i - 1));
+            } catch (ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause();
+                }
+            }
+        }
+        switch (failure) {
+            case null -> {
+                return results;
+            }
+            case RuntimeException r -> throw r;
+            case Error r -> throw r;
+            default -> throw new IllegalStateException("a source's forward pass failed", failure);
+        }
+    }
+
+    private static Batch sourceBatch(List<Batch.Entry> entries, Sequence[][] own, int source) {
+        List<Batch.Entry> mapped = new ArrayList<>(entries.size());
+        for (int e = 0; e < entries.size(); e++) {
+            Batch.Entry entry = entries.get(e);
+            mapped.add(new Batch.Entry(own[e][source], entry.tokens(), entry.wanted()));
+        }
+        return Batch.of(mapped);
+    }
+
+    /** Waits for a forward pass even if interrupted (its sequences must be settled before anything else), keeping the interrupt. */
+    private static Logits awaitUninterruptibly(Future<Logits> future) throws ExecutionException {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return future.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private Logits mix(Batch batch, Logits[] results) {
+        int rows = batch.logitRows();
+        out.prepare(batch, rows, width);
+        float[][] inputs = new float[results.length][];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < results.length; i++) {
+                inputs[i] = results[i].row(r);
+            }
+            float[] row = out.rows[r];
+            LogitMixer.mix(inputs, weights, usable, row);
+            if (guard.isPresent()) {
+                applyGuard(guard.get(), inputs[guard.get().component()], row);
+            }
+        }
+        return out;
+    }
+
+    /** Sets every token outside the guard component's top-p set to −∞. */
+    private void applyGuard(PlausibilityGuard g, float[] raw, float[] row) {
+        if (guardCandidates == null) {
+            guardCandidates = new Candidates(raw.length);
+            guardTopP = new Processors.TopP(g.topP(), raw.length);
+            guardKeep = new boolean[width];
+        }
+        guardCandidates.reset(raw);
+        guardTopP.apply(guardCandidates, new int[0], 0);
+        Arrays.fill(guardKeep, false);
+        for (int i = 0; i < guardCandidates.size(); i++) {
+            guardKeep[guardCandidates.id(i)] = true;
+        }
+        for (int v = 0; v < row.length; v++) {
+            if (!guardKeep[v]) {
+                row[v] = Float.NEGATIVE_INFINITY;
+            }
+        }
+    }
+
+    /** Closes the mixture's sequences in every source and stops the executor; the sources stay open. */
+    @Override
+    public synchronized void close() {
+        if (executor != null) {
+            executor.shutdownNow();
+        }
+        lockstep.close();
+    }
+
+    /** The mixed rows of the last forward call; buffers reused across calls. */
+    private static final class MixedLogits implements Logits {
+        float[][] rows = new float[0][];
+        int count;
+        int width;
+        int[] entryFirstRow = new int[0];
+        Batch batch;
+
+        void prepare(Batch batch, int count, int width) {
+            if (rows.length < count) {
+                float[][] grown = Arrays.copyOf(rows, Math.max(count, 2 * rows.length));
+                for (int i = rows.length; i < grown.length; i++) {
+                    grown[i] = new float[width];
+                }
+                rows = grown;
+            }
+            int entries = batch.entries().size();
+            if (entryFirstRow.length < entries) {
+                entryFirstRow = new int[entries];
+            }
+            int first = 0;
+            for (int e = 0; e < entries; e++) {
+                entryFirstRow[e] = first;
+                first += batch.entries().get(e).logitRows();
+            }
+            this.count = count;
+            this.width = width;
+            this.batch = batch;
+        }
+
+        @Override
+        public int rows() {
+            return count;
+        }
+
+        @Override
+        public int vocabularySize() {
+            return width;
+        }
+
+        @Override
+        public float[] row(int i) {
+            if (i < 0 || i >= count) {
+                throw new IndexOutOfBoundsException("logits row " + i + " of " + count);
+            }
+            return rows[i];
+        }
+
+        @Override
+        public float[] row(Batch b, int entry, int k) {
+            if (b != batch) {
+                throw new IllegalArgumentException("these logits belong to another batch");
+            }
+            Batch.Entry e = b.entries().get(entry);
+            if (k < 0 || k >= e.logitRows()) {
+                throw new IndexOutOfBoundsException("entry " + entry + " has " + e.logitRows() + " logits rows, not " + (k + 1));
+            }
+            return row(entryFirstRow[entry] + k);
+        }
+    }
+}
