@@ -10,7 +10,8 @@ import java.nio.charset.StandardCharsets;
 /** The {@code rewind} command line. */
 @Command(name = "rewind", mixinStandardHelpOptions = true, versionProvider = RewindCli.Version.class,
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
-        subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, DeraCommand.class,
+                CommandLine.HelpCommand.class})
 public final class RewindCli {
 
     public static void main(String[] args) {
@@ -48,6 +49,9 @@ public final class RewindCli {
             }
             if (cls == SynthCommand.class) {
                 return cls.cast(new SynthCommand(out, err));
+            }
+            if (cls == DeraCommand.class) {
+                return cls.cast(new DeraCommand(out, err));
             }
             return CommandLine.defaultFactory().create(cls);
         }
