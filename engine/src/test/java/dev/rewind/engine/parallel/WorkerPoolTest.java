@@ -297,6 +297,32 @@ class WorkerPoolTest {
     }
 
     @Test
+    void aCallAllocatesNothingOnTheCaller() {
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (WorkerPool pool = new WorkerPool(2)) {
+            AtomicInteger total = new AtomicInteger();
+            WorkerPool.RangeTask task = (start, end) -> total.addAndGet(end - start);
+            long cost = Long.MAX_VALUE;
+            for (int i = 0; i < 100; i++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                cost = Math.min(cost, threads.getCurrentThreadAllocatedBytes() - before);
+            }
+            long perBatch = Long.MAX_VALUE;
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (perBatch > 0 && System.nanoTime() < deadline) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 1000; i++) {
+                    pool.parallelFor(1024, task);
+                }
+                perBatch = threads.getCurrentThreadAllocatedBytes() - before - cost;
+            }
+            assertEquals(0, perBatch, "bytes allocated per 1000 parallelFor calls");
+            assertTrue(total.get() > 0);
+        }
+    }
+
+    @Test
     void invalidArguments() {
         assertThrows(IllegalArgumentException.class, () -> new WorkerPool(0));
         try (WorkerPool pool = new WorkerPool()) {
