@@ -52,7 +52,7 @@ public record BF16Matrix(String name, MemorySegment data, int rows, int cols) im
             FloatVector w = Halves.bf16ToFloat(ShortVector.fromMemorySegment(S, data, base + (long) i * Short.BYTES, LE));
             acc0 = w.fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc0.add(acc1));
         for (; i < n; i++) {
             sum += Halves.bf16ToFloat(data.get(I16_LE, base + (long) i * Short.BYTES)) * x[xOffset + i];
         }

@@ -54,7 +54,14 @@ public record F16Matrix(String name, MemorySegment data, int rows, int cols) imp
             FloatVector w = Halves.toFloat(ShortVector.fromMemorySegment(S, data, base + (long) i * Short.BYTES, LE));
             acc0 = w.fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
         }
-        float sum = Prefetch.keep(acc0.add(acc1).reduceLanes(VectorOperators.ADD), touched);
+        // Simd.sum written out: this method is at the JIT's inlining limit, and a call passing the
+        // vector would box it on every row.
+        FloatVector total = acc0.add(acc1);
+        float lanes = 0;
+        for (int lane = 0; lane < LANES; lane++) {
+            lanes += total.lane(lane);
+        }
+        float sum = Prefetch.keep(lanes, touched);
         for (; i < n; i++) {
             sum += Float.float16ToFloat(data.get(I16_LE, base + (long) i * Short.BYTES)) * x[xOffset + i];
         }

@@ -50,7 +50,7 @@ public record F32Matrix(String name, MemorySegment data, int rows, int cols) imp
         for (int bound = n & -LANES; i < bound; i += LANES) {
             acc0 = FloatVector.fromMemorySegment(F, data, base + (long) i * Float.BYTES, LE).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
         }
-        float sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc0.add(acc1).add(acc2.add(acc3)));
         for (; i < n; i++) {
             sum += data.get(F32_LE, base + (long) i * Float.BYTES) * x[xOffset + i];
         }

@@ -45,7 +45,7 @@ public final class FloatOps {
         for (int bound = n & -LANES; i < bound; i += LANES) {
             acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
         }
-        float sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc0.add(acc1).add(acc2.add(acc3)));
         for (; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];
         }
@@ -70,7 +70,7 @@ public final class FloatOps {
         for (int bound = n & -LANES; i < bound; i += LANES) {
             acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromMemorySegment(F, b, bByteOffset + (long) i * Float.BYTES, LE), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc0.add(acc1));
         for (; i < n; i++) {
             sum += a[aOff + i] * b.get(F32_LE, bByteOffset + (long) i * Float.BYTES);
         }
@@ -128,7 +128,7 @@ public final class FloatOps {
             FloatVector v = FloatVector.fromArray(F, x, off + i);
             acc0 = v.fma(v, acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc0.add(acc1));
         for (; i < n; i++) {
             sum += x[off + i] * x[off + i];
         }

@@ -29,7 +29,7 @@ public final class HalfOps {
             FloatVector bv = Halves.toFloat(ShortVector.fromMemorySegment(S, b, bByteOffset + 2L * i, LE));
             acc = FloatVector.fromArray(F, a, aOff + i).fma(bv, acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc);
         for (; i < n; i++) {
             sum += a[aOff + i] * Float.float16ToFloat(b.get(I16_LE, bByteOffset + 2L * i));
         }

@@ -57,8 +57,8 @@ public final class MatMul {
         }
     }
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int LANES = F.length();
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final int LANES = Simd.LANES;
 
     private void tiles(WeightMatrix w, float[] x, int count, float[] out, int fromTile, int toTile) {
         int cols = w.cols();
@@ -118,22 +118,22 @@ public final class MatMul {
             a20 = w2.fma(x0, a20); a21 = w2.fma(x1, a21); a22 = w2.fma(x2, a22); a23 = w2.fma(x3, a23);
             a30 = w3.fma(x0, a30); a31 = w3.fma(x1, a31); a32 = w3.fma(x2, a32); a33 = w3.fma(x3, a33);
         }
-        out[outAt] = sum(a00) + tail(w, wAt, x, xAt, k, cols);
-        out[outAt + rowStride] = sum(a01) + tail(w, wAt, x, xAt + cols, k, cols);
-        out[outAt + 2 * rowStride] = sum(a02) + tail(w, wAt, x, xAt + 2 * cols, k, cols);
-        out[outAt + 3 * rowStride] = sum(a03) + tail(w, wAt, x, xAt + 3 * cols, k, cols);
-        out[outAt + 1] = sum(a10) + tail(w, wAt + cols, x, xAt, k, cols);
-        out[outAt + 1 + rowStride] = sum(a11) + tail(w, wAt + cols, x, xAt + cols, k, cols);
-        out[outAt + 1 + 2 * rowStride] = sum(a12) + tail(w, wAt + cols, x, xAt + 2 * cols, k, cols);
-        out[outAt + 1 + 3 * rowStride] = sum(a13) + tail(w, wAt + cols, x, xAt + 3 * cols, k, cols);
-        out[outAt + 2] = sum(a20) + tail(w, wAt + 2 * cols, x, xAt, k, cols);
-        out[outAt + 2 + rowStride] = sum(a21) + tail(w, wAt + 2 * cols, x, xAt + cols, k, cols);
-        out[outAt + 2 + 2 * rowStride] = sum(a22) + tail(w, wAt + 2 * cols, x, xAt + 2 * cols, k, cols);
-        out[outAt + 2 + 3 * rowStride] = sum(a23) + tail(w, wAt + 2 * cols, x, xAt + 3 * cols, k, cols);
-        out[outAt + 3] = sum(a30) + tail(w, wAt + 3 * cols, x, xAt, k, cols);
-        out[outAt + 3 + rowStride] = sum(a31) + tail(w, wAt + 3 * cols, x, xAt + cols, k, cols);
-        out[outAt + 3 + 2 * rowStride] = sum(a32) + tail(w, wAt + 3 * cols, x, xAt + 2 * cols, k, cols);
-        out[outAt + 3 + 3 * rowStride] = sum(a33) + tail(w, wAt + 3 * cols, x, xAt + 3 * cols, k, cols);
+        out[outAt] = Simd.sum(a00) + tail(w, wAt, x, xAt, k, cols);
+        out[outAt + rowStride] = Simd.sum(a01) + tail(w, wAt, x, xAt + cols, k, cols);
+        out[outAt + 2 * rowStride] = Simd.sum(a02) + tail(w, wAt, x, xAt + 2 * cols, k, cols);
+        out[outAt + 3 * rowStride] = Simd.sum(a03) + tail(w, wAt, x, xAt + 3 * cols, k, cols);
+        out[outAt + 1] = Simd.sum(a10) + tail(w, wAt + cols, x, xAt, k, cols);
+        out[outAt + 1 + rowStride] = Simd.sum(a11) + tail(w, wAt + cols, x, xAt + cols, k, cols);
+        out[outAt + 1 + 2 * rowStride] = Simd.sum(a12) + tail(w, wAt + cols, x, xAt + 2 * cols, k, cols);
+        out[outAt + 1 + 3 * rowStride] = Simd.sum(a13) + tail(w, wAt + cols, x, xAt + 3 * cols, k, cols);
+        out[outAt + 2] = Simd.sum(a20) + tail(w, wAt + 2 * cols, x, xAt, k, cols);
+        out[outAt + 2 + rowStride] = Simd.sum(a21) + tail(w, wAt + 2 * cols, x, xAt + cols, k, cols);
+        out[outAt + 2 + 2 * rowStride] = Simd.sum(a22) + tail(w, wAt + 2 * cols, x, xAt + 2 * cols, k, cols);
+        out[outAt + 2 + 3 * rowStride] = Simd.sum(a23) + tail(w, wAt + 2 * cols, x, xAt + 3 * cols, k, cols);
+        out[outAt + 3] = Simd.sum(a30) + tail(w, wAt + 3 * cols, x, xAt, k, cols);
+        out[outAt + 3 + rowStride] = Simd.sum(a31) + tail(w, wAt + 3 * cols, x, xAt + cols, k, cols);
+        out[outAt + 3 + 2 * rowStride] = Simd.sum(a32) + tail(w, wAt + 3 * cols, x, xAt + 2 * cols, k, cols);
+        out[outAt + 3 + 3 * rowStride] = Simd.sum(a33) + tail(w, wAt + 3 * cols, x, xAt + 3 * cols, k, cols);
     }
 
     /** One weight row against one activation row, with the same order of operations as {@link #block4x4}. */
@@ -143,7 +143,7 @@ public final class MatMul {
         for (int bound = cols - cols % LANES; k < bound; k += LANES) {
             acc = FloatVector.fromArray(F, w, wAt + k).fma(FloatVector.fromArray(F, x, xAt + k), acc);
         }
-        return sum(acc) + tail(w, wAt, x, xAt, k, cols);
+        return Simd.sum(acc) + tail(w, wAt, x, xAt, k, cols);
     }
 
     /** The columns past the last whole vector. */
@@ -151,15 +151,6 @@ public final class MatMul {
         float s = 0;
         for (int k = from; k < cols; k++) {
             s += w[wAt + k] * x[xAt + k];
-        }
-        return s;
-    }
-
-    /** Lane sum in a fixed order (reduceLanes leaves the order open, and it differs before and after JIT compilation). */
-    private static float sum(FloatVector v) {
-        float s = 0;
-        for (int i = 0; i < LANES; i++) {
-            s += v.lane(i);
         }
         return s;
     }

@@ -91,7 +91,7 @@ public record Q4_0Matrix(String name, MemorySegment data, int rows, int cols) im
             acc1 = acc0;
             acc0 = next;
         }
-        return Prefetch.keep(acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD), touched);
+        return Prefetch.keep(Simd.sum(acc0.add(acc1).add(acc2.add(acc3))), touched);
     }
 
     @Override

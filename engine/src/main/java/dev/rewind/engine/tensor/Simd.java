@@ -48,4 +48,18 @@ final class Simd {
     static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
+
+    /**
+     * The sum of the lanes of {@code v}, added in lane order. {@code reduceLanes(ADD)} leaves the
+     * order open, and on this JDK it gives different bits before and after JIT compilation, which
+     * would make the same computation differ between a cold and a warm JVM (seeded sampling, and
+     * forked sequences that must equal independent ones bit for bit, depend on this).
+     */
+    static float sum(FloatVector v) {
+        float s = 0;
+        for (int i = 0; i < LANES; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
 }
