@@ -3,7 +3,6 @@ package dev.rewind.models;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.parallel.WorkerPool;
-import dev.rewind.engine.tensor.WeightMatrix;
 
 /**
  * The {@code gemma} architecture (Gemma 1): the embedding is scaled by √dim, heads may be wider
@@ -11,68 +10,27 @@ import dev.rewind.engine.tensor.WeightMatrix;
  * rotary embeddings use the half-split layout, and the output matrix is the tied embedding.
  * GGUF stores the norm weights as the final multiplier (HF's "1 + w" is already folded in).
  */
-public final class Gemma implements LanguageModel {
+public final class Gemma extends Decoder implements LanguageModel {
 
-    record Layer(float[] attnNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
-                 float[] ffnNorm, WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
-    }
-
-    private final TransformerConfig config;
-    private final WeightMatrix embedding;
-    private final Layer[] layers;
-    private final float[] outputNorm;
-    private final WeightMatrix output;
-    private final WorkerPool pool;
+    private final StandardLayer[] layers;
     private final float embeddingScale;
 
-    private Gemma(TransformerConfig config, WeightMatrix embedding, Layer[] layers, float[] outputNorm,
-                  WeightMatrix output, WorkerPool pool) {
-        this.config = config;
-        this.embedding = embedding;
+    private Gemma(TransformerConfig config, Ends ends, StandardLayer[] layers, WorkerPool pool) {
+        super(config, ends, pool);
         this.layers = layers;
-        this.outputNorm = outputNorm;
-        this.output = output;
-        this.pool = pool;
         this.embeddingScale = (float) Math.sqrt(config.dim());
     }
 
     static Gemma load(ModelTensors t, TransformerConfig c, WorkerPool pool) throws ModelFormatException {
-        WeightMatrix embedding = t.matrix("token_embd.weight", c.vocabularySize(), c.dim());
-        Layer[] layers = new Layer[c.layers()];
-        for (int i = 0; i < c.layers(); i++) {
-            String p = "blk." + i + ".";
-            layers[i] = new Layer(
-                    t.vector(p + "attn_norm.weight", c.dim()),
-                    t.matrix(p + "attn_q.weight", c.qDim(), c.dim()),
-                    t.matrix(p + "attn_k.weight", c.kvDim(), c.dim()),
-                    t.matrix(p + "attn_v.weight", c.kvDim(), c.dim()),
-                    t.matrix(p + "attn_output.weight", c.dim(), c.qDim()),
-                    t.vector(p + "ffn_norm.weight", c.dim()),
-                    t.matrix(p + "ffn_gate.weight", c.ffnDim(), c.dim()),
-                    t.matrix(p + "ffn_up.weight", c.ffnDim(), c.dim()),
-                    t.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim()));
-        }
-        float[] outputNorm = t.vector("output_norm.weight", c.dim());
-        WeightMatrix output = t.optionalMatrix("output.weight", c.vocabularySize(), c.dim()).orElse(embedding);
-        return new Gemma(c, embedding, layers, outputNorm, output, pool);
-    }
-
-    @Override
-    public TransformerConfig config() {
-        return config;
-    }
-
-    @Override
-    public WorkerPool pool() {
-        return pool;
+        return new Gemma(c, Ends.load(t, c), StandardLayer.loadAll(t, c), pool);
     }
 
     @Override
     public Logits forward(Batch batch, Workspace s) {
         s.begin(batch);
-        s.embed(embedding, embeddingScale);
+        s.embed(ends.embedding(), embeddingScale);
         for (int l = 0; l < config.layers(); l++) {
-            Layer w = layers[l];
+            StandardLayer w = layers[l];
             // attention
             s.rmsNorm(s.xb, s.x, w.attnNorm());
             s.matmul(w.wq(), s.xb, s.q);
@@ -92,6 +50,6 @@ public final class Gemma implements LanguageModel {
             s.matmul(w.down(), s.hb, s.xb2);
             s.addResidual(s.x, s.xb2);
         }
-        return s.logits(batch, outputNorm, output);
+        return s.logits(batch, ends.outputNorm(), ends.output());
     }
 }

@@ -9,31 +9,20 @@ import dev.rewind.engine.tensor.WeightMatrix;
  * The {@code phi3} architecture: Llama's block with one fused QKV matrix (rows: Q, then K, then V)
  * and one fused gate/up matrix (rows: gate, then up), and half-split rotary embeddings.
  */
-public final class Phi3 implements LanguageModel {
+public final class Phi3 extends Decoder implements LanguageModel {
 
     record Layer(float[] attnNorm, WeightMatrix wqkv, WeightMatrix wo, float[] ffnNorm, WeightMatrix gateUp,
                  WeightMatrix down) {
     }
 
-    private final TransformerConfig config;
-    private final WeightMatrix embedding;
     private final Layer[] layers;
-    private final float[] outputNorm;
-    private final WeightMatrix output;
-    private final WorkerPool pool;
 
-    private Phi3(TransformerConfig config, WeightMatrix embedding, Layer[] layers, float[] outputNorm,
-                 WeightMatrix output, WorkerPool pool) {
-        this.config = config;
-        this.embedding = embedding;
+    private Phi3(TransformerConfig config, Ends ends, Layer[] layers, WorkerPool pool) {
+        super(config, ends, pool);
         this.layers = layers;
-        this.outputNorm = outputNorm;
-        this.output = output;
-        this.pool = pool;
     }
 
     static Phi3 load(ModelTensors t, TransformerConfig c, WorkerPool pool) throws ModelFormatException {
-        WeightMatrix embedding = t.matrix("token_embd.weight", c.vocabularySize(), c.dim());
         Layer[] layers = new Layer[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
@@ -45,19 +34,7 @@ public final class Phi3 implements LanguageModel {
                     t.matrix(p + "ffn_up.weight", 2 * c.ffnDim(), c.dim()),
                     t.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim()));
         }
-        float[] outputNorm = t.vector("output_norm.weight", c.dim());
-        WeightMatrix output = t.optionalMatrix("output.weight", c.vocabularySize(), c.dim()).orElse(embedding);
-        return new Phi3(c, embedding, layers, outputNorm, output, pool);
-    }
-
-    @Override
-    public TransformerConfig config() {
-        return config;
-    }
-
-    @Override
-    public WorkerPool pool() {
-        return pool;
+        return new Phi3(c, Ends.load(t, c), layers, pool);
     }
 
     @Override
@@ -66,7 +43,7 @@ public final class Phi3 implements LanguageModel {
         int kvDim = config.kvDim();
         int ffn = config.ffnDim();
         s.begin(batch);
-        s.embed(embedding, 1f);
+        s.embed(ends.embedding(), 1f);
         for (int l = 0; l < config.layers(); l++) {
             Layer w = layers[l];
             // attention: one fused projection, split into Q, K, V
@@ -90,6 +67,6 @@ public final class Phi3 implements LanguageModel {
             s.matmul(w.down(), s.hb, s.xb2);
             s.addResidual(s.x, s.xb2);
         }
-        return s.logits(batch, outputNorm, output);
+        return s.logits(batch, ends.outputNorm(), ends.output());
     }
 }

@@ -9,31 +9,20 @@ import dev.rewind.engine.tensor.WeightMatrix;
  * The {@code qwen2} architecture: Llama's block with biases on the Q, K and V projections and
  * rotary embeddings over the two halves of each head ("NEOX" layout).
  */
-public final class Qwen2 implements LanguageModel {
+public final class Qwen2 extends Decoder implements LanguageModel {
 
     record Layer(float[] attnNorm, WeightMatrix wq, float[] bq, WeightMatrix wk, float[] bk, WeightMatrix wv, float[] bv,
                  WeightMatrix wo, float[] ffnNorm, WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
     }
 
-    private final TransformerConfig config;
-    private final WeightMatrix embedding;
     private final Layer[] layers;
-    private final float[] outputNorm;
-    private final WeightMatrix output;
-    private final WorkerPool pool;
 
-    private Qwen2(TransformerConfig config, WeightMatrix embedding, Layer[] layers, float[] outputNorm,
-                  WeightMatrix output, WorkerPool pool) {
-        this.config = config;
-        this.embedding = embedding;
+    private Qwen2(TransformerConfig config, Ends ends, Layer[] layers, WorkerPool pool) {
+        super(config, ends, pool);
         this.layers = layers;
-        this.outputNorm = outputNorm;
-        this.output = output;
-        this.pool = pool;
     }
 
     static Qwen2 load(ModelTensors t, TransformerConfig c, WorkerPool pool) throws ModelFormatException {
-        WeightMatrix embedding = t.matrix("token_embd.weight", c.vocabularySize(), c.dim());
         Layer[] layers = new Layer[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
@@ -48,25 +37,13 @@ public final class Qwen2 implements LanguageModel {
                     t.matrix(p + "ffn_up.weight", c.ffnDim(), c.dim()),
                     t.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim()));
         }
-        float[] outputNorm = t.vector("output_norm.weight", c.dim());
-        WeightMatrix output = t.optionalMatrix("output.weight", c.vocabularySize(), c.dim()).orElse(embedding);
-        return new Qwen2(c, embedding, layers, outputNorm, output, pool);
-    }
-
-    @Override
-    public TransformerConfig config() {
-        return config;
-    }
-
-    @Override
-    public WorkerPool pool() {
-        return pool;
+        return new Qwen2(c, Ends.load(t, c), layers, pool);
     }
 
     @Override
     public Logits forward(Batch batch, Workspace s) {
         s.begin(batch);
-        s.embed(embedding, 1f);
+        s.embed(ends.embedding(), 1f);
         for (int l = 0; l < config.layers(); l++) {
             Layer w = layers[l];
             // attention, with biased projections
@@ -91,6 +68,6 @@ public final class Qwen2 implements LanguageModel {
             s.matmul(w.down(), s.hb, s.xb2);
             s.addResidual(s.x, s.xb2);
         }
-        return s.logits(batch, outputNorm, output);
+        return s.logits(batch, ends.outputNorm(), ends.output());
     }
 }
