@@ -1,0 +1,148 @@
+package dev.rewind.align.aligner;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * The Aligner pipeline over many questions: for each item, the answer (from the upstream when there is
+ * one, else from the item), then the Aligner's correction. A problem with one item — an unreadable line,
+ * an upstream that fails or times out, a question too long for the Aligner — becomes that item's
+ * {@code error} and the batch goes on. Items already done (resumption) and repeated ids are skipped.
+ */
+public final class AlignerBatch {
+
+    /** Receives each finished item, in input order. */
+    @FunctionalInterface
+    public interface Sink {
+        void accept(AlignedItem item) throws IOException;
+    }
+
+    /** Told after each item, for a progress display. */
+    @FunctionalInterface
+    public interface Progress {
+        /**
+         * @param position 1-based position of the item among the input's items
+         * @param total    items in the input
+         */
+        void onItem(int position, int total, AlignedItem item);
+    }
+
+    /**
+     * How a run went.
+     *
+     * @param items     items in the input
+     * @param skipped   items done before (or repeated ids), not processed again
+     * @param processed items processed in this run
+     * @param failed    of those, items with an error
+     * @param truncated of those, items whose answer was cut to fit
+     * @param stopped   whether the run stopped at its item limit before the end of the input
+     */
+    public record Summary(int items, int skipped, int processed, int failed, int truncated, boolean stopped) {
+    }
+
+    /** Where an answer that came with the input is said to come from. */
+    public static final String FROM_INPUT = "input";
+
+    private final Aligner aligner;
+    private final Optional<Upstream> upstream;
+
+    /**
+     * @param upstream answers every question when present; when empty, the answers must come with the items
+     */
+    public AlignerBatch(Aligner aligner, Optional<Upstream> upstream) {
+        this.aligner = Objects.requireNonNull(aligner, "aligner");
+        this.upstream = Objects.requireNonNull(upstream, "upstream");
+    }
+
+    /**
+     * Runs the items in order.
+     *
+     * @param isDone   ids that are already done (e.g. {@link ResumableOutput#isDone})
+     * @param maxItems process at most this many items in this run
+     * @throws IOException when the sink cannot write (the batch stops: its output is what it cannot lose)
+     */
+    public Summary run(List<InputLine> lines, Predicate<JsonNode> isDone, Sink sink, Progress progress, int maxItems)
+            throws IOException {
+        Set<String> seen = new HashSet<>();
+        int skipped = 0;
+        int processed = 0;
+        int failed = 0;
+        int truncated = 0;
+        for (int i = 0; i < lines.size(); i++) {
+            InputLine line = lines.get(i);
+            if (isDone.test(line.id()) || !seen.add(line.id().toString())) {
+                skipped++;
+                continue;
+            }
+            if (processed == maxItems) {
+                return new Summary(lines.size(), skipped, processed, failed, truncated, true);
+            }
+            AlignedItem item = process(line);
+            sink.accept(item);
+            processed++;
+            failed += item.error().isPresent() ? 1 : 0;
+            truncated += item.truncated() ? 1 : 0;
+            progress.onItem(i + 1, lines.size(), item);
+        }
+        return new Summary(lines.size(), skipped, processed, failed, truncated, false);
+    }
+
+    /** One item, from the answer to the correction; never throws for a problem of the item's own. */
+    public AlignedItem process(InputLine line) {
+        long start = System.nanoTime();
+        return switch (line) {
+            case InputLine.Unreadable u -> new AlignedItem(u.id(), "", Optional.empty(), FROM_INPUT, Optional.empty(),
+                    seconds(start), 0, Optional.of(u.problem()));
+            case InputLine.Item item -> process(item, start);
+        };
+    }
+
+    /** One question, answered by the upstream (which must be present). */
+    public AlignedItem process(JsonNode id, String question) {
+        return process(new InputLine.Item(id, question, Optional.empty()));
+    }
+
+    private AlignedItem process(InputLine.Item item, long start) {
+        String answer;
+        String source;
+        double upstreamSeconds = 0;
+        if (upstream.isPresent()) {
+            source = upstream.get().describe();
+            switch (upstream.get().answer(item.question())) {
+                case UpstreamResult.Answer a -> {
+                    answer = a.text();
+                    upstreamSeconds = a.seconds();
+                }
+                case UpstreamResult.Failure f -> {
+                    return new AlignedItem(item.id(), item.question(), Optional.empty(), source, Optional.empty(),
+                            seconds(start), f.seconds(), Optional.of(f.message()));
+                }
+            }
+        } else if (item.answer().isPresent()) {
+            answer = item.answer().get();
+            source = FROM_INPUT;
+        } else {
+            return new AlignedItem(item.id(), item.question(), Optional.empty(), FROM_INPUT, Optional.empty(),
+                    seconds(start), 0, Optional.of("the item has no \"answer\" and no upstream was given to answer it"));
+        }
+        try {
+            Correction c = aligner.correct(item.question(), answer);
+            return new AlignedItem(item.id(), item.question(), Optional.of(answer), source, Optional.of(c),
+                    seconds(start), upstreamSeconds, Optional.empty());
+        } catch (RuntimeException e) {
+            return new AlignedItem(item.id(), item.question(), Optional.of(answer), source, Optional.empty(),
+                    seconds(start), upstreamSeconds, Optional.of("the aligner failed: " + e.getMessage()));
+        }
+    }
+
+    private static double seconds(long start) {
+        return (System.nanoTime() - start) / 1e9;
+    }
+}
