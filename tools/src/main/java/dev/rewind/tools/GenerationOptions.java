@@ -130,6 +130,19 @@ final class GenerationOptions {
     }
 
     /**
+     * The context length when prompts vary (a batch): {@code --context}, or the model's context length
+     * capped at {@code cap}.
+     *
+     * @throws UserException if {@code --context} is out of range
+     */
+    int contextUpTo(int modelContext, int cap) {
+        if (context != null && (context < 1 || context > modelContext)) {
+            throw new UserException("--context must be between 1 and the model's context length " + modelContext + ", got " + context);
+        }
+        return context != null ? context : Math.min(modelContext, cap);
+    }
+
+    /**
      * The KV capacity for a context of {@code ctx} tokens: {@code --kv-capacity}, or the context.
      *
      * @throws UserException if the page size is out of range or the capacity is below the context

@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
 /** The {@code rewind} command line. */
 @Command(name = "rewind", mixinStandardHelpOptions = true, versionProvider = RewindCli.Version.class,
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
-        subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, DeraCommand.class,
+        subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, DeraCommand.class, AlignerCommand.class,
                 CommandLine.HelpCommand.class})
 public final class RewindCli {
 
@@ -52,6 +52,9 @@ public final class RewindCli {
             }
             if (cls == DeraCommand.class) {
                 return cls.cast(new DeraCommand(out, err));
+            }
+            if (cls == AlignerCommand.class) {
+                return cls.cast(new AlignerCommand(out, err, System::getenv));
             }
             return CommandLine.defaultFactory().create(cls);
         }
