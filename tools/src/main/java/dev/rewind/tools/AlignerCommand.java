@@ -31,11 +31,13 @@ import java.util.function.Function;
 
 /** {@code rewind aligner}: a corrector model rewrites upstream answers (Aligner, Ji et al. 2024). */
 @Command(name = "aligner", mixinStandardHelpOptions = true, defaultValueProvider = AlignerCommand.Defaults.class,
-        description = {"Aligner: a corrector model rewrites an upstream answer. The question and answer go into the",
-                "Aligner checkpoint's template; the Aligner generates (greedily by default) and only its completion is kept.",
-                "Answers come from a local model (--upstream), an OpenAI-compatible endpoint (--upstream-url), or the",
-                "\"answer\" field of an --input JSONL file of {\"id\", \"question\", \"answer\"}. With --output, a batch",
-                "appends one line per item as it finishes and resumes where it stopped, skipping ids already there."})
+        description = {"Correct upstream answers with an Aligner model (a corrector LM).",
+                "The question and answer go into the Aligner checkpoint's template; the Aligner",
+                "generates from it (greedily by default) and only its completion is kept.",
+                "Answers come from a local model (--upstream), an OpenAI-compatible endpoint",
+                "(--upstream-url), or the \"answer\" of each --input line {\"id\", \"question\",",
+                "\"answer\"}. With --output, a batch appends one line per finished item and",
+                "resumes where it stopped, skipping the ids already there."})
 final class AlignerCommand implements Callable<Integer> {
 
     /** Greedy decoding unless told otherwise, as the Aligner's model card does. */

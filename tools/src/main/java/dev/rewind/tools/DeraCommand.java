@@ -27,10 +27,11 @@ import java.util.concurrent.Callable;
 
 /** {@code rewind dera}: decoding-time realignment, the logits of an aligned and a reference model mixed per token. */
 @Command(name = "dera", mixinStandardHelpOptions = true,
-        description = {"DeRa (decoding-time realignment): generate from h = λ·aligned + (1−λ)·reference, mixing the two models'",
-                "next-token logits at every step before sampling. λ = 0 is the reference model, λ = 1 the aligned one,",
-                "λ > 1 extrapolates the alignment. Both models must share one vocabulary; they run side by side.",
-                "Sampling order: mix, repetition penalty, temperature, top-k, top-p, min-p, seeded draw."})
+        description = {"Generate with DeRa: an aligned and a reference model's logits mixed per token.",
+                "h = λ·aligned + (1−λ)·reference at every step, before sampling: λ = 0 is the",
+                "reference model, λ = 1 the aligned one, λ > 1 extrapolates the alignment.",
+                "Both models must share one vocabulary; their forward passes run side by side.",
+                "Sampling order: mix, repetition penalty, temperature, top-k, top-p, min-p, draw."})
 final class DeraCommand implements Callable<Integer> {
 
     @Option(names = "--aligned", paramLabel = "PATH", required = true, description = "The aligned model (GGUF).")
@@ -49,7 +50,7 @@ final class DeraCommand implements Callable<Integer> {
                 description = "The mixing weight λ of the aligned model (0: reference, 1: aligned, > 1 extrapolates).")
         Double lambda;
 
-        @Option(names = "--lambda-sweep", paramLabel = "L,L,...", split = ",", required = true,
+        @Option(names = "--lambda-sweep", paramLabel = "L", split = ",", required = true,
                 description = "Generate once per λ with the same seed and print the continuations side by side.")
         List<Double> sweep;
 
