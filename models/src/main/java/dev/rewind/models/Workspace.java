@@ -334,5 +334,13 @@ public final class Workspace {
             }
             return row(entryFirstRow[entry] + k);
         }
+
+        @Override
+        public float[] hidden(int i) {
+            if (i < 0 || i >= rows) {
+                throw new IndexOutOfBoundsException("hidden row " + i + " of " + rows);
+            }
+            return hiddenOf(i);
+        }
     }
 }

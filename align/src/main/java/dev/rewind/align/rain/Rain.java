@@ -1,0 +1,138 @@
+package dev.rewind.align.rain;
+
+import dev.rewind.engine.kv.PagePool;
+import dev.rewind.engine.logits.LogitsSource;
+import dev.rewind.tokenizer.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * RAIN, rewindable auto-regressive inference (Li et al., ICLR 2024; ALGORITHMS.md §1): a tree search
+ * over token spans guided by a judge of the partial answers, committing the most visited span and
+ * searching again from it. Runs on the logits API only: the generator is any {@link LogitsSource};
+ * the judge is usually a {@link ModelJudge} on the same model (self-evaluation) or a larger one.
+ *
+ * <p>Everything the official code recomputes is kept instead: every tree node holds a sequence forked
+ * from its parent (so the committed prefix and every span are evaluated once), the candidate rollouts
+ * of a node advance together in batched forward calls on a shared trie, and the judge's few-shot
+ * prefix and recent judged texts stay evaluated. A {@code Rain} can serve many requests, one at a time.
+ */
+public final class Rain {
+
+    private final LogitsSource generator;
+    private final Texts texts;
+    private final Judge judge;
+    private final Embedder embedder;
+    private final RainParams params;
+    private final Conversation conversation;
+    private final int contextLength;
+
+    /**
+     * @param generator     the model being aligned
+     * @param tokenizer     its tokenizer
+     * @param judge         scores partial answers
+     * @param embedder      sentence embeddings for the similarity update
+     * @param contextLength positions one sequence of the generator may hold (the model's context)
+     */
+    public Rain(LogitsSource generator, Tokenizer tokenizer, Judge judge, Embedder embedder, RainParams params,
+                Conversation conversation, int contextLength) {
+        this.generator = Objects.requireNonNull(generator, "generator");
+        this.texts = new Texts(Objects.requireNonNull(tokenizer, "tokenizer"));
+        this.judge = Objects.requireNonNull(judge, "judge");
+        this.embedder = Objects.requireNonNull(embedder, "embedder");
+        this.params = Objects.requireNonNull(params, "params");
+        this.conversation = Objects.requireNonNull(conversation, "conversation");
+        if (contextLength <= params.maxSpanLength() + 1) {
+            throw new IllegalArgumentException("a context of " + contextLength + " positions cannot hold a span of " + params.maxSpanLength());
+        }
+        this.contextLength = contextLength;
+    }
+
+    public RainParams params() {
+        return params;
+    }
+
+    public Conversation conversation() {
+        return conversation;
+    }
+
+    /** Prompt plus answer tokens at most: the parameter, lowered so that the longest rollout still fits the context. */
+    public int maxLength() {
+        return Math.min(params.maxLength(), contextLength - params.maxSpanLength() - 1);
+    }
+
+    /** The generator's input tokens for a user's text (BOS first where the vocabulary adds it). */
+    public int[] promptTokens(String userText) {
+        return texts.tokenizer().encode(conversation.prompt(userText), true, true);
+    }
+
+    /**
+     * Answers {@code userText}, laid out by the conversation.
+     *
+     * @param trace record the tree at every commit
+     * @throws IllegalArgumentException if the prompt leaves no room for an answer
+     * @throws dev.rewind.engine.kv.KvCacheFullException if the KV cache cannot hold the tree
+     */
+    public RainResult run(String userText, boolean trace) {
+        return run(userText, trace, null);
+    }
+
+    RainResult run(String userText, boolean trace, RainSearch.Listener listener) {
+        String prompt = conversation.prompt(userText);
+        int[] promptTokens = promptTokens(userText);
+        if (promptTokens.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens");
+        }
+        if (promptTokens.length >= maxLength()) {
+            throw new IllegalArgumentException("the prompt has " + promptTokens.length + " tokens; with the longest span ("
+                    + params.maxSpanLength() + ") it leaves no room in " + maxLength() + " (the max length, within the context of "
+                    + contextLength + ")");
+        }
+        CountingSource counted = new CountingSource(generator);
+        List<CountingSource> judgeMeters = judge.meters();
+        List<CountingSource> embedderMeters = embedder.meters();
+        judgeMeters.forEach(CountingSource::reset);
+        embedderMeters.forEach(CountingSource::reset);
+        TraceRecorder recorder = trace ? new TraceRecorder() : null;
+        long start = System.nanoTime();
+        RainSearch search = new RainSearch(counted, texts, conversation, judge, embedder, params, promptTokens, maxLength(), recorder);
+        StopReason stop = search.run(listener);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        String answer = search.answerText();
+        List<CountingSource> all = new ArrayList<>();
+        all.add(counted);
+        all.addAll(judgeMeters);
+        all.addAll(embedderMeters);
+        long calls = 0;
+        for (CountingSource c : all) {
+            calls += c.calls();
+        }
+        RunCost cost = new RunCost(counted.tokens(), sum(judgeMeters), sum(embedderMeters), calls, peakPages(all), seconds);
+        return new RainResult(prompt, promptTokens, answer, search.answerTokens(), search.commits(), search.searches(), stop, cost,
+                Optional.ofNullable(recorder).map(r -> r.build(prompt, answer)));
+    }
+
+    private static long sum(List<CountingSource> meters) {
+        long total = 0;
+        for (CountingSource c : meters) {
+            total += c.tokens();
+        }
+        return total;
+    }
+
+    /** The most pages held at once: per page pool the largest peak any of its meters saw, summed over pools. */
+    static int peakPages(List<CountingSource> meters) {
+        Map<PagePool, Integer> perPool = new IdentityHashMap<>();
+        for (CountingSource c : meters) {
+            if (c.pool() != null) {
+                perPool.merge(c.pool(), c.peakPages(), Math::max);
+            }
+        }
+        return perPool.values().stream().mapToInt(Integer::intValue).sum();
+    }
+}
