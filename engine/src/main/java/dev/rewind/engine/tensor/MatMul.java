@@ -17,13 +17,21 @@ import java.util.Objects;
  * 8 vector loads feed 16 fused multiply-adds, where a plain dot product needs 2 loads per
  * multiply-add. Lane sums are taken in a fixed order, so a result never depends on JIT state.
  *
- * <p>One row of activations is handed to {@link MatVec}, which reads the weights directly. Holds
+ * <p>One row of activations is handed to {@link MatVec}, which reads the weights directly; fewer
+ * than {@value #TILED_FROM_ROWS} rows use the fused kernel row by row (see {@link #TILED_FROM_ROWS}). Holds
  * per-thread scratch, so one instance serves one model; it is thread-safe.
  */
 public final class MatMul {
 
     /** Weight rows dequantized together; 16 rows of 8192 floats is 512 KiB, an L2's worth. */
     static final int TILE_ROWS = 16;
+
+    /**
+     * Below this many activation rows, each weight row is read with the fused {@link WeightMatrix#dot}
+     * once per activation row while it sits in L1, instead of being dequantized into a tile: turning
+     * the weights into floats costs more than it saves until there are enough rows to share it.
+     */
+    static final int TILED_FROM_ROWS = 16;
 
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -44,6 +52,10 @@ public final class MatMul {
             MatVec.matvec(w, x, 0, out, 0, pool);
             return;
         }
+        if (count < TILED_FROM_ROWS) {
+            pool.parallelFor(rows, MatVec.MIN_ROWS_PER_CHUNK, (from, to) -> fused(w, x, count, out, from, to));
+            return;
+        }
         int tiles = Math.ceilDiv(rows, TILE_ROWS);
         pool.parallelFor(tiles, 1, (from, to) -> tiles(w, x, count, out, from, to));
     }
@@ -59,6 +71,17 @@ public final class MatMul {
 
     private static final VectorSpecies<Float> F = Simd.F;
     private static final int LANES = Simd.LANES;
+
+    /** Rows [from, to) by the fused kernel, every activation row against each weight row in turn. */
+    private static void fused(WeightMatrix w, float[] x, int count, float[] out, int from, int to) {
+        int cols = w.cols();
+        int rows = w.rows();
+        for (int r = from; r < to; r++) {
+            for (int t = 0; t < count; t++) {
+                out[t * rows + r] = w.dot(r, x, t * cols);
+            }
+        }
+    }
 
     private void tiles(WeightMatrix w, float[] x, int count, float[] out, int fromTile, int toTile) {
         int cols = w.cols();

@@ -118,8 +118,20 @@ public record Q4_0Matrix(String name, MemorySegment data, int rows, int cols) im
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(I16_LE, at));
-            for (int j = 0; j < BLOCK; j++) {
-                out[outOffset + b * BLOCK + j] = weight(at, d, j);
+            int o = outOffset + b * BLOCK;
+            if (Simd.BYTE_VECTORS) {
+                FloatVector dv = FloatVector.broadcast(F, d);
+                for (int j = 0; j < HALF_BLOCK; j += LANES) {
+                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
+                            .convertShape(VectorOperators.B2I, Simd.I, 0)).and(0xFF);
+                    q.and(0x0F).sub(8).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(dv).intoArray(out, o + j);
+                    q.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+                            .mul(dv).intoArray(out, o + HALF_BLOCK + j);
+                }
+            } else {
+                for (int j = 0; j < BLOCK; j++) {
+                    out[o + j] = weight(at, d, j);
+                }
             }
         }
     }

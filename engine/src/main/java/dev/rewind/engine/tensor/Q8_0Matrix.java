@@ -110,8 +110,17 @@ public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) im
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(I16_LE, at));
-            for (int j = 0; j < BLOCK; j++) {
-                out[outOffset + b * BLOCK + j] = d * data.get(I8, at + 2 + j);
+            int o = outOffset + b * BLOCK;
+            if (Simd.BYTE_VECTORS) {
+                FloatVector dv = FloatVector.broadcast(F, d);
+                for (int j = 0; j < BLOCK; j += LANES) {
+                    ((FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
+                            .convertShape(VectorOperators.B2F, F, 0)).mul(dv).intoArray(out, o + j);
+                }
+            } else {
+                for (int j = 0; j < BLOCK; j++) {
+                    out[o + j] = d * data.get(I8, at + 2 + j);
+                }
             }
         }
     }

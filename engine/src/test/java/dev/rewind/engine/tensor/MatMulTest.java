@@ -36,7 +36,7 @@ class MatMulTest {
             for (int cols : colsChoices) {
                 for (int rows : new int[]{1, 3, 4, 5, 16, 17, 35}) {
                     WeightMatrix w = RandomWeights.matrix(arena, type, rows, cols, random);
-                    for (int count : new int[]{1, 2, 3, 4, 5, 8, 9}) {
+                    for (int count : new int[]{1, 2, 3, 4, 5, 8, 9, 16, 17, 21}) {
                         float[] x = RandomWeights.randomVector(count * cols, random);
                         float[] expected = new float[count * rows];
                         MatMul.matmulScalar(w, x, count, expected);
@@ -62,13 +62,13 @@ class MatMulTest {
         Random random = new Random(7);
         try (Arena arena = Arena.ofShared()) {
             WeightMatrix w = RandomWeights.matrix(arena, type, 37, 256, random);
-            float[] x = RandomWeights.randomVector(6 * 256, random);
-            float[] first = new float[6 * 37];
+            float[] x = RandomWeights.randomVector(20 * 256, random);
+            float[] first = new float[20 * 37];
             MatMul m = new MatMul();
-            m.matmul(w, x, 6, first, pool);
+            m.matmul(w, x, 20, first, pool);
             for (int i = 0; i < 200; i++) {
-                float[] again = new float[6 * 37];
-                m.matmul(w, x, 6, again, pool);
+                float[] again = new float[20 * 37];
+                m.matmul(w, x, 20, again, pool);
                 assertArrayEquals(first, again);
             }
         }
