@@ -31,8 +31,9 @@ final class FakeModel implements LogitsSource, AutoCloseable {
     private final int vocabulary;
     private final PagePool pool;
     private final Function<int[], float[]> logitsOf;
-    private final Map<List<Integer>, Integer> evaluated = new HashMap<>();
+    private final Map<Prefix, Integer> evaluated = new HashMap<>();
     private long tokens;
+    private long logitRows;
 
     /** Pseudo-random logits seeded by the history, one token well ahead ({@code lead} above the rest). */
     static Function<int[], float[]> peaked(int vocabulary, float lead) {
@@ -90,6 +91,7 @@ final class FakeModel implements LogitsSource, AutoCloseable {
             e.sequence().advance(e.size());
         }
         tokens += batch.tokens();
+        logitRows += rows.size();
         return new Logits() {
             @Override
             public int rows() {
@@ -126,8 +128,18 @@ final class FakeModel implements LogitsSource, AutoCloseable {
         return h;
     }
 
-    static List<Integer> key(int[] history) {
-        return Arrays.stream(history).boxed().toList();
+    /** A prefix by its length and two independent 64-bit hashes (collisions are out of reach for a test). */
+    record Prefix(int length, long h1, long h2) {
+    }
+
+    static Prefix key(int[] history) {
+        long h1 = 1469598103934665603L;
+        long h2 = 7;
+        for (int t : history) {
+            h1 = (h1 ^ t) * 1099511628211L;
+            h2 = h2 * 0x9E3779B97F4A7C15L + t + 1;
+        }
+        return new Prefix(history.length, h1, h2);
     }
 
     /** How often the position ending {@code history} was evaluated. */
@@ -136,8 +148,13 @@ final class FakeModel implements LogitsSource, AutoCloseable {
     }
 
     /** Every evaluated prefix with its count. */
-    Map<List<Integer>, Integer> evaluated() {
+    Map<Prefix, Integer> evaluated() {
         return evaluated;
+    }
+
+    /** Logit rows computed so far. */
+    long logitRows() {
+        return logitRows;
     }
 
     long tokens() {
