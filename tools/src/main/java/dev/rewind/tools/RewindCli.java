@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 @Command(name = "rewind", mixinStandardHelpOptions = true, versionProvider = RewindCli.Version.class,
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
         subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, DeraCommand.class, AlignerCommand.class,
+                RainCommand.class, RainViewCommand.class,
                 CommandLine.HelpCommand.class})
 public final class RewindCli {
 
@@ -55,6 +56,12 @@ public final class RewindCli {
             }
             if (cls == AlignerCommand.class) {
                 return cls.cast(new AlignerCommand(out, err, System::getenv));
+            }
+            if (cls == RainCommand.class) {
+                return cls.cast(new RainCommand(out, err));
+            }
+            if (cls == RainViewCommand.class) {
+                return cls.cast(new RainViewCommand(out));
             }
             return CommandLine.defaultFactory().create(cls);
         }

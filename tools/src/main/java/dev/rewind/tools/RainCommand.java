@@ -1,0 +1,334 @@
+package dev.rewind.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.rewind.align.aligner.ResumableOutput;
+import dev.rewind.align.rain.Conversation;
+import dev.rewind.align.rain.HiddenStateEmbedder;
+import dev.rewind.align.rain.JudgeTemplate;
+import dev.rewind.align.rain.JudgeTemplates;
+import dev.rewind.align.rain.ModelJudge;
+import dev.rewind.align.rain.PlainBaseline;
+import dev.rewind.align.rain.Rain;
+import dev.rewind.align.rain.RainParams;
+import dev.rewind.align.rain.RainPreset;
+import dev.rewind.align.rain.RainResult;
+import dev.rewind.engine.kv.KvCacheFullException;
+import dev.rewind.engine.kv.KvType;
+import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.models.LoadedModel;
+import dev.rewind.models.ModelRunner;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** {@code rewind rain}: RAIN, rewindable auto-regressive inference (Li et al., ICLR 2024). */
+@Command(name = "rain", mixinStandardHelpOptions = true,
+        description = {"RAIN: a tree search over token spans, judged by the model itself (or --judge-model), commits the",
+                "most visited span and searches again. --prompt answers one prompt (the answer on stdout, the cost report",
+                "on stderr); --input FILE.jsonl of {\"id\", \"prompt\"} lines writes one result line per prompt to --output",
+                "(or stdout) and resumes, skipping ids already in --output. Every constant of the official code is a",
+                "--param NAME=VALUE; --preset picks the HH, adversarial or TruthfulQA set and layout."})
+final class RainCommand implements Callable<Integer> {
+
+    enum OutputFormat { text, json }
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--judge-model", paramLabel = "PATH",
+            description = "A separate judge (and embedding) model sharing nothing with the generator (default: the generator judges itself).")
+    Path judgeModel;
+
+    @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "One prompt (the user's text, laid out by the preset).")
+    String prompt;
+
+    @Option(names = "--input", paramLabel = "FILE.jsonl", description = "Prompts, one {\"id\": ..., \"prompt\": ...} per line.")
+    Path input;
+
+    @Option(names = "--output", paramLabel = "FILE.jsonl",
+            description = "Append one result line per prompt; ids already there are skipped (resumption).")
+    Path output;
+
+    @Option(names = "--preset", paramLabel = "NAME", defaultValue = "hh",
+            description = "hh, adv or truthfulqa: parameters, prompt layout and judge of that official script (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--raw-prompt", description = "Give the prompt to the model as it is, without the preset's layout (the whole text is judged).")
+    boolean rawPrompt;
+
+    @Option(names = "--judge-template", paramLabel = "FILE.json",
+            description = "Judge another property: a JSON template (\"kind\": \"two-orders\" or \"yes-no\", see the README).")
+    Path judgeTemplate;
+
+    @Option(names = {"-s", "--seed"}, paramLabel = "S", description = "Seed of every draw (default: the preset's, 0).")
+    Long seed;
+
+    @Option(names = {"-n", "--max-new-tokens"}, paramLabel = "N", description = "Answer tokens at most (default: no limit but --param maxLength).")
+    Integer maxNewTokens;
+
+    @Option(names = "--param", paramLabel = "NAME=VALUE", description = "Set a RAIN parameter, e.g. maxSearches=30, spanLengths=1,2,4,10 (repeatable).")
+    List<String> params = new ArrayList<>();
+
+    @Option(names = {"-c", "--context"}, paramLabel = "N", description = "Context length of one sequence (default: the model's).")
+    Integer context;
+
+    @Option(names = "--kv-capacity", paramLabel = "TOKENS",
+            description = "KV cache of each model, in tokens over all sequences (default: 8 × the context + 4096 + room for the tree's nodes).")
+    Integer kvCapacity;
+
+    @Option(names = "--kv-type", paramLabel = "TYPE", defaultValue = "F32", description = "KV precision: F32 or F16 (default: ${DEFAULT-VALUE}).")
+    KvType kvType;
+
+    @Option(names = "--page-size", paramLabel = "N", defaultValue = "16", description = "Positions per KV page (default: ${DEFAULT-VALUE}).")
+    int pageSize;
+
+    @Option(names = "--trace", paramLabel = "FILE",
+            description = "Write the search tree of every commit as JSON (a batch: one line per prompt); draw it with rain-view.")
+    Path trace;
+
+    @Option(names = "--no-plain", description = "Skip the plain-generation baseline of the cost report.")
+    boolean noPlain;
+
+    @Option(names = "--output-format", paramLabel = "FORMAT", defaultValue = "text",
+            description = "For --prompt: text (the answer) or json (one result object) (default: ${DEFAULT-VALUE}).")
+    OutputFormat outputFormat;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    RainCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if ((prompt == null) == (input == null)) {
+            throw new UserException(prompt == null ? "give the prompts: --prompt TEXT or --input FILE.jsonl"
+                    : "--prompt and --input exclude each other");
+        }
+        RainPreset p = RainPreset.named(preset);
+        RainParams rainParams = params(p);
+        Conversation conversation = rawPrompt ? Conversation.RAW : p.conversation();
+        JudgeTemplate template = judgeTemplate != null ? JudgeTemplates.read(judgeTemplate) : p.judge();
+        List<AutoCloseable> open = new ArrayList<>();
+        try (WorkerPool pool = modelOptions.newPool()) {
+            LoadedModel generator = modelOptions.load(pool, err);
+            open.add(generator);
+            int ctx = context != null ? context : generator.model().config().contextLength();
+            ModelRunner runner = runner(generator, ctx, open);
+            LoadedModel judgeLoaded = generator;
+            ModelRunner judgeRunner = runner;
+            if (judgeModel != null) {
+                ModelOptions judgeOptions = new ModelOptions();
+                judgeOptions.model = judgeModel;
+                judgeLoaded = judgeOptions.load(pool, err);
+                open.add(judgeLoaded);
+                judgeRunner = runner(judgeLoaded, judgeLoaded.model().config().contextLength(), open);
+            }
+            ModelJudge judge = new ModelJudge(judgeRunner, judgeLoaded.tokenizer(), template);
+            open.add(judge);
+            HiddenStateEmbedder embedder = new HiddenStateEmbedder(judgeRunner, judgeLoaded.tokenizer(), 256);
+            open.add(embedder);
+            Rain rain = new Rain(runner, generator.tokenizer(), judge, embedder, rainParams, conversation, ctx);
+            RainRun run = new RainRun(rain, runner, !noPlain);
+            ObjectMapper json = new ObjectMapper();
+            if (input == null) {
+                return single(run, json);
+            }
+            return batch(run, json);
+        } finally {
+            for (int i = open.size() - 1; i >= 0; i--) {
+                open.get(i).close();
+            }
+        }
+    }
+
+    private RainParams params(RainPreset p) {
+        RainParams.Builder b = p.builder();
+        for (String assignment : params) {
+            RainParamOverrides.apply(b, assignment);
+        }
+        if (seed != null) {
+            b.seed = seed;
+        }
+        if (maxNewTokens != null) {
+            b.maxNewTokens = maxNewTokens;
+        }
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new UserException("bad RAIN parameter: " + e.getMessage());
+        }
+    }
+
+    private ModelRunner runner(LoadedModel model, int ctx, List<AutoCloseable> open) {
+        if (ctx < 32) {
+            throw new UserException("--context must be at least 32, got " + ctx);
+        }
+        int capacity = kvCapacity != null ? kvCapacity : defaultCapacity(ctx);
+        if (pageSize < 1 || pageSize > 4096) {
+            throw new UserException("--page-size must be between 1 and 4096, got " + pageSize);
+        }
+        MemoryBudget.checkKvCache(model.model().config(), capacity, kvType, model.file().fileSize());
+        ModelRunner runner = new ModelRunner(model.model(), capacity, pageSize, kvType);
+        open.add(runner);
+        return runner;
+    }
+
+    /**
+     * Room for the committed state, the judge's few-shot and recent texts, and the tree: a node's own
+     * pages are about two (its span and the partly filled page it copied), and a commit's tree holds up to
+     * (inherited + new searches) × (width + 2) nodes.
+     */
+    private int defaultCapacity(int ctx) {
+        RainParams p = params(RainPreset.named(preset));
+        long nodes = 2L * (p.maxSearches() + p.searchFloor()) * (p.expansionWidth() + 2);
+        long tokens = 8L * ctx + 4096 + nodes * 2 * pageSize;
+        return (int) Math.min(Integer.MAX_VALUE / 2, tokens);
+    }
+
+    private int single(RainRun run, ObjectMapper json) throws IOException {
+        RainRun.Outcome o = runOne(run, prompt);
+        if (trace != null) {
+            writeAtomically(trace, json.writeValueAsString(o.result().trace().orElseThrow()) + "\n");
+        }
+        if (outputFormat == OutputFormat.json) {
+            out.println(json.writeValueAsString(o.toJson(json, TextNode.valueOf("1"))));
+        } else {
+            out.println(o.result().answer());
+            out.flush();
+            o.report(err);
+        }
+        return 0;
+    }
+
+    private RainRun.Outcome runOne(RainRun run, String text) {
+        try {
+            return run.run(text, trace != null);
+        } catch (KvCacheFullException e) {
+            throw new UserException(e.getMessage() + " (the search tree needs room: raise --kv-capacity, lower --page-size or maxSearches)");
+        }
+    }
+
+    private int batch(RainRun run, ObjectMapper json) throws IOException {
+        List<JsonNode> items = readInput(json);
+        long start = System.nanoTime();
+        Set<String> seen = new HashSet<>();
+        int done = 0;
+        int skipped = 0;
+        int failed = 0;
+        try (ResumableOutput file = output != null ? ResumableOutput.open(output, false) : null;
+             BufferedWriter traces = trace != null ? Files.newBufferedWriter(trace, StandardCharsets.UTF_8) : null) {
+            if (file != null && file.resumed().done() > 0) {
+                err.println("rain: resuming " + output + ": " + file.resumed().done() + " prompts done"
+                        + (file.resumed().cutBytes() > 0 ? ", an unfinished last line removed" : ""));
+            }
+            for (int i = 0; i < items.size(); i++) {
+                JsonNode item = items.get(i);
+                JsonNode id = item.get("id");
+                if ((file != null && file.isDone(id)) || !seen.add(id.toString())) {
+                    skipped++;
+                    continue;
+                }
+                ObjectNode line;
+                String error = item.has("error") ? item.get("error").asText() : null;
+                RainRun.Outcome o = null;
+                if (error == null) {
+                    try {
+                        o = runOne(run, item.get("prompt").asText());
+                    } catch (UserException | IllegalArgumentException e) {
+                        error = e.getMessage();
+                    }
+                }
+                if (o != null) {
+                    line = o.toJson(json, id);
+                    if (traces != null) {
+                        ObjectNode t = json.createObjectNode();
+                        t.set("id", id);
+                        t.set("trace", json.valueToTree(o.result().trace().orElseThrow()));
+                        traces.write(json.writeValueAsString(t));
+                        traces.newLine();
+                        traces.flush();
+                    }
+                } else {
+                    failed++;
+                    line = json.createObjectNode();
+                    line.set("id", id);
+                    line.put("prompt", item.path("prompt").asText(""));
+                    line.put("error", error);
+                }
+                if (file != null) {
+                    file.append(id, json.writeValueAsString(line));
+                } else {
+                    out.println(json.writeValueAsString(line));
+                    out.flush();
+                }
+                done++;
+                err.printf("rain: [%d/%d] %s: %s%n", i + 1, items.size(), id,
+                        o == null ? "failed: " + error : String.format("%d commits, %d searches, %.2f s (plain %.2f s)",
+                                o.result().commits(), o.result().searches(), o.result().cost().seconds(), o.plainSeconds()));
+                err.flush();
+            }
+        }
+        err.printf("rain: %d prompts: %d done in this run, %d skipped (done before or repeated ids), %d failed; %.1f s%n",
+                items.size(), done, skipped, failed, (System.nanoTime() - start) / 1e9);
+        return 0;
+    }
+
+    /** The input's items: objects with an id and a prompt; a line that is not one becomes an item with an error. */
+    private List<JsonNode> readInput(ObjectMapper json) throws IOException {
+        List<String> lines = Files.readAllLines(input, StandardCharsets.UTF_8);
+        List<JsonNode> items = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) {
+                continue;
+            }
+            ObjectNode item = json.createObjectNode();
+            try {
+                JsonNode node = json.readTree(lines.get(i));
+                if (!node.isObject()) {
+                    throw new IOException("not a JSON object");
+                }
+                item.set("id", node.has("id") ? node.get("id") : IntNode.valueOf(i + 1));
+                if (!node.path("prompt").isTextual()) {
+                    item.put("error", "line " + (i + 1) + " has no string \"prompt\"");
+                } else {
+                    item.put("prompt", node.get("prompt").asText());
+                }
+            } catch (IOException e) {
+                item.set("id", IntNode.valueOf(i + 1));
+                item.put("error", "line " + (i + 1) + " is not a JSON object: " + e.getMessage().lines().findFirst().orElse(""));
+            }
+            items.add(item);
+        }
+        return items;
+    }
+
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Path temp = dir.resolve(file.getFileName() + ".tmp");
+        try {
+            Files.writeString(temp, text, StandardCharsets.UTF_8);
+            Files.move(temp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+}
