@@ -8,14 +8,12 @@ import dev.rewind.engine.logits.LogitsSource;
 import dev.rewind.engine.sampling.Candidates;
 import dev.rewind.engine.sampling.Processors;
 
+import dev.rewind.engine.parallel.WorkerPool;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * A weighted mixture of the next-token logits of several sources over one shared vocabulary:
@@ -26,8 +24,12 @@ import java.util.concurrent.Future;
  *
  * <p>Every sequence of the mixture has one sequence in each source holding the same tokens
  * ({@link LockstepSequences}): a forward call evaluates the batch in every source, the sources
- * concurrently (source 0 on the calling thread, the others on a small executor owned by the
- * mixture), then mixes the rows. Sequences fork, truncate and close as usual. The mixing rules
+ * concurrently, then mixes the rows. The sources' forward passes are the tasks of a small
+ * {@link WorkerPool} owned by the mixture (one thread per source, the caller included): each thread
+ * claims the next source not yet started, so with a core free per source they all run at once, and
+ * when another process holds a core the caller simply runs more of them itself instead of waiting
+ * for a thread to be scheduled. Give each source's model its own pool for its matrix work (e.g.
+ * half the cores each for two models). Sequences fork, truncate and close as usual. The mixing rules
  * (exact endpoints, −∞ kept) are {@link LogitMixer}'s; ids from the shared vocabulary size on
  * (padding that only some models have) are −∞; with a {@link PlausibilityGuard}, tokens outside one
  * component's top-p set are −∞ too.
@@ -43,7 +45,7 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
     private final int width;
     private final Optional<PlausibilityGuard> guard;
     private final LockstepSequences lockstep;
-    private final ExecutorService executor;
+    private final WorkerPool forwards;
     private final MixedLogits out = new MixedLogits();
     private Candidates guardCandidates;
     private Processors.TopP guardTopP;
@@ -91,10 +93,7 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
         this.width = widest;
         this.guard = guard;
         this.lockstep = new LockstepSequences(this.components.stream().map(MixtureComponent::source).toList(), capacityTokens);
-        this.executor = components.size() > 1
-                ? Executors.newFixedThreadPool(components.size() - 1,
-                        Thread.ofPlatform().daemon().name("rewind-mixture-", 1).factory())
-                : null;
+        this.forwards = new WorkerPool(components.size());
     }
 
     /** The sources and weights, in order. */
@@ -178,39 +177,20 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
         }
     }
 
-    /** Runs the batch in every source, source 0 here and the rest on the executor; the first failure is thrown after all finished. */
+    /** Runs the batch in every source, concurrently; the first failure is thrown once every started pass has finished. */
     private Logits[] forwardAll(List<Batch.Entry> entries, Sequence[][] own) {
         int sources = components.size();
-        List<Future<Logits>> pending = new ArrayList<>(sources - 1);
-        for (int i = 1; i < sources; i++) {
-            Batch b = sourceBatch(entries, own, i);
-            LogitsSource source = components.get(i).source();
-            pending.add(executor.submit(() -> source.forward(b)));
+        Batch[] batches = new Batch[sources];
+        for (int i = 0; i < sources; i++) {
+            batches[i] = sourceBatch(entries, own, i);
         }
         Logits[] results = new Logits[sources];
-        Throwable failure = null;
-        try {
-            results[0] = components.get(0).source().forward(sourceBatch(entries, own, 0));
-        } catch (RuntimeException | Error t) {
-            failure = t;
-        }
-        for (int i = 1; i < sources; i++) {
-            try {
-                results[i] = awaitUninterruptibly(pending.get(i - 1));
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause();
-                }
+        forwards.parallelFor(sources, (start, end) -> {
+            for (int i = start; i < end; i++) {
+                results[i] = components.get(i).source().forward(batches[i]);
             }
-        }
-        switch (failure) {
-            case null -> {
-                return results;
-            }
-            case RuntimeException r -> throw r;
-            case Error r -> throw r;
-            default -> throw new IllegalStateException("a source's forward pass failed", failure);
-        }
+        });
+        return results;
     }
 
     private static Batch sourceBatch(List<Batch.Entry> entries, Sequence[][] own, int source) {
@@ -220,24 +200,6 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
             mapped.add(new Batch.Entry(own[e][source], entry.tokens(), entry.wanted()));
         }
         return Batch.of(mapped);
-    }
-
-    /** Waits for a forward pass even if interrupted (its sequences must be settled before anything else), keeping the interrupt. */
-    private static Logits awaitUninterruptibly(Future<Logits> future) throws ExecutionException {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return future.get();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
     }
 
     private Logits mix(Batch batch, Logits[] results) {
@@ -277,12 +239,10 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
         }
     }
 
-    /** Closes the mixture's sequences in every source and stops the executor; the sources stay open. */
+    /** Closes the mixture's sequences in every source and stops its threads; the sources stay open. */
     @Override
     public synchronized void close() {
-        if (executor != null) {
-            executor.shutdownNow();
-        }
+        forwards.close();
         lockstep.close();
     }
 
