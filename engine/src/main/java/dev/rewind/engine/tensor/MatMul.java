@@ -29,9 +29,10 @@ public final class MatMul {
     /**
      * Below this many activation rows, each weight row is read with the fused {@link WeightMatrix#dot}
      * once per activation row while it sits in L1, instead of being dequantized into a tile: turning
-     * the weights into floats costs more than it saves until there are enough rows to share it.
+     * a 1B model's weights into floats costs about 150 ms per call on the development machine, which
+     * two rows do not win back (bench/README.md, BranchBatchBenchmark).
      */
-    static final int TILED_FROM_ROWS = 16;
+    static final int TILED_FROM_ROWS = 3;
 
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
 
