@@ -117,6 +117,37 @@ public final class Rain {
                 Optional.ofNullable(recorder).map(r -> r.build(prompt, answer)));
     }
 
+    /**
+     * A request to step through one inner iteration at a time, without committing (benchmarks,
+     * debugging). Close it to release its tree.
+     */
+    public Session open(String userText) {
+        int[] promptTokens = promptTokens(userText);
+        RainSearch search = new RainSearch(new CountingSource(generator), texts, conversation, judge, embedder, params, promptTokens,
+                maxLength(), null);
+        search.start();
+        return new Session(search);
+    }
+
+    /** An open request: {@link #search()} runs one inner iteration on its tree. */
+    public static final class Session implements AutoCloseable {
+        private final RainSearch search;
+
+        private Session(RainSearch search) {
+            this.search = search;
+        }
+
+        /** One inner iteration: select, evaluate, expand, back up. */
+        public void search() {
+            search.innerSearch();
+        }
+
+        @Override
+        public void close() {
+            search.close();
+        }
+    }
+
     private static long sum(List<CountingSource> meters) {
         long total = 0;
         for (CountingSource c : meters) {

@@ -68,12 +68,24 @@ final class RainSearch {
     }
 
     /** Runs the commit loop to its end; the tree's sequences are closed whatever happens. */
+    /** Evaluates the prompt into the first root. */
+    void start() {
+        root = new SearchNode(nextId++, new int[0], 0, null, 0);
+        root.sequence = generator.newSequence();
+        root.pending = promptTokens.clone();
+        evaluatePending(root);
+    }
+
+    /** Releases the tree's sequences. */
+    void close() {
+        if (root != null) {
+            root.closeSubtree();
+        }
+    }
+
     StopReason run(Listener listener) {
         try {
-            root = new SearchNode(nextId++, new int[0], 0, null, 0);
-            root.sequence = generator.newSequence();
-            root.pending = promptTokens.clone();
-            evaluatePending(root);
+            start();
             int inherited = 0;
             while (true) {
                 int cap = Math.max(params.maxSearches(), inherited + params.searchFloor()) - inherited;
@@ -104,9 +116,7 @@ final class RainSearch {
                 }
             }
         } finally {
-            if (root != null) {
-                root.closeSubtree();
-            }
+            close();
         }
     }
 
