@@ -19,10 +19,6 @@ record Candidate(int[] tokens, double probability) {
         return tokens.clone();
     }
 
-    boolean sameTokens(int[] other) {
-        return Arrays.equals(tokens, other);
-    }
-
     @Override
     public boolean equals(Object o) {
         return o instanceof Candidate c && Arrays.equals(tokens, c.tokens) && probability == c.probability;

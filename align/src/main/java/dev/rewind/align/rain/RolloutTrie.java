@@ -272,30 +272,4 @@ final class RolloutTrie {
         }
         owned.clear();
     }
-
-    /** Evaluated positions below the root, for tests. */
-    int evaluatedPoints() {
-        int[] count = {0};
-        countEvaluated(root, count);
-        return count[0];
-    }
-
-    private static void countEvaluated(Point p, int[] count) {
-        for (Point c : p.children.values()) {
-            if (c.evaluated()) {
-                count[0]++;
-            }
-            countEvaluated(c, count);
-        }
-    }
-
-    /** Distinct spans, first occurrence first. */
-    static boolean containsSpan(List<int[]> spans, int[] span) {
-        for (int[] s : spans) {
-            if (Arrays.equals(s, span)) {
-                return true;
-            }
-        }
-        return false;
-    }
 }
