@@ -11,7 +11,7 @@ import dev.rewind.align.rain.HiddenStateEmbedder;
 import dev.rewind.align.rain.JudgeTemplate;
 import dev.rewind.align.rain.JudgeTemplates;
 import dev.rewind.align.rain.ModelJudge;
-import dev.rewind.align.rain.PlainBaseline;
+import dev.rewind.align.rain.PromptTooLongException;
 import dev.rewind.align.rain.Rain;
 import dev.rewind.align.rain.RainParams;
 import dev.rewind.align.rain.RainPreset;
@@ -222,6 +222,8 @@ final class RainCommand implements Callable<Integer> {
     private RainRun.Outcome runOne(RainRun run, String text) {
         try {
             return run.run(text, trace != null);
+        } catch (PromptTooLongException e) {
+            throw new UserException(e.getMessage() + "; raise --context (or --param maxLength) if the model can take it");
         } catch (KvCacheFullException e) {
             throw new UserException(e.getMessage() + " (the search tree needs room: raise --kv-capacity, lower --page-size or maxSearches)");
         }

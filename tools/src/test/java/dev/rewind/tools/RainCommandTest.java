@@ -121,7 +121,20 @@ class RainCommandTest {
     }
 
     @Test
+    void aSeparateJudgeModelCanJudge() throws IOException {
+        CliTest.Run r = run(rain("--prompt", "Once upon a time", "--judge-model", shared().resolve("tiny-llama-F32.gguf").toString(),
+                "--output-format", "json", "--no-plain"));
+        assertEquals(0, r.exit(), r.err());
+        JsonNode json = JSON.readTree(r.out());
+        assertTrue(json.get("judge_tokens").asLong() > 0 && json.get("embedder_tokens").asLong() > 0, json.toString());
+        assertEquals(5, json.get("answer_tokens").asInt());
+    }
+
+    @Test
     void mistakesEndInOneLine() {
+        // the HH layout's few-shot chat is longer than stories260K's own context of 128
+        assertOneLineError(run("rain", "--model", shared().resolve("stories260K.gguf").toString(), "--prompt", "Hi", "-n", "2"),
+                "tokens; with the longest span", "raise --context");
         assertOneLineError(run(rain("--prompt", "x", "--input", "in.jsonl")), "exclude");
         assertOneLineError(run(rain("--prompt", "x", "--param", "nope=1")), "unknown RAIN parameter", "maxSearches");
         assertOneLineError(run(rain("--prompt", "x", "--param", "commitValue=abc")), "commitValue");

@@ -75,7 +75,7 @@ public final class Rain {
      * Answers {@code userText}, laid out by the conversation.
      *
      * @param trace record the tree at every commit
-     * @throws IllegalArgumentException if the prompt leaves no room for an answer
+     * @throws PromptTooLongException if the prompt leaves no room for an answer
      * @throws dev.rewind.engine.kv.KvCacheFullException if the KV cache cannot hold the tree
      */
     public RainResult run(String userText, boolean trace) {
@@ -89,9 +89,7 @@ public final class Rain {
             throw new IllegalArgumentException("the prompt has no tokens");
         }
         if (promptTokens.length >= maxLength()) {
-            throw new IllegalArgumentException("the prompt has " + promptTokens.length + " tokens; with the longest span ("
-                    + params.maxSpanLength() + ") it leaves no room in " + maxLength() + " (the max length, within the context of "
-                    + contextLength + ")");
+            throw new PromptTooLongException(promptTokens.length, maxLength(), params.maxSpanLength(), contextLength);
         }
         CountingSource counted = new CountingSource(generator);
         List<CountingSource> judgeMeters = judge.meters();

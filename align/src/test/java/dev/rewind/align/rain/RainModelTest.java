@@ -135,6 +135,24 @@ class RainModelTest {
         }
     }
 
+    @Test
+    void aSeparateJudgeModelJudgesInItsOwnCache() throws IOException {
+        try (LoadedModel gen = ModelLoader.load(SharedModels.model("stories260K.gguf"), pool);
+             LoadedModel big = ModelLoader.load(SharedModels.model("tiny-llama-F32.gguf"), pool);
+             ModelRunner genRunner = new ModelRunner(gen.model(), 16384, 16, KvType.F32);
+             ModelRunner judgeRunner = new ModelRunner(big.model(), 16384, 16, KvType.F32);
+             ModelJudge judge = new ModelJudge(judgeRunner, big.tokenizer(), KIND);
+             HiddenStateEmbedder embedder = new HiddenStateEmbedder(judgeRunner, big.tokenizer(), 256)) {
+            Rain rain = new Rain(genRunner, gen.tokenizer(), judge, embedder, params(4), Conversation.RAW, 8192);
+            RainResult r = rain.run("Once upon a time", false);
+            assertEquals(StopReason.MAX_NEW_TOKENS, r.stop());
+            assertTrue(r.cost().judgeTokens() > 0 && r.cost().embedderTokens() > 0);
+            assertEquals(0, genRunner.pagePool().pagesInUse(), "nothing of the judge in the generator's cache");
+            assertTrue(judgeRunner.pagePool().pagesInUse() > 0, "the judge keeps its few-shot and recent texts");
+            assertTrue(r.cost().kvPagesPeak() > judgeRunner.pagePool().pagesInUse(), "peaks of both caches add up");
+        }
+    }
+
     static int[] concat(int[] a, int[] b) {
         int[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
