@@ -21,6 +21,24 @@ import java.util.Optional;
  * from its parent (so the committed prefix and every span are evaluated once), the candidate rollouts
  * of a node advance together in batched forward calls on a shared trie, and the judge's few-shot
  * prefix and recent judged texts stay evaluated. A {@code Rain} can serve many requests, one at a time.
+ *
+ * <p>Where this differs from the official scripts, on purpose:
+ * <ul>
+ *   <li>the judge's label ids come from the judge's tokenizer ({@link LabelReadout}), never LLaMA's
+ *       hard-coded 29909/29933 (on LLaMA's vocabulary they are the same ids);</li>
+ *   <li>the value bounds {@code qMin, qMax} live on the current root and are carried over at every
+ *       commit, as ALGORITHMS.md specifies; the official nodes keep a reference to the root they were
+ *       created under, so nodes made before a commit go on widening the old root's bounds;</li>
+ *   <li>end-of-generation is the tokenizer's (EOS, EOT), not only EOS; with
+ *       {@link RainParams#stopAtEndOfGeneration()} the committed span is cut after it (the TruthfulQA
+ *       script's rule, applied to the adversarial preset too);</li>
+ *   <li>similarity embeddings come from {@link HiddenStateEmbedder}, a substitute for MiniLM;</li>
+ *   <li>a dynamic addition draws {@code dynamicAddWidth − 1} sampled spans in every preset (the HH
+ *       script's count; the adversarial script's is not known) and its one-token form uses temperature 1,
+ *       as the official node code does;</li>
+ *   <li>{@link RainParams#maxNewTokens()} may cap the answer, and the max length is lowered so that the
+ *       longest rollout still fits the context.</li>
+ * </ul>
  */
 public final class Rain {
 

@@ -153,6 +153,40 @@ class RainModelTest {
         }
     }
 
+    @Test
+    void theCommittedCacheGivesTheSameLogitsAfterEveryInnerIteration() throws IOException {
+        try (LoadedModel m = ModelLoader.load(SharedModels.model("stories260K.gguf"), pool);
+             ModelRunner runner = new ModelRunner(m.model(), 16384, 16, KvType.F32);
+             ModelJudge judge = new ModelJudge(runner, m.tokenizer(), KIND);
+             HiddenStateEmbedder embedder = new HiddenStateEmbedder(runner, m.tokenizer(), 256)) {
+            Rain rain = new Rain(runner, m.tokenizer(), judge, embedder, params(9), Conversation.RAW, 8192);
+            java.util.Map<SearchNode, float[]> reference = new java.util.IdentityHashMap<>();
+            List<String> failures = new ArrayList<>();
+            RainResult r = rain.run("Once upon a time", false, search -> {
+                SearchNode root = search.root();
+                int[] committed = search.committedTokens();
+                if (root.pending.length > 0 || root.sequence.length() != committed.length) {
+                    failures.add("the root holds " + root.sequence.length() + " of " + committed.length + " committed positions");
+                    return;
+                }
+                // re-evaluate the last committed token on a fork: the cache below it must be untouched
+                var probe = root.sequence.fork();
+                try {
+                    probe.truncate(committed.length - 1);
+                    float[] logits = runner.forward(dev.rewind.engine.logits.Batch.single(probe, committed[committed.length - 1])).row(0).clone();
+                    float[] first = reference.putIfAbsent(root, logits);
+                    if (first != null && !Arrays.equals(first, logits)) {
+                        failures.add("the committed state's logits changed after search " + search.searches());
+                    }
+                } finally {
+                    probe.close();
+                }
+            });
+            assertEquals(List.of(), failures);
+            assertTrue(r.commits() >= 2 && reference.size() >= 2, "several committed states checked");
+        }
+    }
+
     static int[] concat(int[] a, int[] b) {
         int[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
