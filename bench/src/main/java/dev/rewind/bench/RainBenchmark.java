@@ -44,9 +44,10 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link #request}: a whole request of {@code tokens} answer tokens with the preset's rules;</li>
  *   <li>{@link #plain}: plain greedy generation of the same number of tokens, the baseline.</li>
  * </ul>
- * The judge's few-shot prefix is evaluated once in the trial's setup, as a server would keep it. The
- * {@code judge} parameter picks the official HH template (3,400 tok512 tokens of few-shot) or a short
- * one-example template of the paper's sentiment kind.
+ * Every invocation starts with a new judge and embedder (a new {@link Rain}), so nothing a previous
+ * invocation judged or embedded is reused: the judge's few-shot prefix is evaluated in each invocation
+ * too. The {@code judge} parameter picks the official HH template (3,400 tok512 tokens of few-shot) or
+ * a short one-example template of the paper's sentiment kind.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -73,9 +74,7 @@ public class RainBenchmark {
     private WorkerPool pool;
     private LoadedModel loaded;
     private ModelRunner runner;
-    private ModelJudge modelJudge;
-    private HiddenStateEmbedder embedder;
-    private Rain rain;
+    private RainParams params;
     private int[] promptTokens;
 
     /** The short judge: one example, the paper's sentiment form turned to kindness. */
@@ -95,18 +94,27 @@ public class RainBenchmark {
         }
         loaded.prefetch(done -> { });
         runner = new ModelRunner(loaded.model(), 131072, PagePool.DEFAULT_PAGE_SIZE, KvType.F32);
-        modelJudge = new ModelJudge(runner, loaded.tokenizer(), judge.equals("hh") ? JudgeTemplate.HH : KIND);
-        modelJudge.judge("warm-up"); // pins the few-shot prefix
-        embedder = new HiddenStateEmbedder(runner, loaded.tokenizer(), 256);
-        RainParams params = RainPreset.HH.builder().seed(1).maxNewTokens(tokens).build();
-        rain = new Rain(runner, loaded.tokenizer(), modelJudge, embedder, params, Conversation.RAW, 8192);
-        promptTokens = rain.promptTokens("Once upon a time");
+        params = RainPreset.HH.builder().seed(1).maxNewTokens(tokens).build();
+        promptTokens = loaded.tokenizer().encode("Once upon a time", true, true);
+    }
+
+    /** A fresh judge and embedder: nothing judged or embedded before is reused. */
+    private record Fresh(Rain rain, ModelJudge judge, HiddenStateEmbedder embedder) implements AutoCloseable {
+        @Override
+        public void close() {
+            embedder.close();
+            judge.close();
+        }
+    }
+
+    private Fresh fresh() {
+        ModelJudge modelJudge = new ModelJudge(runner, loaded.tokenizer(), judge.equals("hh") ? JudgeTemplate.HH : KIND);
+        HiddenStateEmbedder embedder = new HiddenStateEmbedder(runner, loaded.tokenizer(), 256);
+        return new Fresh(new Rain(runner, loaded.tokenizer(), modelJudge, embedder, params, Conversation.RAW, 8192), modelJudge, embedder);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        embedder.close();
-        modelJudge.close();
         runner.close();
         loaded.close();
         pool.close();
@@ -115,7 +123,7 @@ public class RainBenchmark {
     @Benchmark
     @OperationsPerInvocation(ITERATIONS)
     public void innerIteration() {
-        try (Rain.Session s = rain.open("Once upon a time")) {
+        try (Fresh f = fresh(); Rain.Session s = f.rain().open("Once upon a time")) {
             for (int i = 0; i < ITERATIONS; i++) {
                 s.search();
             }
@@ -124,7 +132,9 @@ public class RainBenchmark {
 
     @Benchmark
     public RainResult request() {
-        return rain.run("Once upon a time", false);
+        try (Fresh f = fresh()) {
+            return f.rain().run("Once upon a time", false);
+        }
     }
 
     @Benchmark
