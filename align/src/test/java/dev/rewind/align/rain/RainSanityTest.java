@@ -184,6 +184,51 @@ class RainSanityTest {
         }
     }
 
+    @Test
+    void childrenThatAllLookBadAndAlikeGetANewSibling() {
+        // every text embeds to the same vector (no variance) and is judged harmful: §1.8 adds children
+        try (FakeModel model = new FakeModel(512, 4, 16384, FakeModel.peaked(512, 1f))) {
+            float[] same = {0.6f, 0.8f, 0};
+            long[] simulated = {0};
+            Rain rain = new Rain(model, tokenizer, text -> Judgement.of(-1), text -> same.clone(), params().maxNewTokens(3).build(),
+                    Conversation.RAW, 4096);
+            RainResult r = rain.run(PROMPT, true, search -> simulated[0] = search.simulatedTokens());
+            RainTrace.Node root = r.trace().orElseThrow().commits().getFirst().root();
+            assertTrue(root.children().size() > p10(), "one-token children added at the first root: " + root.children().size());
+            assertTrue(addedLater(root), "the added tokens come after the expansion's ten");
+            boolean spanAdded = false;
+            for (RainTrace.Commit c : r.trace().orElseThrow().commits()) {
+                spanAdded |= anyAddedLater(c.root(), 1);
+            }
+            assertTrue(spanAdded, "a multi-token child was added below the first level");
+            // the additions' rollouts reuse what the expansion evaluated
+            long repeats = model.evaluated().values().stream().mapToLong(n -> n - 1).sum();
+            assertTrue(repeats <= simulated[0], repeats + " repeats, " + simulated[0] + " simulated tokens");
+        }
+    }
+
+    private static int p10() {
+        return params().build().singleTokenTopK();
+    }
+
+    /** Whether some child was made after its siblings' expansion (ids of one expansion are consecutive). */
+    private static boolean addedLater(RainTrace.Node n) {
+        List<RainTrace.Node> c = n.children();
+        return c.size() > 1 && c.getLast().id() - c.getFirst().id() > c.size() - 1;
+    }
+
+    private static boolean anyAddedLater(RainTrace.Node n, int minDepth) {
+        if (n.depth() >= minDepth && addedLater(n)) {
+            return true;
+        }
+        for (RainTrace.Node c : n.children()) {
+            if (anyAddedLater(c, minDepth)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static SearchNode child(SearchNode parent, int token, double prior) {
         SearchNode c = new SearchNode(token, new int[]{token}, parent.depth + 1, parent, prior);
         parent.children.add(c);
