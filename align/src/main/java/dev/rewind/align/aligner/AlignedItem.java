@@ -24,6 +24,7 @@ import java.util.Optional;
 public record AlignedItem(JsonNode id, String question, Optional<String> answer, String source,
                           Optional<Correction> correction, double seconds, double upstreamSeconds, Optional<String> error) {
 
+    /** @throws NullPointerException if a component is null (absent values are empty Optionals) */
     public AlignedItem {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(question, "question");

@@ -71,6 +71,7 @@ public final class Aligner implements AutoCloseable {
         this.context = new GenerationContext(model, tokenizer::isEndOfGeneration, settings.contextLength());
     }
 
+    /** The template the prompts are built from. */
     public AlignerTemplate template() {
         return template;
     }

@@ -60,6 +60,7 @@ public final class OpenAiUpstream implements Upstream {
     private final HttpClient client;
     private final ObjectMapper json = new ObjectMapper();
 
+    /** A client for one endpoint; it opens connections as questions come. */
     public OpenAiUpstream(Settings settings) {
         this.settings = settings;
         this.client = HttpClient.newBuilder().connectTimeout(settings.timeout()).build();
