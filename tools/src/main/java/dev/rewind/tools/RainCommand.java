@@ -31,6 +31,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -237,7 +238,10 @@ final class RainCommand implements Callable<Integer> {
         int skipped = 0;
         int failed = 0;
         try (ResumableOutput file = output != null ? ResumableOutput.open(output, false) : null;
-             BufferedWriter traces = trace != null ? Files.newBufferedWriter(trace, StandardCharsets.UTF_8) : null) {
+             BufferedWriter traces = trace == null ? null : file != null && file.resumed().done() > 0
+                     // resuming: the traces of the prompts done before stay
+                     ? Files.newBufferedWriter(trace, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)
+                     : Files.newBufferedWriter(trace, StandardCharsets.UTF_8)) {
             if (file != null && file.resumed().done() > 0) {
                 err.println("rain: resuming " + output + ": " + file.resumed().done() + " prompts done"
                         + (file.resumed().cutBytes() > 0 ? ", an unfinished last line removed" : ""));

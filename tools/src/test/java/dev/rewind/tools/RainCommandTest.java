@@ -118,6 +118,16 @@ class RainCommandTest {
         assertEquals(0, again.exit(), again.err());
         assertEquals(3, Files.readAllLines(output).size(), "nothing done twice");
         assertTrue(again.err().contains("0 done in this run"), again.err());
+
+        // a batch trace holds one line per prompt run, and rain-view picks one by id
+        Path traces = dir.resolve("traces.jsonl");
+        Path fresh = dir.resolve("fresh.jsonl");
+        CliTest.Run traced = run(rain("--input", input.toString(), "--output", fresh.toString(), "--trace", traces.toString()));
+        assertEquals(0, traced.exit(), traced.err());
+        assertEquals(2, Files.readAllLines(traces).size(), "prompts a and 7");
+        CliTest.Run view = run("rain-view", traces.toString(), "--id", "7", "--out", dir.resolve("seven.html").toString());
+        assertEquals(0, view.exit(), view.err());
+        assertTrue(Files.readString(dir.resolve("seven.html")).contains("The cat"));
     }
 
     @Test
