@@ -44,7 +44,7 @@ final class GenerateCommand implements Callable<Integer> {
             int[] promptIds = tokenizer.encode(prompt, true, true);
             int ctx = generation.contextFor(promptIds.length, loaded.model().config().contextLength());
             int capacity = generation.capacityFor(ctx);
-            MemoryBudget.checkKvCache(loaded.model().config(), capacity, generation.kvType, loaded.file().fileSize());
+            MemoryBudget.checkKvCache(loaded.model().config(), capacity, generation.pageSize, generation.kvType, loaded.file().fileSize());
             boolean stream = !generation.json();
             GenerationOptions.Completion completion;
             try (ModelRunner runner = new ModelRunner(loaded.model(), capacity, generation.pageSize, generation.kvType)) {

@@ -187,7 +187,7 @@ final class RainCommand implements Callable<Integer> {
         if (pageSize < 1 || pageSize > 4096) {
             throw new UserException("--page-size must be between 1 and 4096, got " + pageSize);
         }
-        MemoryBudget.checkKvCache(model.model().config(), capacity, kvType, model.file().fileSize());
+        MemoryBudget.checkKvCache(model.model().config(), capacity, pageSize, kvType, model.file().fileSize());
         ModelRunner runner = new ModelRunner(model.model(), capacity, pageSize, kvType);
         open.add(runner);
         return runner;

@@ -18,12 +18,21 @@ class MemoryBudgetTest {
     @Test
     void aFullLengthCacheOfAnEightBillionModelIsRefusedBeforeAllocating() {
         // 32 layers × 1024 floats × 2 (K and V) × 4 bytes = 256 KiB per token: 131072 tokens need 32 GiB
-        UserException e = assertThrows(UserException.class, () -> MemoryBudget.checkKvCache(LLAMA_8B, 131072, KvType.F32, 5L << 30));
+        UserException e = assertThrows(UserException.class, () -> MemoryBudget.checkKvCache(LLAMA_8B, 131072, 16, KvType.F32, 5L << 30));
         assertTrue(e.getMessage().contains("--context") && e.getMessage().contains("32.0 GiB"), e.getMessage());
     }
 
     @Test
+    void theCheckCountsWholePagesOfTheChosenSize() {
+        // 65537 tokens are 16.0 GiB in pages of 16, but pages of 65536 positions round them up to
+        // 131072 tokens: the pool would allocate 32.0 GiB, and that is what must be checked
+        UserException e = assertThrows(UserException.class,
+                () -> MemoryBudget.checkKvCache(LLAMA_8B, 65537, 65536, KvType.F32, 5L << 30));
+        assertTrue(e.getMessage().contains("32.0 GiB"), e.getMessage());
+    }
+
+    @Test
     void anOrdinaryContextPasses() {
-        assertDoesNotThrow(() -> MemoryBudget.checkKvCache(LLAMA_8B, 4096, KvType.F32, 5L << 30));
+        assertDoesNotThrow(() -> MemoryBudget.checkKvCache(LLAMA_8B, 4096, 16, KvType.F32, 5L << 30));
     }
 }
