@@ -1,11 +1,13 @@
 package dev.rewind.models;
 
+import dev.rewind.engine.kv.PagedAttention;
 import dev.rewind.engine.kv.Sequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.engine.tensor.FloatOps;
 import dev.rewind.engine.tensor.MatMul;
+import dev.rewind.engine.tensor.MathOps;
 import dev.rewind.engine.tensor.WeightMatrix;
 
 import java.util.ArrayList;
@@ -66,7 +68,7 @@ public final class Workspace {
     /** Attention task state, read by {@link #attendTask}, which is built once. */
     private int attentionLayer;
     private final WorkerPool.RangeTask attendTask;
-    private final ThreadLocal<float[]> scores = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<PagedAttention.Scratch> attentionScratch = ThreadLocal.withInitial(PagedAttention.Scratch::new);
 
     Workspace(TransformerConfig config, WorkerPool pool) {
         this.config = config;
@@ -77,9 +79,9 @@ public final class Workspace {
             ropeFrequencies[i] = config.rope().frequency(i);
         }
         this.attendTask = (from, to) -> {
-            int heads = config.heads();
+            int kvHeads = config.kvHeads();
             for (int i = from; i < to; i++) {
-                attendOne(i / heads, i % heads);
+                attendGroup(i / kvHeads, i % kvHeads);
             }
         };
     }
@@ -179,12 +181,12 @@ public final class Workspace {
 
     /** gate = silu(gate) × up over every row of the feed-forward width. */
     void swiGlu() {
-        TransformerOps.swiGlu(hb, hb2, count * config.ffnDim());
+        MathOps.swiGlu(hb, hb2, count * config.ffnDim());
     }
 
     /** gate = gelu(gate) × up over every row of the feed-forward width (tanh form). */
     void geGlu() {
-        TransformerOps.geGlu(hb, hb2, count * config.ffnDim());
+        MathOps.geGlu(hb, hb2, count * config.ffnDim());
     }
 
     /** y += x over every row of the residual width. */
@@ -219,22 +221,20 @@ public final class Workspace {
 
     /**
      * Causal attention of every row's query heads over its own sequence, positions 0..its own,
-     * into {@link #att}: all (row, head) pairs in parallel.
+     * into {@link #att}: all (row, KV head) pairs in parallel, the query heads that share a KV
+     * head together ({@link PagedAttention}).
      */
     void attention(int layer) {
         attentionLayer = layer;
-        pool.parallelFor(count * config.heads(), attendTask);
+        pool.parallelFor(count * config.kvHeads(), attendTask);
     }
 
-    private void attendOne(int t, int head) {
-        int length = positions[t] + 1;
-        float[] s = scores.get();
-        if (s.length < length) {
-            s = new float[Math.max(length, 2 * s.length)];
-            scores.set(s);
-        }
-        TransformerOps.attendHead(sequences[t], attentionLayer, positions[t], head, head / config.groupSize(), config.headDim(),
-                q, t * config.qDim(), s, att, t * config.qDim());
+    private void attendGroup(int t, int kvHead) {
+        int group = config.groupSize();
+        int at = t * config.qDim() + kvHead * group * config.headDim();
+        float scale = (float) (1.0 / Math.sqrt(config.headDim()));
+        PagedAttention.attend(sequences[t], attentionLayer, positions[t], 0, kvHead, config.headDim(),
+                q, at, group, scale, 0f, att, at, attentionScratch.get());
     }
 
     /** Marks the new positions as filled in every sequence. */

@@ -106,7 +106,7 @@ final class LockstepSequences implements AutoCloseable {
     int[] ids(Sequence s) {
         int[] ids = new int[s.length()];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = (int) tokens.keys().get(ID, s.rowOffset(0, i));
+            ids[i] = (int) tokens.keys().get(ID, s.keyOffset(0, i));
         }
         return ids;
     }

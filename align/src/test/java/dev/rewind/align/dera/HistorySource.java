@@ -118,7 +118,7 @@ final class HistorySource implements LogitsSource, AutoCloseable {
     int[] history(Sequence s) {
         int[] ids = new int[s.length()];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = (int) pool.keys().get(F, s.rowOffset(0, i));
+            ids[i] = (int) pool.keys().get(F, s.keyOffset(0, i));
         }
         return ids;
     }

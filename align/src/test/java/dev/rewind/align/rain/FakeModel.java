@@ -123,7 +123,7 @@ final class FakeModel implements LogitsSource, AutoCloseable {
     static int[] history(Sequence s, int length) {
         int[] h = new int[length];
         for (int p = 0; p < length; p++) {
-            h[p] = (int) s.keys(0, p).get(F32, s.rowOffset(0, p));
+            h[p] = (int) s.keys(0, p).get(F32, s.keyOffset(0, p));
         }
         return h;
     }

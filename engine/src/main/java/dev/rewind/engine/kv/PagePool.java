@@ -14,9 +14,13 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * <p>Reference counting and the free list are thread-safe; the page contents are written only by
  * the sequence that owns a page exclusively.
  *
- * <p>Layout: page {@code p}, layer {@code l}, slot {@code s} starts at byte
- * {@code ((p * layers + l) * pageSize + s) * kvDim * type.bytes()} of {@link #keys()} (and of
- * {@link #values()}), so one page is one contiguous block in each and copies in one call.
+ * <p>Layout: page {@code p} and layer {@code l} own the block of {@code kvDim * pageSize} values
+ * starting at element {@code (p * layers + l) * kvDim * pageSize} of {@link #keys()} and of
+ * {@link #values()}, so one page is one contiguous range in each and copies in one call. Within
+ * a block, values are row-major (slot {@code s}'s row of {@code kvDim} values at element
+ * {@code s * kvDim}) and keys are transposed (value {@code d} of slot {@code s} at element
+ * {@code d * pageSize + s}): the keys of a page's positions lie side by side, so attention
+ * scores a vector of positions at once ({@link PagedAttention}).
  */
 public final class PagePool implements AutoCloseable {
 
@@ -143,9 +147,27 @@ public final class PagePool implements AutoCloseable {
         return values;
     }
 
-    /** Byte offset of the row of {@code layer} at {@code slot} of {@code page} in {@link #keys()} and {@link #values()}. */
-    public long rowOffset(int page, int layer, int slot) {
-        return page * pageBytes + (layer * (long) pageSize + slot) * rowBytes;
+    /** Byte offset in {@link #keys()} and {@link #values()} of the block of {@code page} and {@code layer}. */
+    public long blockOffset(int page, int layer) {
+        return page * pageBytes + layer * (rowBytes * pageSize);
+    }
+
+    /** Byte offset in {@link #values()} of the value row of {@code layer} at {@code slot} of {@code page}. */
+    public long valueOffset(int page, int layer, int slot) {
+        return blockOffset(page, layer) + slot * rowBytes;
+    }
+
+    /**
+     * Byte offset in {@link #keys()} of value 0 of the key of {@code layer} at {@code slot} of
+     * {@code page}; value {@code d} is {@code d * }{@link #keyStride()} bytes further.
+     */
+    public long keyOffset(int page, int layer, int slot) {
+        return blockOffset(page, layer) + (long) slot * type.bytes();
+    }
+
+    /** Bytes between consecutive values of one key (keys are stored transposed). */
+    public long keyStride() {
+        return (long) pageSize * type.bytes();
     }
 
     /**
@@ -189,14 +211,10 @@ public final class PagePool implements AutoCloseable {
         }
     }
 
-    /** Copies every layer's first {@code slots} key and value rows of page {@code from} into page {@code to}. */
-    void copy(int from, int to, int slots) {
-        for (int l = 0; l < layers; l++) {
-            long src = rowOffset(from, l, 0);
-            long dst = rowOffset(to, l, 0);
-            MemorySegment.copy(keys, src, keys, dst, slots * rowBytes);
-            MemorySegment.copy(values, src, values, dst, slots * rowBytes);
-        }
+    /** Copies the keys and values of every layer of page {@code from} into page {@code to}. */
+    void copy(int from, int to) {
+        MemorySegment.copy(keys, from * pageBytes, keys, to * pageBytes, pageBytes);
+        MemorySegment.copy(values, from * pageBytes, values, to * pageBytes, pageBytes);
     }
 
     /** Frees the off-heap memory. No sequence of this pool may be used afterwards. */

@@ -118,7 +118,7 @@ public final class Sequence implements KvCache {
         int next = 0;
         if (copyShared) {
             int copy = taken[next++];
-            pool.copy(pages[partial], copy, length % p);
+            pool.copy(pages[partial], copy);
             pool.release(pages[partial]);
             pages[partial] = copy;
         }
@@ -183,15 +183,20 @@ public final class Sequence implements KvCache {
 
     @Override
     public void write(int layer, int position, float[] key, int keyOffset, float[] value, int valueOffset) {
-        long off = rowOffset(layer, position);
+        long k = keyOffset(layer, position);
+        long v = valueOffset(layer, position);
+        long stride = pool.keyStride();
         int n = pool.kvDim();
+        MemorySegment keys = pool.keys();
         if (pool.type() == KvType.F32) {
-            MemorySegment.copy(key, keyOffset, pool.keys(), F32, off, n);
-            MemorySegment.copy(value, valueOffset, pool.values(), F32, off, n);
+            for (int i = 0; i < n; i++) {
+                keys.set(F32, k + i * stride, key[keyOffset + i]);
+            }
+            MemorySegment.copy(value, valueOffset, pool.values(), F32, v, n);
         } else {
             for (int i = 0; i < n; i++) {
-                pool.keys().set(F16, off + 2L * i, Float.floatToFloat16(key[keyOffset + i]));
-                pool.values().set(F16, off + 2L * i, Float.floatToFloat16(value[valueOffset + i]));
+                keys.set(F16, k + i * stride, Float.floatToFloat16(key[keyOffset + i]));
+                pool.values().set(F16, v + 2L * i, Float.floatToFloat16(value[valueOffset + i]));
             }
         }
     }
@@ -207,12 +212,28 @@ public final class Sequence implements KvCache {
     }
 
     @Override
-    public long rowOffset(int layer, int position) {
+    public long keyOffset(int layer, int position) {
+        checkPosition(position);
+        int p = pool.pageSize();
+        return pool.keyOffset(pages[position / p], layer, position % p);
+    }
+
+    @Override
+    public long keyStride() {
+        return pool.keyStride();
+    }
+
+    @Override
+    public long valueOffset(int layer, int position) {
+        checkPosition(position);
+        int p = pool.pageSize();
+        return pool.valueOffset(pages[position / p], layer, position % p);
+    }
+
+    private void checkPosition(int position) {
         if (position < 0 || position >= reserved) {
             throw new IndexOutOfBoundsException("position " + position + " outside the " + reserved + " reserved positions");
         }
-        int p = pool.pageSize();
-        return pool.rowOffset(pages[position / p], layer, position % p);
     }
 
     private void checkOpen() {

@@ -61,12 +61,14 @@ class SequencePropertyTest {
         assertEquals(live.tokens().size(), s.length(), "length");
         for (int pos = 0; pos < s.length(); pos++) {
             for (int l = 0; l < LAYERS; l++) {
-                long off = s.rowOffset(l, pos);
+                long ko = s.keyOffset(l, pos);
+                long ks = s.keyStride();
+                long vo = s.valueOffset(l, pos);
                 MemorySegment k = s.keys(l, pos);
                 MemorySegment v = s.values(l, pos);
                 int token = live.tokens().get(pos);
-                if (k.get(F32, off) != token || k.get(F32, off + 4) != l || k.get(F32, off + 8) != pos
-                        || v.get(F32, off) != -token || v.get(F32, off + 4) != l || v.get(F32, off + 8) != pos) {
+                if (k.get(F32, ko) != token || k.get(F32, ko + ks) != l || k.get(F32, ko + 2 * ks) != pos
+                        || v.get(F32, vo) != -token || v.get(F32, vo + 4) != l || v.get(F32, vo + 8) != pos) {
                     fail("sequence " + s + " layer " + l + " position " + pos + " does not hold token " + token);
                 }
             }
@@ -193,10 +195,12 @@ class SequencePropertyTest {
             s.write(0, 0, new float[]{1.5f, 1e-3f}, 0, new float[]{-2f, 65504f}, 0);
             s.advance(1);
             ValueLayout.OfShort half = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-            long off = s.rowOffset(0, 0);
-            assertEquals(1.5f, Float.float16ToFloat(s.keys(0, 0).get(half, off)));
-            assertEquals(Float.float16ToFloat(Float.floatToFloat16(1e-3f)), Float.float16ToFloat(s.keys(0, 0).get(half, off + 2)));
-            assertEquals(65504f, Float.float16ToFloat(s.values(0, 0).get(half, off + 2)));
+            long k = s.keyOffset(0, 0);
+            long v = s.valueOffset(0, 0);
+            assertEquals(1.5f, Float.float16ToFloat(s.keys(0, 0).get(half, k)));
+            assertEquals(Float.float16ToFloat(Float.floatToFloat16(1e-3f)), Float.float16ToFloat(s.keys(0, 0).get(half, k + s.keyStride())));
+            assertEquals(-2f, Float.float16ToFloat(s.values(0, 0).get(half, v)));
+            assertEquals(65504f, Float.float16ToFloat(s.values(0, 0).get(half, v + 2)));
         }
     }
 }
