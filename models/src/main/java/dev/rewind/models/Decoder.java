@@ -19,11 +19,16 @@ abstract class Decoder {
      */
     record Ends(WeightMatrix embedding, float[] outputNorm, WeightMatrix output) {
 
-        /** Reads {@code token_embd}, {@code output_norm} and {@code output} (absent means tied). */
+        /**
+         * Reads {@code token_embd}, {@code output_norm} and {@code output} (absent means tied: the
+         * embedding, in the form the products use, is the output matrix).
+         */
         static Ends load(ModelTensors t, TransformerConfig c) throws ModelFormatException {
-            WeightMatrix embedding = t.matrix("token_embd.weight", c.vocabularySize(), c.dim());
+            WeightMatrix embedding = t.inPlace("token_embd.weight", c.vocabularySize(), c.dim());
             float[] outputNorm = t.vector("output_norm.weight", c.dim());
-            WeightMatrix output = t.optionalMatrix("output.weight", c.vocabularySize(), c.dim()).orElse(embedding);
+            WeightMatrix output = t.has("output.weight")
+                    ? t.matrix("output.weight", c.vocabularySize(), c.dim())
+                    : t.forProducts(embedding);
             return new Ends(embedding, outputNorm, output);
         }
     }

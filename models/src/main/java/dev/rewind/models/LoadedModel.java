@@ -2,15 +2,19 @@ package dev.rewind.models;
 
 import dev.rewind.engine.gguf.GgufFile;
 import dev.rewind.engine.gguf.GgufTensorInfo;
+import dev.rewind.engine.tensor.Precision;
+import dev.rewind.engine.tensor.WeightPacker;
 import dev.rewind.tokenizer.Tokenizer;
 
 import java.util.function.LongConsumer;
 
 /**
- * A model, its tokenizer and the mapped file both read from. Closing it unmaps the file; the
- * model must not be used afterwards.
+ * A model, its tokenizer and the mapped file both read from, with the packed weights of the
+ * {@link Precision#FAST} path ({@code packer} is {@code null} for the exact path). Closing it
+ * frees the packed weights and unmaps the file; the model must not be used afterwards.
  */
-public record LoadedModel(GgufFile file, LanguageModel model, Tokenizer tokenizer) implements AutoCloseable {
+public record LoadedModel(GgufFile file, LanguageModel model, Tokenizer tokenizer, Precision precision, WeightPacker packer)
+        implements AutoCloseable {
 
     /**
      * Pages every tensor of the file into memory, so the first tokens do not stall on page faults.
@@ -27,6 +31,12 @@ public record LoadedModel(GgufFile file, LanguageModel model, Tokenizer tokenize
 
     @Override
     public void close() {
-        file.close();
+        try {
+            if (packer != null) {
+                packer.close();
+            }
+        } finally {
+            file.close();
+        }
     }
 }

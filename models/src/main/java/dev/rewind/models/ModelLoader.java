@@ -3,6 +3,8 @@ package dev.rewind.models;
 import dev.rewind.engine.gguf.GgufFile;
 import dev.rewind.engine.gguf.GgufMetadata;
 import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.engine.tensor.Precision;
+import dev.rewind.engine.tensor.WeightPacker;
 import dev.rewind.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -22,19 +24,26 @@ public final class ModelLoader {
     private ModelLoader() {
     }
 
+    /** {@link #load(Path, WorkerPool, Precision)} with the {@link Precision#FAST} path. */
+    public static LoadedModel load(Path path, WorkerPool pool) throws IOException {
+        return load(path, pool, Precision.FAST);
+    }
+
     /**
-     * Maps {@code path} and builds the model and tokenizer. The returned {@link LoadedModel} owns the
-     * mapping; close it to unmap.
+     * Maps {@code path} and builds the model and tokenizer, computing at {@code precision} (for
+     * {@link Precision#FAST}, the quantized matrices are packed now, over {@code pool}). The
+     * returned {@link LoadedModel} owns the mapping and the packed weights; close it to free them.
      *
      * @throws ModelFormatException when the file is GGUF but not a model Rewind can run
      * @throws IOException          when it cannot be read or is not valid GGUF
      */
-    public static LoadedModel load(Path path, WorkerPool pool) throws IOException {
+    public static LoadedModel load(Path path, WorkerPool pool, Precision precision) throws IOException {
         GgufFile file = GgufFile.open(path);
+        WeightPacker packer = precision == Precision.FAST ? new WeightPacker(pool) : null;
         try {
             Tokenizer tokenizer = tokenizer(file);
             TransformerConfig config = config(file);
-            ModelTensors tensors = new ModelTensors(file);
+            ModelTensors tensors = new ModelTensors(file, packer);
             LanguageModel model = switch (config.architecture()) {
                 case "llama" -> Llama.load(tensors, config, pool);
                 case "qwen2" -> Qwen2.load(tensors, config, pool);
@@ -43,8 +52,11 @@ public final class ModelLoader {
                 default -> throw new ModelFormatException(path, "architecture '" + config.architecture()
                         + "' is not supported (supported: " + String.join(", ", SUPPORTED_ARCHITECTURES) + ")");
             };
-            return new LoadedModel(file, model, tokenizer);
+            return new LoadedModel(file, model, tokenizer, precision, packer);
         } catch (IOException | RuntimeException e) {
+            if (packer != null) {
+                packer.close();
+            }
             file.close();
             throw e;
         }

@@ -4,6 +4,7 @@ import dev.rewind.engine.gguf.GgufFile;
 import dev.rewind.engine.gguf.GgufTensorInfo;
 import dev.rewind.engine.tensor.UnsupportedTensorTypeException;
 import dev.rewind.engine.tensor.WeightMatrix;
+import dev.rewind.engine.tensor.WeightPacker;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -14,22 +15,41 @@ import java.util.Optional;
 /**
  * Looks up a model's tensors by name in a GGUF file and checks their shapes, so a wrong file
  * fails at load time with a message naming the tensor, not with garbage or an index error
- * during generation.
+ * during generation. With a {@link WeightPacker} (the {@code FAST} precision), the matrices a
+ * forward pass multiplies by come back in their packed form.
  */
 final class ModelTensors {
 
     private final GgufFile file;
+    private final WeightPacker packer;
 
+    /** Tensors read in place, for the exact path. */
     ModelTensors(GgufFile file) {
+        this(file, null);
+    }
+
+    /** Matrices packed by {@code packer} when it is not null. */
+    ModelTensors(GgufFile file, WeightPacker packer) {
         this.file = file;
+        this.packer = packer;
     }
 
     boolean has(String name) {
         return file.tensor(name).isPresent();
     }
 
-    /** A weight matrix of {@code rows} outputs × {@code cols} inputs (ggml shape [cols, rows]). */
+    /** A weight matrix of {@code rows} outputs × {@code cols} inputs (ggml shape [cols, rows]), to multiply by. */
     WeightMatrix matrix(String name, int rows, int cols) throws ModelFormatException {
+        return forProducts(inPlace(name, rows, cols));
+    }
+
+    /** {@code m} as the forward pass multiplies by it: packed when this reads for the fast path. */
+    WeightMatrix forProducts(WeightMatrix m) {
+        return packer == null ? m : packer.pack(m);
+    }
+
+    /** A weight matrix read in place from the file, never packed (an embedding: rows are looked up, not multiplied). */
+    WeightMatrix inPlace(String name, int rows, int cols) throws ModelFormatException {
         GgufTensorInfo info = require(name);
         checkShape(info, cols, rows);
         try {

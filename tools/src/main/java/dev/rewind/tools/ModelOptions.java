@@ -1,6 +1,7 @@
 package dev.rewind.tools;
 
 import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.engine.tensor.Precision;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.ModelLoader;
 import picocli.CommandLine.Option;
@@ -22,6 +23,25 @@ final class ModelOptions {
             description = "Worker threads for the matrix kernels (default: all cores).")
     Integer threads;
 
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "fast", converter = PrecisionConverter.class,
+            description = {"fast (default): the fastest kernel per weight type within llama.cpp's tolerances (Q4_0 multiplied "
+                    + "in 16-bit integers against 8-bit activations, as ggml does); exact: float activations against exactly "
+                    + "dequantized weights (float64 parity)."})
+    Precision precision;
+
+    /** Parses {@code fast} / {@code exact}, any case. */
+    static final class PrecisionConverter implements picocli.CommandLine.ITypeConverter<Precision> {
+        @Override
+        public Precision convert(String value) {
+            for (Precision p : Precision.values()) {
+                if (p.name().equalsIgnoreCase(value.strip())) {
+                    return p;
+                }
+            }
+            throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a precision (valid: fast, exact)");
+        }
+    }
+
     WorkerPool newPool() {
         int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (n < 1 || n > 1024) {
@@ -36,7 +56,7 @@ final class ModelOptions {
         if (!Files.isRegularFile(path)) {
             throw new UserException(Files.exists(path) ? path + " is not a regular file" : "no such model file: " + path);
         }
-        LoadedModel loaded = ModelLoader.load(path, pool);
+        LoadedModel loaded = ModelLoader.load(path, pool, precision);
         try {
             Progress progress = new Progress(err, "loading " + path.getFileName(), loaded.file().fileSize());
             loaded.prefetch(progress::update);

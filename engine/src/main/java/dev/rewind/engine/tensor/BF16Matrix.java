@@ -33,27 +33,29 @@ public record BF16Matrix(String name, MemorySegment data, int rows, int cols) im
         return GgmlType.BF16;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Order: one vector accumulator over the row's whole vectors, its lanes added in order,
+     * then the remaining columns one by one; {@link MatMul} computes several rows at once in
+     * exactly this order, so a row's result does not depend on the batch it is in.
+     */
     @Override
     public float dot(int row, float[] x, int xOffset) {
         Shapes.checkAccess(row, rows, x, xOffset, cols);
         long base = (long) row * cols * Short.BYTES;
-        int n = cols;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc = FloatVector.zero(F);
         int i = 0;
-        for (int bound = n & -(2 * LANES); i < bound; i += 2 * LANES) {
-            long at = base + (long) i * Short.BYTES;
-            FloatVector w0 = Halves.bf16ToFloat(ShortVector.fromMemorySegment(S, data, at, LE));
-            FloatVector w1 = Halves.bf16ToFloat(ShortVector.fromMemorySegment(S, data, at + 2L * LANES, LE));
-            acc0 = w0.fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
-            acc1 = w1.fma(FloatVector.fromArray(F, x, xOffset + i + LANES), acc1);
+        for (int bound = cols & -LANES; i < bound; i += LANES) {
+            FloatVector w = ShortVector.fromMemorySegment(S, data, base + (long) i * Short.BYTES, LE).convertShape(VectorOperators.S2I, Simd.I, 0)
+                    .reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            acc = w.fma(FloatVector.fromArray(F, x, xOffset + i), acc);
         }
-        for (int bound = n & -LANES; i < bound; i += LANES) {
-            FloatVector w = Halves.bf16ToFloat(ShortVector.fromMemorySegment(S, data, base + (long) i * Short.BYTES, LE));
-            acc0 = w.fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+        float sum = 0f;
+        for (int lane = 0; lane < LANES; lane++) {
+            sum += acc.lane(lane);
         }
-        float sum = Simd.sum(acc0.add(acc1));
-        for (; i < n; i++) {
+        for (; i < cols; i++) {
             sum += Halves.bf16ToFloat(data.get(I16_LE, base + (long) i * Short.BYTES)) * x[xOffset + i];
         }
         return sum;

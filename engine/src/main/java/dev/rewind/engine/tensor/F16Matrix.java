@@ -1,6 +1,7 @@
 package dev.rewind.engine.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -28,41 +29,44 @@ public record F16Matrix(String name, MemorySegment data, int rows, int cols) imp
         Shapes.checkMatrix(name, GgmlType.F16, data, rows, cols);
     }
 
+    /** A float's exponent bias minus a half's, in a float's exponent field (see {@link Halves#toFloat}). */
+    private static final int REBIAS = (127 - 15) << 23;
+
     @Override
     public GgmlType type() {
         return GgmlType.F16;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Order: one vector accumulator over the row's whole vectors, its lanes added in order,
+     * then the remaining columns one by one; {@link MatMul} computes several rows at once in
+     * exactly this order, so a row's result does not depend on the batch it is in.
+     */
     @Override
     public float dot(int row, float[] x, int xOffset) {
         Shapes.checkAccess(row, rows, x, xOffset, cols);
         long base = (long) row * cols * Short.BYTES;
-        int n = cols;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        long touched = 0;
+        FloatVector acc = FloatVector.zero(F);
         int i = 0;
-        for (int bound = n & -(2 * LANES); i < bound; i += 2 * LANES) {
-            long at = base + (long) i * Short.BYTES;
-            touched ^= Prefetch.touch(data, at, 0); // 64 bytes per iteration: one touch per line
-            FloatVector w0 = Halves.toFloat(ShortVector.fromMemorySegment(S, data, at, LE));
-            FloatVector w1 = Halves.toFloat(ShortVector.fromMemorySegment(S, data, at + 2L * LANES, LE));
-            acc0 = w0.fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
-            acc1 = w1.fma(FloatVector.fromArray(F, x, xOffset + i + LANES), acc1);
+        for (int bound = cols & -LANES; i < bound; i += LANES) {
+            // Halves.toFloat written out (a vector returned from a helper that is not inlined is boxed)
+            IntVector bits = (IntVector) ShortVector.fromMemorySegment(S, data, base + (long) i * Short.BYTES, LE)
+                    .convertShape(VectorOperators.S2I, Simd.I, 0);
+            IntVector magnitude = bits.and(0x7fff);
+            IntVector normal = magnitude.lanewise(VectorOperators.LSHL, 13).add(REBIAS);
+            IntVector finiteOrNot = normal.add(REBIAS, magnitude.compare(VectorOperators.GE, 0x7c00));
+            FloatVector subnormal = ((FloatVector) magnitude.convert(VectorOperators.I2F, 0)).mul(0x1p-24f);
+            FloatVector w = finiteOrNot.reinterpretAsFloats().blend(subnormal, magnitude.compare(VectorOperators.LT, 0x0400).cast(F))
+                    .reinterpretAsInts().or(bits.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
+            acc = w.fma(FloatVector.fromArray(F, x, xOffset + i), acc);
         }
-        for (int bound = n & -LANES; i < bound; i += LANES) {
-            FloatVector w = Halves.toFloat(ShortVector.fromMemorySegment(S, data, base + (long) i * Short.BYTES, LE));
-            acc0 = w.fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
-        }
-        // Simd.sum written out: this method is at the JIT's inlining limit, and a call passing the
-        // vector would box it on every row.
-        FloatVector total = acc0.add(acc1);
-        float lanes = 0;
+        float sum = 0f;
         for (int lane = 0; lane < LANES; lane++) {
-            lanes += total.lane(lane);
+            sum += acc.lane(lane);
         }
-        float sum = Prefetch.keep(lanes, touched);
-        for (; i < n; i++) {
+        for (; i < cols; i++) {
             sum += Float.float16ToFloat(data.get(I16_LE, base + (long) i * Short.BYTES)) * x[xOffset + i];
         }
         return sum;

@@ -30,28 +30,27 @@ public record F32Matrix(String name, MemorySegment data, int rows, int cols) imp
         return GgmlType.F32;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Order: one vector accumulator over the row's whole vectors, its lanes added in order,
+     * then the remaining columns one by one; {@link MatMul} computes several rows at once in
+     * exactly this order, so a row's result does not depend on the batch it is in.
+     */
     @Override
     public float dot(int row, float[] x, int xOffset) {
         Shapes.checkAccess(row, rows, x, xOffset, cols);
         long base = (long) row * cols * Float.BYTES;
-        int n = cols;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F);
-        FloatVector acc3 = FloatVector.zero(F);
+        FloatVector acc = FloatVector.zero(F);
         int i = 0;
-        for (int bound = n & -(4 * LANES); i < bound; i += 4 * LANES) {
-            long at = base + (long) i * Float.BYTES;
-            acc0 = FloatVector.fromMemorySegment(F, data, at, LE).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
-            acc1 = FloatVector.fromMemorySegment(F, data, at + 4L * LANES, LE).fma(FloatVector.fromArray(F, x, xOffset + i + LANES), acc1);
-            acc2 = FloatVector.fromMemorySegment(F, data, at + 8L * LANES, LE).fma(FloatVector.fromArray(F, x, xOffset + i + 2 * LANES), acc2);
-            acc3 = FloatVector.fromMemorySegment(F, data, at + 12L * LANES, LE).fma(FloatVector.fromArray(F, x, xOffset + i + 3 * LANES), acc3);
+        for (int bound = cols & -LANES; i < bound; i += LANES) {
+            acc = FloatVector.fromMemorySegment(F, data, base + (long) i * Float.BYTES, LE).fma(FloatVector.fromArray(F, x, xOffset + i), acc);
         }
-        for (int bound = n & -LANES; i < bound; i += LANES) {
-            acc0 = FloatVector.fromMemorySegment(F, data, base + (long) i * Float.BYTES, LE).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+        float sum = 0f;
+        for (int lane = 0; lane < LANES; lane++) {
+            sum += acc.lane(lane);
         }
-        float sum = Simd.sum(acc0.add(acc1).add(acc2.add(acc3)));
-        for (; i < n; i++) {
+        for (; i < cols; i++) {
             sum += data.get(F32_LE, base + (long) i * Float.BYTES) * x[xOffset + i];
         }
         return sum;

@@ -7,19 +7,23 @@ import jdk.incubator.vector.VectorSpecies;
 import java.util.Objects;
 
 /**
- * Matrix × matrix products {@code out[t] = W · x[t]} for several activation rows at once (a
- * prompt's tokens, or one token on each of several branches). Each worker dequantizes a tile of
- * {@value #TILE_ROWS} weight rows once into its own scratch and multiplies the tile with every
- * activation row, so the weights stream from memory once per call however many rows there are;
- * that is what makes evaluating k branches together cost far less than k single steps.
+ * Matrix × matrix products {@code out[t] = W · x[t]} for one or several activation rows at once
+ * (a prompt's tokens, or one token on each of several branches), split over a {@link WorkerPool}.
  *
- * <p>Within a tile, a register-blocked kernel computes 4 weight rows × 4 activation rows at once:
- * 8 vector loads feed 16 fused multiply-adds, where a plain dot product needs 2 loads per
- * multiply-add. Lane sums are taken in a fixed order, so a result never depends on JIT state.
+ * <p>The {@link Precision#FAST} forms ({@link Q4_0Packed}, {@link Q8_0Packed}) run their own
+ * kernels, which apply each decoded piece of a weight group to four activation rows at once; for
+ * Q4_0 the activations are first quantized to 8 bits ({@link Q8Rows}). Every other matrix uses
+ * its {@link WeightMatrix#dot} for fewer than {@value #TILED_FROM_ROWS} rows, and otherwise
+ * dequantizes tiles of {@value #TILE_ROWS} rows into per-thread scratch and multiplies each tile
+ * with every activation row through a 4 × 4 register-blocked kernel, so the weights stream from
+ * memory once per call however many rows there are.
  *
- * <p>One row of activations is handed to {@link MatVec}, which reads the weights directly; fewer
- * than {@value #TILED_FROM_ROWS} rows use the fused kernel row by row (see {@link #TILED_FROM_ROWS}). Holds
- * per-thread scratch, so one instance serves one model; it is thread-safe.
+ * <p>Every kernel computes each output in the same order whatever the number of activation rows
+ * (the tiles follow {@link WeightMatrix#dot}'s order), so a row's result never depends on the
+ * batch it is in, nor on JIT state: a request batched with others gets the bits it gets alone.
+ *
+ * <p>A call allocates nothing once the per-thread buffers have grown. One instance serves one
+ * caller at a time (a model's workspace); it is not thread-safe.
  */
 public final class MatMul {
 
@@ -35,6 +39,20 @@ public final class MatMul {
     static final int TILED_FROM_ROWS = 3;
 
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
+    /** The activations quantized for {@link Q4_0Packed}. */
+    private final Q8Rows activations = new Q8Rows();
+
+    // The current call, read by the tasks below (built once, so that a call allocates nothing).
+    private WeightMatrix w;
+    private float[] x;
+    private int count;
+    private float[] out;
+
+    private final WorkerPool.RangeTask quantizeTask = (from, to) -> activations.quantize(x, from, to);
+    private final WorkerPool.RangeTask q4Task = (from, to) -> ((Q4_0Packed) w).multiply(activations, from, to, out);
+    private final WorkerPool.RangeTask q8Task = (from, to) -> ((Q8_0Packed) w).multiply(x, count, from, to, out);
+    private final WorkerPool.RangeTask fusedTask = (from, to) -> fused(w, x, count, out, from, to);
+    private final WorkerPool.RangeTask tilesTask = (from, to) -> tiles(w, x, count, out, from, to);
 
     /**
      * For every activation row {@code t < count}: {@code out[t * w.rows() + r] = W[r] · x[t * w.cols() ..]}.
@@ -49,16 +67,33 @@ public final class MatMul {
         int rows = w.rows();
         Objects.checkFromIndexSize(0, Math.multiplyExact(count, cols), x.length);
         Objects.checkFromIndexSize(0, Math.multiplyExact(count, rows), out.length);
-        if (count == 1) {
-            MatVec.matvec(w, x, 0, out, 0, pool);
-            return;
+        this.w = w;
+        this.x = x;
+        this.count = count;
+        this.out = out;
+        try {
+            switch (w) {
+                case Q4_0Packed p -> {
+                    activations.prepare(count, cols);
+                    pool.parallelFor(count, 8, quantizeTask);
+                    pool.parallelFor(p.groups(), q4Task);
+                }
+                case Q8_0Packed p -> pool.parallelFor(p.groups(), q8Task);
+                default -> {
+                    if (count == 1) {
+                        MatVec.matvec(w, x, 0, out, 0, pool);
+                    } else if (count < TILED_FROM_ROWS) {
+                        pool.parallelFor(rows, MatVec.MIN_ROWS_PER_CHUNK, fusedTask);
+                    } else {
+                        pool.parallelFor(Math.ceilDiv(rows, TILE_ROWS), 1, tilesTask);
+                    }
+                }
+            }
+        } finally {
+            this.w = null;
+            this.x = null;
+            this.out = null;
         }
-        if (count < TILED_FROM_ROWS) {
-            pool.parallelFor(rows, MatVec.MIN_ROWS_PER_CHUNK, (from, to) -> fused(w, x, count, out, from, to));
-            return;
-        }
-        int tiles = Math.ceilDiv(rows, TILE_ROWS);
-        pool.parallelFor(tiles, 1, (from, to) -> tiles(w, x, count, out, from, to));
     }
 
     /** The plain reference: every element by {@link WeightMatrix#dotScalar}. */
@@ -142,23 +177,26 @@ public final class MatMul {
             a20 = w2.fma(x0, a20); a21 = w2.fma(x1, a21); a22 = w2.fma(x2, a22); a23 = w2.fma(x3, a23);
             a30 = w3.fma(x0, a30); a31 = w3.fma(x1, a31); a32 = w3.fma(x2, a32); a33 = w3.fma(x3, a33);
         }
-        out[outAt] = Simd.sum(a00) + tail(w, wAt, x, xAt, k, cols);
-        out[outAt + rowStride] = Simd.sum(a01) + tail(w, wAt, x, xAt + cols, k, cols);
-        out[outAt + 2 * rowStride] = Simd.sum(a02) + tail(w, wAt, x, xAt + 2 * cols, k, cols);
-        out[outAt + 3 * rowStride] = Simd.sum(a03) + tail(w, wAt, x, xAt + 3 * cols, k, cols);
-        out[outAt + 1] = Simd.sum(a10) + tail(w, wAt + cols, x, xAt, k, cols);
-        out[outAt + 1 + rowStride] = Simd.sum(a11) + tail(w, wAt + cols, x, xAt + cols, k, cols);
-        out[outAt + 1 + 2 * rowStride] = Simd.sum(a12) + tail(w, wAt + cols, x, xAt + 2 * cols, k, cols);
-        out[outAt + 1 + 3 * rowStride] = Simd.sum(a13) + tail(w, wAt + cols, x, xAt + 3 * cols, k, cols);
-        out[outAt + 2] = Simd.sum(a20) + tail(w, wAt + 2 * cols, x, xAt, k, cols);
-        out[outAt + 2 + rowStride] = Simd.sum(a21) + tail(w, wAt + 2 * cols, x, xAt + cols, k, cols);
-        out[outAt + 2 + 2 * rowStride] = Simd.sum(a22) + tail(w, wAt + 2 * cols, x, xAt + 2 * cols, k, cols);
-        out[outAt + 2 + 3 * rowStride] = Simd.sum(a23) + tail(w, wAt + 2 * cols, x, xAt + 3 * cols, k, cols);
-        out[outAt + 3] = Simd.sum(a30) + tail(w, wAt + 3 * cols, x, xAt, k, cols);
-        out[outAt + 3 + rowStride] = Simd.sum(a31) + tail(w, wAt + 3 * cols, x, xAt + cols, k, cols);
-        out[outAt + 3 + 2 * rowStride] = Simd.sum(a32) + tail(w, wAt + 3 * cols, x, xAt + 2 * cols, k, cols);
-        out[outAt + 3 + 3 * rowStride] = Simd.sum(a33) + tail(w, wAt + 3 * cols, x, xAt + 3 * cols, k, cols);
+        // The sixteen sums leave the method through memory, not as vectors (a vector handed to a
+        // helper that the JIT does not inline is boxed): lane sums in lane order, then the tails.
+        float[] lanes = LANE_SCRATCH.get();
+        a00.intoArray(lanes, 0); a01.intoArray(lanes, LANES); a02.intoArray(lanes, 2 * LANES); a03.intoArray(lanes, 3 * LANES);
+        a10.intoArray(lanes, 4 * LANES); a11.intoArray(lanes, 5 * LANES); a12.intoArray(lanes, 6 * LANES); a13.intoArray(lanes, 7 * LANES);
+        a20.intoArray(lanes, 8 * LANES); a21.intoArray(lanes, 9 * LANES); a22.intoArray(lanes, 10 * LANES); a23.intoArray(lanes, 11 * LANES);
+        a30.intoArray(lanes, 12 * LANES); a31.intoArray(lanes, 13 * LANES); a32.intoArray(lanes, 14 * LANES); a33.intoArray(lanes, 15 * LANES);
+        for (int j = 0; j < 4; j++) {
+            for (int u = 0; u < 4; u++) {
+                float sum = 0f;
+                for (int lane = 0; lane < LANES; lane++) {
+                    sum += lanes[(4 * j + u) * LANES + lane];
+                }
+                out[outAt + j + u * rowStride] = tail(sum, w, wAt + j * cols, x, xAt + u * cols, k, cols);
+            }
+        }
     }
+
+    /** Where {@link #block4x4} leaves its sixteen vector sums, one buffer per thread. */
+    private static final ThreadLocal<float[]> LANE_SCRATCH = ThreadLocal.withInitial(() -> new float[16 * LANES]);
 
     /** One weight row against one activation row, with the same order of operations as {@link #block4x4}. */
     private static float dot(float[] w, int wAt, float[] x, int xAt, int cols) {
@@ -167,12 +205,16 @@ public final class MatMul {
         for (int bound = cols - cols % LANES; k < bound; k += LANES) {
             acc = FloatVector.fromArray(F, w, wAt + k).fma(FloatVector.fromArray(F, x, xAt + k), acc);
         }
-        return Simd.sum(acc) + tail(w, wAt, x, xAt, k, cols);
+        float sum = 0f;
+        for (int lane = 0; lane < LANES; lane++) {
+            sum += acc.lane(lane);
+        }
+        return tail(sum, w, wAt, x, xAt, k, cols);
     }
 
-    /** The columns past the last whole vector. */
-    private static float tail(float[] w, int wAt, float[] x, int xAt, int from, int cols) {
-        float s = 0;
+    /** {@code lanes} plus the columns past the last whole vector, one by one (the order of {@link WeightMatrix#dot}). */
+    private static float tail(float lanes, float[] w, int wAt, float[] x, int xAt, int from, int cols) {
+        float s = lanes;
         for (int k = from; k < cols; k++) {
             s += w[wAt + k] * x[xAt + k];
         }

@@ -73,6 +73,17 @@ public final class MatVec {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }
             }
+            // The packed forms' dot is exact and slow; their fast products are MatMul's.
+            case Q8_0Packed m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q4_0Packed m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
         }
     }
 }

@@ -46,12 +46,13 @@ public record Q4_0Matrix(String name, MemorySegment data, int rows, int cols) im
     /**
      * {@inheritDoc}
      *
-     * <p>Per block, the kernel sums {@code (nibble - 8) * x[j]} in vector lanes and then adds that partial
-     * sum times {@code d} to one of four accumulators in turn, so that consecutive blocks do not
-     * wait for each other, while reading ahead ({@link Prefetch}). The block's vector code is
-     * written inside the loop rather than in a helper method: the JIT always inlines Vector API
-     * calls, but may refuse to inline a helper of ours in a large compilation, and a vector
-     * passed to a method that is not inlined is boxed, which is several times slower.
+     * <p>Order: every weight is dequantized exactly ({@code d · q}) and multiplied into one vector
+     * accumulator in column order, a vector of columns at a time; then its lanes are added in
+     * order. {@link MatMul} computes several rows at once (from rows dequantized by
+     * {@link #dequantizeRow}) in exactly this order, so a row's result does not depend on the
+     * batch it is in. The block's vector code is written inside the loop rather than in a helper
+     * method: the JIT always inlines Vector API calls but not always a helper of ours, and a
+     * vector passed to a method that is not inlined lives in a heap box, several times slower.
      */
     @Override
     public float dot(int row, float[] x, int xOffset) {
@@ -61,37 +62,29 @@ public record Q4_0Matrix(String name, MemorySegment data, int rows, int cols) im
         Shapes.checkAccess(row, rows, x, xOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F);
-        FloatVector acc3 = FloatVector.zero(F);
-        long touched = 0;
+        FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int xAt = xOffset + b * BLOCK;
-            if ((b & 3) == 0) {
-                // Every 4 blocks (72 bytes), two touches reach every cache line ahead.
-                touched ^= Prefetch.touch(data, at, 0) ^ Prefetch.touch(data, at, 64);
-            }
-            FloatVector sum = FloatVector.zero(F);
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
             for (int j = 0; j < HALF_BLOCK; j += LANES) {
-                // Widen the bytes to ints first: x86 has no byte shift, int shifts are one instruction.
                 IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                FloatVector lo = (FloatVector) qs.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
-                FloatVector hi = (FloatVector) qs.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0);
-                sum = lo.fma(FloatVector.fromArray(F, x, xAt + j), sum);
-                sum = hi.fma(FloatVector.fromArray(F, x, xAt + HALF_BLOCK + j), sum);
+                FloatVector lo = ((FloatVector) qs.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d);
+                acc = lo.fma(FloatVector.fromArray(F, x, xAt + j), acc);
             }
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
-            // Rotate the accumulators, so that consecutive blocks do not wait for each other.
-            FloatVector next = sum.fma(d, acc3);
-            acc3 = acc2;
-            acc2 = acc1;
-            acc1 = acc0;
-            acc0 = next;
+            for (int j = 0; j < HALF_BLOCK; j += LANES) {
+                IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector hi = ((FloatVector) qs.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d);
+                acc = hi.fma(FloatVector.fromArray(F, x, xAt + HALF_BLOCK + j), acc);
+            }
         }
-        return Prefetch.keep(Simd.sum(acc0.add(acc1).add(acc2.add(acc3))), touched);
+        float sum = 0f;
+        for (int lane = 0; lane < LANES; lane++) {
+            sum += acc.lane(lane);
+        }
+        return sum;
     }
 
     @Override

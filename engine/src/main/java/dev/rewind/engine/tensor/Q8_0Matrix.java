@@ -41,12 +41,13 @@ public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) im
     /**
      * {@inheritDoc}
      *
-     * <p>Per block, the kernel sums {@code q[j] * x[j]} in vector lanes and then adds that partial
-     * sum times {@code d} to one of four accumulators in turn, so that consecutive blocks do not
-     * wait for each other, while reading ahead ({@link Prefetch}). The block's vector code is
-     * written inside the loop rather than in a helper method: the JIT always inlines Vector API
-     * calls, but may refuse to inline a helper of ours in a large compilation, and a vector
-     * passed to a method that is not inlined is boxed, which is several times slower.
+     * <p>Order: every weight is dequantized exactly ({@code d · q}) and multiplied into one vector
+     * accumulator in column order, a vector of columns at a time; then its lanes are added in
+     * order. {@link MatMul} computes several rows at once (from rows dequantized by
+     * {@link #dequantizeRow}) in exactly this order, so a row's result does not depend on the
+     * batch it is in. The block's vector code is written inside the loop rather than in a helper
+     * method: the JIT always inlines Vector API calls but not always a helper of ours, and a
+     * vector passed to a method that is not inlined lives in a heap box, several times slower.
      */
     @Override
     public float dot(int row, float[] x, int xOffset) {
@@ -56,33 +57,22 @@ public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) im
         Shapes.checkAccess(row, rows, x, xOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F);
-        FloatVector acc3 = FloatVector.zero(F);
-        long touched = 0;
+        FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int xAt = xOffset + b * BLOCK;
-            if ((b & 3) == 0) {
-                // Every 4 blocks (136 bytes), three touches reach every cache line ahead.
-                touched ^= Prefetch.touch(data, at, 0) ^ Prefetch.touch(data, at, 64) ^ Prefetch.touch(data, at, 128);
-            }
-            FloatVector sum = FloatVector.zero(F);
-            for (int j = 0; j < BLOCK; j += LANES) {
-                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
-                        .convertShape(VectorOperators.B2F, F, 0);
-                sum = q.fma(FloatVector.fromArray(F, x, xAt + j), sum);
-            }
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
-            // Rotate the accumulators, so that consecutive blocks do not wait for each other.
-            FloatVector next = sum.fma(d, acc3);
-            acc3 = acc2;
-            acc2 = acc1;
-            acc1 = acc0;
-            acc0 = next;
+            for (int j = 0; j < BLOCK; j += LANES) {
+                FloatVector w = ((FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d);
+                acc = w.fma(FloatVector.fromArray(F, x, xAt + j), acc);
+            }
         }
-        return Prefetch.keep(Simd.sum(acc0.add(acc1).add(acc2.add(acc3))), touched);
+        float sum = 0f;
+        for (int lane = 0; lane < LANES; lane++) {
+            sum += acc.lane(lane);
+        }
+        return sum;
     }
 
     @Override

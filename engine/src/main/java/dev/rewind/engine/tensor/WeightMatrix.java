@@ -25,8 +25,13 @@ import java.util.stream.Collectors;
  * </ul>
  * Implementations are immutable and safe to use from many threads at once. None of the three
  * operations allocates.
+ *
+ * <p>{@link Q8_0Packed} and {@link Q4_0Packed} hold the same weights regrouped for the
+ * {@link Precision#FAST} kernels ({@link WeightPacker} makes them at load); their {@code type()} is
+ * the file's type, their three operations above are exact but slow, and {@link MatMul} multiplies
+ * them with their own kernels.
  */
-public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix {
+public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix, Q8_0Packed, Q4_0Packed {
 
     /** The types with kernels, in the order error messages list them. */
     List<GgmlType> SUPPORTED_TYPES = List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0);

@@ -74,6 +74,29 @@ class MatMulTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    void aRowsResultDoesNotDependOnItsBatch(GgmlType type) {
+        Random random = new Random(type.ordinal() + 40);
+        try (Arena arena = Arena.ofShared()) {
+            for (int cols : type.blockSize() == 1 ? new int[]{15, 64, 172} : new int[]{64, 320}) {
+                WeightMatrix w = RandomWeights.matrix(arena, type, 21, cols, random);
+                float[] x = RandomWeights.randomVector(9 * cols, random);
+                float[] alone = new float[9 * 21];
+                for (int t = 0; t < 9; t++) {
+                    float[] one = new float[21];
+                    new MatMul().matmul(w, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one, pool);
+                    System.arraycopy(one, 0, alone, t * 21, 21);
+                }
+                for (int count = 2; count <= 9; count++) {
+                    float[] batched = new float[count * 21];
+                    new MatMul().matmul(w, x, count, batched, pool);
+                    assertArrayEquals(java.util.Arrays.copyOf(alone, count * 21), batched, type + " cols " + cols + " count " + count);
+                }
+            }
+        }
+    }
+
     /** Σ |w_i x_i|: the scale the rounding error of a float dot product is relative to. */
     private static float magnitude(WeightMatrix w, int row, float[] x, int at) {
         float[] wr = new float[w.cols()];

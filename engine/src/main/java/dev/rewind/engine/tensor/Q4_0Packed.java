@@ -1,0 +1,315 @@
+package dev.rewind.engine.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static dev.rewind.engine.tensor.Simd.B2;
+import static dev.rewind.engine.tensor.Simd.F;
+import static dev.rewind.engine.tensor.Simd.I;
+import static dev.rewind.engine.tensor.Simd.I16_LE;
+import static dev.rewind.engine.tensor.Simd.I8;
+import static dev.rewind.engine.tensor.Simd.LANES;
+import static dev.rewind.engine.tensor.Simd.LE;
+import static dev.rewind.engine.tensor.Simd.S;
+import static dev.rewind.engine.tensor.Simd.S2;
+
+/**
+ * A Q4_0 matrix with its blocks regrouped for the {@link Precision#FAST} kernels: the blocks of
+ * {@code G = } {@link Simd#LANES} consecutive rows are interleaved, so that one vector lane
+ * belongs to one row and a group of rows is multiplied at once, with no sum across lanes.
+ *
+ * <p>Layout: group {@code g} (rows {@code gG .. gG+G-1}; rows past the end are zero), block
+ * {@code b} (columns {@code 32b .. 32b+31}) takes {@value #BLOCK_BYTES_PER_ROW}·G bytes at
+ * {@code (g · blocks + b) · 18G}: first the G rows' half scales {@code d}, then 8 steps of 2G
+ * bytes. In step {@code s}, bytes {@code 2i} and {@code 2i+1} are bytes {@code 2s} and
+ * {@code 2s+1} of row {@code i}'s 16 quant bytes, unchanged: their low nibbles are the weights
+ * of columns {@code 2s, 2s+1} and their high nibbles those of columns {@code 2s+16, 2s+17}, each
+ * {@code d · (nibble − 8)} exactly as in {@link Q4_0Matrix}.
+ *
+ * <p>The product ({@link #multiply}) runs against activations quantized to 8 bits
+ * ({@link Q8Rows}), as ggml runs Q4_0 against Q8_0: a step widens 2G bytes to 16-bit lanes
+ * (lane {@code 2i+p}: row {@code i}, column parity {@code p}), multiplies the low and the high
+ * nibbles by a broadcast pair of quants and adds to 16-bit sums; a block's 8 steps add at most
+ * 16 products of |15·127| per lane (30,480: no overflow). Then each row's two lanes are added,
+ * the bias {@code 8·Σq} is subtracted, and the block's integer sum times the activation scale is
+ * accumulated with the weight scale: per row and block, in block order,
+ * {@code acc = fma(d_w, (float) (Σ nibble·q − 8Σq) · d_x, acc)}. That is the whole arithmetic, so
+ * the result of a row does not depend on how many activation rows are multiplied at once, nor on
+ * the vector width; {@link #multiplyScalar} computes it the same way.
+ *
+ * <p>{@link #dot}, {@link #dotScalar} and {@link #dequantizeRow} are exact (float activations
+ * against exactly dequantized weights), as for every {@link WeightMatrix}, and slow: the fast
+ * kernels are {@link #multiply}.
+ *
+ * @param name tensor name
+ * @param data the regrouped blocks, {@code ceil(rows / G) · cols / 32 · 18G} bytes
+ * @param rows number of rows
+ * @param cols number of columns, a multiple of 32
+ */
+public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+
+    /** Bytes one row takes in one block: a half scale and 16 quant bytes, as in Q4_0. */
+    static final int BLOCK_BYTES_PER_ROW = 18;
+    private static final int G = LANES;
+    /** Bytes of one group's block. */
+    private static final int GROUP_BLOCK = BLOCK_BYTES_PER_ROW * G;
+    private static final int STEPS = 8;
+    private static final int STEP_BYTES = 2 * G;
+
+    /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
+    public Q4_0Packed {
+        if (rows < 1 || cols < 1 || cols % 32 != 0) {
+            throw new IllegalArgumentException("tensor '" + name + "': packed Q4_0 needs a positive shape with columns a multiple of 32, got "
+                    + rows + " x " + cols);
+        }
+        long expected = bytesFor(rows, cols);
+        if (data.byteSize() != expected) {
+            throw new IllegalArgumentException("tensor '" + name + "': packed Q4_0 of " + rows + " x " + cols + " needs " + expected
+                    + " bytes, got " + data.byteSize());
+        }
+    }
+
+    /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
+    static long bytesFor(int rows, int cols) {
+        return Math.multiplyExact(Math.multiplyExact((long) Math.ceilDiv(rows, G), cols / 32), (long) GROUP_BLOCK);
+    }
+
+    /**
+     * Regroups {@code m}'s blocks into {@code into} (of {@link #bytesFor} bytes); groups
+     * {@code [fromGroup, toGroup)}. Returns false if a scale is not finite: the kernels' scale
+     * conversion assumes finite halves, so such a matrix must not be used packed.
+     */
+    static boolean pack(Q4_0Matrix m, MemorySegment into, int fromGroup, int toGroup) {
+        int blocks = m.cols() / 32;
+        MemorySegment src = m.data();
+        long srcRow = (long) blocks * BLOCK_BYTES_PER_ROW;
+        boolean finite = true;
+        for (int g = fromGroup; g < toGroup; g++) {
+            for (int b = 0; b < blocks; b++) {
+                long out = ((long) g * blocks + b) * GROUP_BLOCK;
+                for (int i = 0; i < G; i++) {
+                    int r = g * G + i;
+                    if (r >= m.rows()) {
+                        break; // the allocation is zeroed: padding rows have scale 0
+                    }
+                    long in = r * srcRow + (long) b * BLOCK_BYTES_PER_ROW;
+                    short d = src.get(I16_LE, in);
+                    finite &= Halves.isFinite(d);
+                    into.set(I16_LE, out + 2L * i, d);
+                    long lo = src.get(ValueLayout.JAVA_LONG_UNALIGNED, in + 2);
+                    long hi = src.get(ValueLayout.JAVA_LONG_UNALIGNED, in + 10);
+                    for (int s = 0; s < STEPS; s++) {
+                        long word = s < 4 ? lo : hi;
+                        short pair = (short) (word >>> (16 * (s & 3)));
+                        into.set(I16_LE, out + 2L * G + (long) s * STEP_BYTES + 2L * i, pair);
+                    }
+                }
+            }
+        }
+        return finite;
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_0;
+    }
+
+    /** Row groups: {@code ceil(rows / G)}. */
+    int groups() {
+        return Math.ceilDiv(rows, G);
+    }
+
+    /**
+     * For every activation row {@code t < a.count} and every row of groups
+     * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
+     * {@code t}, as the class comment defines it. Four activation rows are multiplied at once, each
+     * step of weights widened once for the four, with the group's weights (a few tens of KiB)
+     * staying in the core's cache while all the rows pass over them. Allocates nothing.
+     */
+    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out) {
+        if (a.cols != cols) {
+            throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
+        }
+        for (int g = fromGroup; g < toGroup; g++) {
+            int t = 0;
+            for (; t + 4 <= a.count; t += 4) {
+                group4(a, t, g, out);
+            }
+            for (; t < a.count; t++) {
+                group1(a, t, g, out);
+            }
+        }
+    }
+
+    // The kernels below are written with nothing but Vector API calls inside their loops: the JIT
+    // always inlines those, but not always a helper method of ours, and a vector passed to or
+    // returned from a method that is not inlined lives in a heap box (measured several times slower).
+
+    /** Group {@code g} against activation row {@code t}. */
+    private void group1(Q8Rows a, int t, int g, float[] out) {
+        int blocks = cols / 32;
+        long at = (long) g * blocks * GROUP_BLOCK;
+        int[] pairs = a.pairs;
+        int x = t * blocks * 16;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++, at += GROUP_BLOCK, x += 16) {
+            ShortVector s0 = ShortVector.zero(S2);
+            ShortVector s1 = ShortVector.zero(S2);
+            for (int s = 0; s < STEPS; s += 2) {
+                long q = at + STEP_BYTES + (long) s * STEP_BYTES;
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                s0 = s0.add(v.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()))
+                        .add(v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
+                s1 = s1.add(u.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + s + 1]).reinterpretAsShorts()))
+                        .add(u.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, pairs[x + 9 + s]).reinterpretAsShorts()));
+            }
+            int block = t * blocks + b;
+            ShortVector sum = s0.add(s1);
+            // the G rows' half scales, converted exactly (they are finite: checked when packed)
+            IntVector dh = (IntVector) ShortVector.fromMemorySegment(S, data, at, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector d = dh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+                    .reinterpretAsInts().or(dh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
+            acc = ((FloatVector) sum.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16)
+                    .add(sum.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .sub(a.offsets[block]).convert(VectorOperators.I2F, 0)).mul(a.scales[block]).fma(d, acc);
+        }
+        int o = t * rows + g * G;
+        if ((g + 1) * G <= rows) {
+            acc.intoArray(out, o);
+        } else {
+            acc.intoArray(out, o, F.indexInRange(g * G, rows));
+        }
+    }
+
+    /** Group {@code g} against activation rows {@code t .. t+3}. */
+    private void group4(Q8Rows a, int t, int g, float[] out) {
+        int blocks = cols / 32;
+        long at = (long) g * blocks * GROUP_BLOCK;
+        int[] pairs = a.pairs;
+        int x0 = t * blocks * 16;
+        int x1 = x0 + blocks * 16;
+        int x2 = x1 + blocks * 16;
+        int x3 = x2 + blocks * 16;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++, at += GROUP_BLOCK, x0 += 16, x1 += 16, x2 += 16, x3 += 16) {
+            ShortVector s0 = ShortVector.zero(S2);
+            ShortVector s1 = ShortVector.zero(S2);
+            ShortVector s2 = ShortVector.zero(S2);
+            ShortVector s3 = ShortVector.zero(S2);
+            for (int s = 0; s < STEPS; s++) {
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, at + STEP_BYTES + (long) s * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                ShortVector lo = v.and((short) 0xF);
+                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4);
+                s0 = s0.add(lo.mul(IntVector.broadcast(I, pairs[x0 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x0 + 8 + s]).reinterpretAsShorts()));
+                s1 = s1.add(lo.mul(IntVector.broadcast(I, pairs[x1 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x1 + 8 + s]).reinterpretAsShorts()));
+                s2 = s2.add(lo.mul(IntVector.broadcast(I, pairs[x2 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x2 + 8 + s]).reinterpretAsShorts()));
+                s3 = s3.add(lo.mul(IntVector.broadcast(I, pairs[x3 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x3 + 8 + s]).reinterpretAsShorts()));
+            }
+            int block = t * blocks + b;
+            // the G rows' half scales, converted exactly (they are finite: checked when packed)
+            IntVector dh = (IntVector) ShortVector.fromMemorySegment(S, data, at, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector d = dh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+                    .reinterpretAsInts().or(dh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
+            acc0 = ((FloatVector) s0.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16)
+                    .add(s0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .sub(a.offsets[block]).convert(VectorOperators.I2F, 0)).mul(a.scales[block]).fma(d, acc0);
+            acc1 = ((FloatVector) s1.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16)
+                    .add(s1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .sub(a.offsets[block + blocks]).convert(VectorOperators.I2F, 0)).mul(a.scales[block + blocks]).fma(d, acc1);
+            acc2 = ((FloatVector) s2.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16)
+                    .add(s2.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .sub(a.offsets[block + 2 * blocks]).convert(VectorOperators.I2F, 0)).mul(a.scales[block + 2 * blocks]).fma(d, acc2);
+            acc3 = ((FloatVector) s3.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16)
+                    .add(s3.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .sub(a.offsets[block + 3 * blocks]).convert(VectorOperators.I2F, 0)).mul(a.scales[block + 3 * blocks]).fma(d, acc3);
+        }
+        int o = t * rows + g * G;
+        if ((g + 1) * G <= rows) {
+            acc0.intoArray(out, o);
+            acc1.intoArray(out, o + rows);
+            acc2.intoArray(out, o + 2 * rows);
+            acc3.intoArray(out, o + 3 * rows);
+        } else {
+            VectorMask<Float> live = F.indexInRange(g * G, rows);
+            acc0.intoArray(out, o, live);
+            acc1.intoArray(out, o + rows, live);
+            acc2.intoArray(out, o + 2 * rows, live);
+            acc3.intoArray(out, o + 3 * rows, live);
+        }
+    }
+
+    /** What {@link #multiply} computes, in plain scalar code with the same operations in the same order. */
+    void multiplyScalar(Q8Rows a, float[] out) {
+        int blocks = cols / 32;
+        for (int t = 0; t < a.count; t++) {
+            for (int r = 0; r < rows; r++) {
+                float acc = 0f;
+                for (int b = 0; b < blocks; b++) {
+                    int block = t * blocks + b;
+                    int sum = 0;
+                    for (int j = 0; j < 32; j++) {
+                        sum += nibble(r, b, j) * a.quant(block, j);
+                    }
+                    acc = Math.fma(scale(r, b), (float) (sum - a.offsets[block]) * a.scales[block], acc);
+                }
+                out[t * rows + r] = acc;
+            }
+        }
+    }
+
+    /** The stored nibble (0..15) of row {@code r}, block {@code b}, column {@code j} of the block. */
+    private int nibble(int r, int b, int j) {
+        int g = r / G;
+        int i = r % G;
+        int col = j % 16;
+        long at = ((long) g * (cols / 32) + b) * GROUP_BLOCK + 2L * G + (long) (col / 2) * STEP_BYTES + 2L * i + (col & 1);
+        int v = data.get(I8, at) & 0xFF;
+        return j < 16 ? v & 0xF : v >>> 4;
+    }
+
+    /** The scale of row {@code r} in block {@code b}. */
+    private float scale(int r, int b) {
+        long at = ((long) (r / G) * (cols / 32) + b) * GROUP_BLOCK + 2L * (r % G);
+        return Float.float16ToFloat(data.get(I16_LE, at));
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        return dotScalar(row, x, xOffset);
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOffset) {
+        Shapes.checkAccess(row, rows, x, xOffset, cols);
+        float sum = 0f;
+        for (int b = 0; b < cols / 32; b++) {
+            float d = scale(row, b);
+            for (int j = 0; j < 32; j++) {
+                sum += d * (nibble(row, b, j) - 8) * x[xOffset + b * 32 + j];
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        Shapes.checkAccess(row, rows, out, outOffset, cols);
+        for (int b = 0; b < cols / 32; b++) {
+            float d = scale(row, b);
+            for (int j = 0; j < 32; j++) {
+                out[outOffset + b * 32 + j] = d * (nibble(row, b, j) - 8);
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+package dev.rewind.engine.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static dev.rewind.engine.tensor.Simd.B;
+import static dev.rewind.engine.tensor.Simd.F;
+import static dev.rewind.engine.tensor.Simd.I;
+import static dev.rewind.engine.tensor.Simd.I16_LE;
+import static dev.rewind.engine.tensor.Simd.I8;
+import static dev.rewind.engine.tensor.Simd.LANES;
+import static dev.rewind.engine.tensor.Simd.LE;
+import static dev.rewind.engine.tensor.Simd.S;
+
+/**
+ * A Q8_0 matrix with its blocks regrouped for the {@link Precision#FAST} kernels: the blocks of
+ * {@code G = } {@link Simd#LANES} consecutive rows are interleaved so that one vector lane belongs
+ * to one row, and a group of rows is multiplied at once with no sum across lanes.
+ *
+ * <p>Layout: group {@code g} (rows {@code gG .. gG+G-1}; rows past the end are zero), block
+ * {@code b} takes 34G bytes at {@code (g · blocks + b) · 34G}: the G rows' half scales {@code d},
+ * then the block's 32 columns of G bytes each: column {@code c}'s byte {@code i} is quant
+ * {@code c} of row {@code i}'s block (weight {@code d · q}, as in {@link Q8_0Matrix}).
+ *
+ * <p>The product ({@link #multiply}) keeps the activations in float, so it computes what the exact
+ * path computes, in another order: per row and block, four partial sums {@code p_m} of
+ * {@code q · x} (columns {@code 4k + m}, each in column order), then
+ * {@code acc = fma((p0 + p1) + (p2 + p3), d, acc)} in block order.
+ * That order is the same whether one or four activation rows are multiplied at once, so a row's
+ * result never depends on the batch it is in; {@link #multiplyScalar} computes it the same way.
+ *
+ * <p>The kernels are written with nothing but Vector API calls inside their loops: the JIT always
+ * inlines those, but not always a helper method of ours, and a vector passed to or returned from
+ * a method that is not inlined lives in a heap box (measured several times slower).
+ *
+ * @param name tensor name
+ * @param data the regrouped blocks, {@code ceil(rows / G) · cols / 32 · 34G} bytes
+ * @param rows number of rows
+ * @param cols number of columns, a multiple of 32
+ */
+public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+
+    private static final int G = LANES;
+    private static final int GROUP_BLOCK = 34 * G;
+
+    /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
+    public Q8_0Packed {
+        if (rows < 1 || cols < 1 || cols % 32 != 0) {
+            throw new IllegalArgumentException("tensor '" + name + "': packed Q8_0 needs a positive shape with columns a multiple of 32, got "
+                    + rows + " x " + cols);
+        }
+        long expected = bytesFor(rows, cols);
+        if (data.byteSize() != expected) {
+            throw new IllegalArgumentException("tensor '" + name + "': packed Q8_0 of " + rows + " x " + cols + " needs " + expected
+                    + " bytes, got " + data.byteSize());
+        }
+    }
+
+    /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
+    static long bytesFor(int rows, int cols) {
+        return Math.multiplyExact(Math.multiplyExact((long) Math.ceilDiv(rows, G), cols / 32), (long) GROUP_BLOCK);
+    }
+
+    /**
+     * Regroups {@code m}'s blocks into {@code into} (of {@link #bytesFor} bytes); groups
+     * {@code [fromGroup, toGroup)}. Returns false if a scale is not finite: the kernels' scale
+     * conversion assumes finite halves, so such a matrix must not be used packed.
+     */
+    static boolean pack(Q8_0Matrix m, MemorySegment into, int fromGroup, int toGroup) {
+        int blocks = m.cols() / 32;
+        MemorySegment src = m.data();
+        long srcRow = (long) blocks * 34;
+        boolean finite = true;
+        for (int g = fromGroup; g < toGroup; g++) {
+            for (int b = 0; b < blocks; b++) {
+                long out = ((long) g * blocks + b) * GROUP_BLOCK;
+                for (int i = 0; i < G; i++) {
+                    int r = g * G + i;
+                    if (r >= m.rows()) {
+                        break; // the allocation is zeroed: padding rows have scale 0
+                    }
+                    long in = r * srcRow + (long) b * 34;
+                    short d = src.get(I16_LE, in);
+                    finite &= Halves.isFinite(d);
+                    into.set(I16_LE, out + 2L * i, d);
+                    long column = out + 2L * G + i;
+                    for (int word = 0; word < 4; word++) {
+                        long q = src.get(ValueLayout.JAVA_LONG_UNALIGNED, in + 2 + 8L * word);
+                        for (int k = 0; k < 8; k++, column += G) {
+                            into.set(I8, column, (byte) (q >>> (8 * k)));
+                        }
+                    }
+                }
+            }
+        }
+        return finite;
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q8_0;
+    }
+
+    /** Row groups: {@code ceil(rows / G)}. */
+    int groups() {
+        return Math.ceilDiv(rows, G);
+    }
+
+    /**
+     * For every activation row {@code t < count} ({@code x} holds them back to back, {@code cols}
+     * each) and every row of groups {@code [fromGroup, toGroup)}:
+     * {@code out[t * rows + r] = } row {@code r} · {@code x[t]}, as the class comment defines it.
+     * Four activation rows are multiplied at once, each column of weights converted once for the
+     * four, with the group's weights (a few tens of KiB) staying in the core's cache while all the
+     * rows pass over them. Allocates nothing.
+     */
+    void multiply(float[] x, int count, int fromGroup, int toGroup, float[] out) {
+        for (int g = fromGroup; g < toGroup; g++) {
+            int t = 0;
+            for (; t + 4 <= count; t += 4) {
+                group4(x, t, g, out);
+            }
+            for (; t < count; t++) {
+                group1(x, t, g, out);
+            }
+        }
+    }
+
+    private void group1(float[] x, int t, int g, float[] out) {
+        int blocks = cols / 32;
+        long at = (long) g * blocks * GROUP_BLOCK;
+        int xa = t * cols;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++, at += GROUP_BLOCK, xa += 32) {
+            FloatVector p0 = FloatVector.zero(F);
+            FloatVector p1 = FloatVector.zero(F);
+            FloatVector p2 = FloatVector.zero(F);
+            FloatVector p3 = FloatVector.zero(F);
+            long q = at + 2L * G;
+            for (int c = 0; c < 32; c += 4, q += 4L * G) {
+                FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, q, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + G, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 2L * G, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 3L * G, LE).convertShape(VectorOperators.B2F, F, 0);
+                p0 = w0.fma(FloatVector.broadcast(F, x[xa + c]), p0);
+                p1 = w1.fma(FloatVector.broadcast(F, x[xa + c + 1]), p1);
+                p2 = w2.fma(FloatVector.broadcast(F, x[xa + c + 2]), p2);
+                p3 = w3.fma(FloatVector.broadcast(F, x[xa + c + 3]), p3);
+            }
+            // the G rows' half scales, converted exactly (they are finite: checked when packed)
+            IntVector dh = (IntVector) ShortVector.fromMemorySegment(S, data, at, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector d = dh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+                    .reinterpretAsInts().or(dh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
+            acc = p0.add(p1).add(p2.add(p3)).fma(d, acc);
+        }
+        int o = t * rows + g * G;
+        if ((g + 1) * G <= rows) {
+            acc.intoArray(out, o);
+        } else {
+            acc.intoArray(out, o, F.indexInRange(g * G, rows));
+        }
+    }
+
+    private void group4(float[] x, int t, int g, float[] out) {
+        int blocks = cols / 32;
+        long at = (long) g * blocks * GROUP_BLOCK;
+        int x0 = t * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++, at += GROUP_BLOCK, x0 += 32, x1 += 32, x2 += 32, x3 += 32) {
+            FloatVector p00 = FloatVector.zero(F), p01 = FloatVector.zero(F), p02 = FloatVector.zero(F), p03 = FloatVector.zero(F);
+            FloatVector p10 = FloatVector.zero(F), p11 = FloatVector.zero(F), p12 = FloatVector.zero(F), p13 = FloatVector.zero(F);
+            FloatVector p20 = FloatVector.zero(F), p21 = FloatVector.zero(F), p22 = FloatVector.zero(F), p23 = FloatVector.zero(F);
+            FloatVector p30 = FloatVector.zero(F), p31 = FloatVector.zero(F), p32 = FloatVector.zero(F), p33 = FloatVector.zero(F);
+            long q = at + 2L * G;
+            for (int c = 0; c < 32; c += 4, q += 4L * G) {
+                FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, q, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 1L * G, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 2L * G, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 3L * G, LE).convertShape(VectorOperators.B2F, F, 0);
+                p00 = w0.fma(FloatVector.broadcast(F, x[x0 + c]), p00);
+                p01 = w1.fma(FloatVector.broadcast(F, x[x0 + c + 1]), p01);
+                p02 = w2.fma(FloatVector.broadcast(F, x[x0 + c + 2]), p02);
+                p03 = w3.fma(FloatVector.broadcast(F, x[x0 + c + 3]), p03);
+                p10 = w0.fma(FloatVector.broadcast(F, x[x1 + c]), p10);
+                p11 = w1.fma(FloatVector.broadcast(F, x[x1 + c + 1]), p11);
+                p12 = w2.fma(FloatVector.broadcast(F, x[x1 + c + 2]), p12);
+                p13 = w3.fma(FloatVector.broadcast(F, x[x1 + c + 3]), p13);
+                p20 = w0.fma(FloatVector.broadcast(F, x[x2 + c]), p20);
+                p21 = w1.fma(FloatVector.broadcast(F, x[x2 + c + 1]), p21);
+                p22 = w2.fma(FloatVector.broadcast(F, x[x2 + c + 2]), p22);
+                p23 = w3.fma(FloatVector.broadcast(F, x[x2 + c + 3]), p23);
+                p30 = w0.fma(FloatVector.broadcast(F, x[x3 + c]), p30);
+                p31 = w1.fma(FloatVector.broadcast(F, x[x3 + c + 1]), p31);
+                p32 = w2.fma(FloatVector.broadcast(F, x[x3 + c + 2]), p32);
+                p33 = w3.fma(FloatVector.broadcast(F, x[x3 + c + 3]), p33);
+            }
+            // the G rows' half scales, converted exactly (they are finite: checked when packed)
+            IntVector dh = (IntVector) ShortVector.fromMemorySegment(S, data, at, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector d = dh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+                    .reinterpretAsInts().or(dh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
+            acc0 = p00.add(p01).add(p02.add(p03)).fma(d, acc0);
+            acc1 = p10.add(p11).add(p12.add(p13)).fma(d, acc1);
+            acc2 = p20.add(p21).add(p22.add(p23)).fma(d, acc2);
+            acc3 = p30.add(p31).add(p32.add(p33)).fma(d, acc3);
+        }
+        int o = t * rows + g * G;
+        if ((g + 1) * G <= rows) {
+            acc0.intoArray(out, o);
+            acc1.intoArray(out, o + rows);
+            acc2.intoArray(out, o + 2 * rows);
+            acc3.intoArray(out, o + 3 * rows);
+        } else {
+            VectorMask<Float> live = F.indexInRange(g * G, rows);
+            acc0.intoArray(out, o, live);
+            acc1.intoArray(out, o + rows, live);
+            acc2.intoArray(out, o + 2 * rows, live);
+            acc3.intoArray(out, o + 3 * rows, live);
+        }
+    }
+
+    /** What {@link #multiply} computes, in plain scalar code with the same operations in the same order. */
+    void multiplyScalar(float[] x, int count, float[] out) {
+        int blocks = cols / 32;
+        for (int t = 0; t < count; t++) {
+            for (int r = 0; r < rows; r++) {
+                float acc = 0f;
+                for (int b = 0; b < blocks; b++) {
+                    float p0 = 0f, p1 = 0f, p2 = 0f, p3 = 0f;
+                    for (int c = 0; c < 32; c += 4) {
+                        int at = t * cols + b * 32 + c;
+                        p0 = Math.fma((float) quant(r, b, c), x[at], p0);
+                        p1 = Math.fma((float) quant(r, b, c + 1), x[at + 1], p1);
+                        p2 = Math.fma((float) quant(r, b, c + 2), x[at + 2], p2);
+                        p3 = Math.fma((float) quant(r, b, c + 3), x[at + 3], p3);
+                    }
+                    acc = Math.fma((p0 + p1) + (p2 + p3), scale(r, b), acc);
+                }
+                out[t * rows + r] = acc;
+            }
+        }
+    }
+
+    /** Quant {@code j} (0..31) of row {@code r}'s block {@code b}. */
+    private int quant(int r, int b, int j) {
+        long at = ((long) (r / G) * (cols / 32) + b) * GROUP_BLOCK + 2L * G + (long) j * G + (r % G);
+        return data.get(I8, at);
+    }
+
+    private float scale(int r, int b) {
+        long at = ((long) (r / G) * (cols / 32) + b) * GROUP_BLOCK + 2L * (r % G);
+        return Float.float16ToFloat(data.get(I16_LE, at));
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        return dotScalar(row, x, xOffset);
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOffset) {
+        Shapes.checkAccess(row, rows, x, xOffset, cols);
+        float sum = 0f;
+        for (int b = 0; b < cols / 32; b++) {
+            float d = scale(row, b);
+            for (int j = 0; j < 32; j++) {
+                float w = d * quant(row, b, j);
+                sum += w * x[xOffset + b * 32 + j];
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        Shapes.checkAccess(row, rows, out, outOffset, cols);
+        for (int b = 0; b < cols / 32; b++) {
+            float d = scale(row, b);
+            for (int j = 0; j < 32; j++) {
+                out[outOffset + b * 32 + j] = d * quant(row, b, j);
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package dev.rewind.engine.tensor;
+
+import dev.rewind.engine.parallel.WorkerPool;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The packed (FAST) kernels: bit for bit equal to their scalar twins on random data, whatever the
+ * number of activation rows multiplied at once; the same weights as the file's matrix; and within
+ * the expected quantization error of exact float math. Runs at the machine's vector width and, in
+ * a second surefire execution, at 256 bits ({@code rewind.vector.bits}).
+ */
+class PackedKernelTest {
+
+    static WorkerPool pool;
+
+    @BeforeAll
+    static void start() {
+        pool = new WorkerPool(2);
+    }
+
+    @AfterAll
+    static void stop() {
+        pool.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void packingKeepsEveryWeight(GgmlType type) {
+        Random random = new Random(11);
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            for (int rows : new int[]{1, 7, 16, 17, 40}) {
+                for (int cols : new int[]{32, 96, 256}) {
+                    WeightMatrix w = RandomWeights.matrix(arena, type, rows, cols, random);
+                    WeightMatrix p = packer.pack(w);
+                    assertTrue(p instanceof Q8_0Packed || p instanceof Q4_0Packed, p.getClass().toString());
+                    assertEquals(type, p.type());
+                    float[] a = new float[cols];
+                    float[] b = new float[cols];
+                    float[] x = RandomWeights.randomVector(cols, random);
+                    for (int r = 0; r < rows; r++) {
+                        w.dequantizeRow(r, a, 0);
+                        p.dequantizeRow(r, b, 0);
+                        assertArrayEquals(a, b, type + " " + rows + "x" + cols + " row " + r);
+                        assertEquals(w.dotScalar(r, x, 0), p.dot(r, x, 0), type + " dot of row " + r);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void otherTypesAreNotPacked() {
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            for (GgmlType type : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
+                WeightMatrix w = RandomWeights.matrix(arena, type, 3, 32, new Random(1));
+                assertTrue(packer.pack(w) == w, type.toString());
+            }
+            assertEquals(0, packer.bytes());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void kernelsEqualTheirScalarTwinsForEveryBatchSize(GgmlType type) {
+        Random random = new Random(type.ordinal() + 100);
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            for (int rows : new int[]{1, 5, 16, 33, 64}) {
+                for (int cols : new int[]{32, 64, 160, 512}) {
+                    WeightMatrix p = packer.pack(RandomWeights.matrix(arena, type, rows, cols, random));
+                    int maxCount = 9;
+                    float[] x = RandomWeights.randomVector(maxCount * cols, random);
+                    float[] single = new float[maxCount * rows];
+                    for (int t = 0; t < maxCount; t++) {
+                        float[] one = new float[rows];
+                        new MatMul().matmul(p, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one, pool);
+                        System.arraycopy(one, 0, single, t * rows, rows);
+                    }
+                    for (int count = 1; count <= maxCount; count++) {
+                        float[] expected = new float[count * rows];
+                        scalar(p, x, count, expected);
+                        float[] actual = new float[count * rows];
+                        new MatMul().matmul(p, x, count, actual, pool);
+                        assertArrayEquals(expected, actual, type + " " + rows + "x" + cols + " count " + count);
+                        assertArrayEquals(Arrays.copyOf(single, count * rows), actual,
+                                type + " " + rows + "x" + cols + ": a row's result depends on its batch (count " + count + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void staysCloseToExactFloatMath(GgmlType type) {
+        Random random = new Random(5);
+        int rows = 48;
+        int cols = 1024;
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            WeightMatrix w = RandomWeights.matrix(arena, type, rows, cols, random);
+            WeightMatrix p = packer.pack(w);
+            float[] x = RandomWeights.uniformVector(3 * cols, random);
+            float[] fast = new float[3 * rows];
+            new MatMul().matmul(p, x, 3, fast, pool);
+            for (int t = 0; t < 3; t++) {
+                for (int r = 0; r < rows; r++) {
+                    float exact = w.dotScalar(r, x, t * cols);
+                    float magnitude = magnitude(w, r, x, t * cols);
+                    // Q8_0 keeps float activations (only the order of the sums differs); Q4_0 rounds each
+                    // activation to 8 bits (at most half a step of max|x|/127 per value) and the step to a half.
+                    float bound = 1e-5f * magnitude + (type == GgmlType.Q8_0 ? 0f : quantizationError(w, r, x, t * cols));
+                    assertTrue(Math.abs(exact - fast[t * rows + r]) <= bound + 1e-30f,
+                            type + " (" + t + "," + r + "): exact " + exact + " fast " + fast[t * rows + r] + " bound " + bound);
+                }
+            }
+        }
+    }
+
+    @Test
+    void q8RowsQuantizeAsGgmlDoes() {
+        Random random = new Random(3);
+        int cols = 96;
+        float[] x = RandomWeights.randomVector(2 * cols, random);
+        Q8Rows a = new Q8Rows();
+        a.prepare(2, cols);
+        a.quantize(x, 0, 2);
+        for (int block = 0; block < 2 * cols / 32; block++) {
+            float max = 0;
+            for (int j = 0; j < 32; j++) {
+                max = Math.max(max, Math.abs(x[block * 32 + j]));
+            }
+            float id = max == 0 ? 0 : 127f / max;
+            assertEquals(Float.float16ToFloat(Float.floatToFloat16(max / 127f)), a.scales[block]);
+            int sum = 0;
+            for (int j = 0; j < 32; j++) {
+                int q = (int) Math.rint(x[block * 32 + j] * id);
+                assertEquals(q, a.quant(block, j), "block " + block + " value " + j);
+                assertTrue(Math.abs(q) <= 127);
+                sum += q;
+            }
+            assertEquals(8 * sum, a.offsets[block]);
+        }
+    }
+
+    @Test
+    void zeroActivationsGiveZero() {
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            WeightMatrix p = packer.pack(RandomWeights.matrix(arena, GgmlType.Q4_0, 20, 64, new Random(2)));
+            float[] out = new float[2 * 20];
+            Arrays.fill(out, 1f);
+            new MatMul().matmul(p, new float[2 * 64], 2, out, pool);
+            for (float v : out) {
+                assertEquals(0f, v);
+            }
+        }
+    }
+
+    private static void scalar(WeightMatrix p, float[] x, int count, float[] out) {
+        switch (p) {
+            case Q4_0Packed q -> {
+                Q8Rows a = new Q8Rows();
+                a.prepare(count, q.cols());
+                a.quantize(x, 0, count);
+                q.multiplyScalar(a, out);
+            }
+            case Q8_0Packed q -> q.multiplyScalar(x, count, out);
+            default -> throw new IllegalArgumentException(p.toString());
+        }
+    }
+
+    /** Σ |w_j| · (half a quantization step of x_j's block + x_j's share of the step's rounding to a half). */
+    private static float quantizationError(WeightMatrix w, int row, float[] x, int at) {
+        float[] wr = new float[w.cols()];
+        w.dequantizeRow(row, wr, 0);
+        double e = 0;
+        for (int b = 0; b < wr.length / 32; b++) {
+            float max = 0;
+            for (int j = 0; j < 32; j++) {
+                max = Math.max(max, Math.abs(x[at + b * 32 + j]));
+            }
+            for (int j = 0; j < 32; j++) {
+                e += Math.abs(wr[b * 32 + j]) * (0.5 * max / 127 + Math.abs(x[at + b * 32 + j]) * 0x1p-10);
+            }
+        }
+        return (float) e;
+    }
+
+    /** Σ |w_i x_i|. */
+    private static float magnitude(WeightMatrix w, int row, float[] x, int at) {
+        float[] wr = new float[w.cols()];
+        w.dequantizeRow(row, wr, 0);
+        float s = 0;
+        for (int i = 0; i < wr.length; i++) {
+            s += Math.abs(wr[i] * x[at + i]);
+        }
+        return s;
+    }
+}
