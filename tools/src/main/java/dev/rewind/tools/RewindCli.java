@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 @Command(name = "rewind", mixinStandardHelpOptions = true, versionProvider = RewindCli.Version.class,
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
         subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, DeraCommand.class, AlignerCommand.class,
-                RainCommand.class, RainViewCommand.class,
+                RainCommand.class, RainViewCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class RewindCli {
 
@@ -59,6 +59,9 @@ public final class RewindCli {
             }
             if (cls == RainCommand.class) {
                 return cls.cast(new RainCommand(out, err));
+            }
+            if (cls == BenchCommand.class) {
+                return cls.cast(new BenchCommand(out, err));
             }
             if (cls == RainViewCommand.class) {
                 return cls.cast(new RainViewCommand(out));

@@ -32,7 +32,7 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /** Chunks handed out per thread for {@link #parallelFor(int, RangeTask)}: enough to balance load. */
-    private static final int CHUNKS_PER_THREAD = 4;
+    private static final int CHUNKS_PER_THREAD = 16;
     /** How long an idle thread busy-waits before parking. */
     private static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
     /** Spin iterations between clock reads. */
