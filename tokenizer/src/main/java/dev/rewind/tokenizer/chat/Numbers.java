@@ -1,6 +1,8 @@
 package dev.rewind.tokenizer.chat;
 
 import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 
 /**
  * Numbers printed and parsed as JavaScript does them, since {@code @huggingface/jinja} runs on
@@ -36,7 +38,7 @@ final class Numbers {
         }
         // Java's Double.toString also gives the shortest digits that read back (JDK 19 and later);
         // only the layout differs, so take the digits and the exponent and lay them out as ECMAScript says.
-        BigDecimal shortest = new BigDecimal(Double.toString(Math.abs(d))).stripTrailingZeros();
+        BigDecimal shortest = shortest(Math.abs(d));
         String digits = shortest.unscaledValue().toString();
         int k = digits.length();
         int n = k - shortest.scale();
@@ -55,6 +57,28 @@ final class Numbers {
             s.append('e').append(n - 1 >= 0 ? "+" : "-").append(Math.abs(n - 1));
         }
         return s.toString();
+    }
+
+    /**
+     * The shortest decimal that reads back as {@code d} (positive, finite), the closest such one when
+     * there are two. Java's {@code Double.toString} gives it, except that it never gives a single
+     * digit: where it writes two ({@code 4.9E-324}), one may do ({@code 5e-324}).
+     */
+    private static BigDecimal shortest(double d) {
+        BigDecimal twoOrMore = new BigDecimal(Double.toString(d)).stripTrailingZeros();
+        if (twoOrMore.precision() != 2) {
+            return twoOrMore;
+        }
+        BigDecimal exact = new BigDecimal(d);
+        BigDecimal best = null;
+        for (RoundingMode mode : new RoundingMode[]{RoundingMode.FLOOR, RoundingMode.CEILING}) {
+            BigDecimal oneDigit = twoOrMore.round(new MathContext(1, mode));
+            if (oneDigit.doubleValue() == d
+                    && (best == null || oneDigit.subtract(exact).abs().compareTo(best.subtract(exact).abs()) < 0)) {
+                best = oneDigit;
+            }
+        }
+        return best != null ? best.stripTrailingZeros() : twoOrMore;
     }
 
     /** JavaScript's {@code parseInt(s, 10)}: leading whitespace, a sign, digits; null when there are none. */

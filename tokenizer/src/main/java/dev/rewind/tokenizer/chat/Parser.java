@@ -21,6 +21,10 @@ final class Parser {
 
     private static final Set<String> UNSUPPORTED = Set.of("include", "import", "from", "extends", "block", "with", "autoescape", "do");
 
+    /** The tags that end or divide a block: met where they do not belong, they are reported as such. */
+    private static final Set<String> CLOSERS = Set.of("endif", "elif", "else", "endfor", "endset", "endmacro", "endcall",
+            "endfilter", "endraw");
+
     private final String source;
     private final List<Token> tokens;
     private int current;
@@ -86,6 +90,8 @@ final class Parser {
             }
             default -> throw error(name, UNSUPPORTED.contains(name.text())
                     ? "'" + name.text() + "' is not supported in chat templates"
+                    : CLOSERS.contains(name.text())
+                    ? "{% " + name.text() + " %} without a block it belongs to"
                     : "unknown statement '" + name.text() + "'");
         };
     }
@@ -97,6 +103,10 @@ final class Parser {
             if (peek().is(Kind.END)) {
                 throw error(peek(), "{% " + String.join(" %} or {% ", ends) + " %} is missing for the tag at "
                         + lineColumn(open.offset()));
+            }
+            if (peek().is(Kind.BLOCK_OPEN) && peek(1).is(Kind.NAME) && CLOSERS.contains(peek(1).text())) {
+                throw error(peek(1), "expected {% " + String.join(" %} or {% ", ends) + " %} for the tag at "
+                        + lineColumn(open.offset()) + ", found {% " + peek(1).text() + " %}");
             }
             statementInto(body);
         }

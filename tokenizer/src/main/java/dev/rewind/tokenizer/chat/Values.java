@@ -173,7 +173,8 @@ final class Values {
 
     private static Value fromJava(Object o, String path, int depth) {
         if (depth > MAX_INPUT_DEPTH) {
-            throw new IllegalArgumentException(path + ": nests more than " + MAX_INPUT_DEPTH + " deep (does it contain itself?)");
+            String where = path.length() > 80 ? path.substring(0, 80) + "..." : path;
+            throw new IllegalArgumentException(where + ": nests more than " + MAX_INPUT_DEPTH + " deep (does it contain itself?)");
         }
         return switch (o) {
             case null -> None.NONE;
@@ -217,7 +218,7 @@ final class Values {
                 }
                 yield new Dict(entries);
             }
-            default -> throw new IllegalArgumentException(path + ": a " + o.getClass().getSimpleName()
+            default -> throw new IllegalArgumentException(path + ": a value of type " + o.getClass().getSimpleName()
                     + " cannot be given to a template (use strings, numbers, booleans, null, lists and maps)");
         };
     }
