@@ -10,8 +10,8 @@ import java.nio.charset.StandardCharsets;
 /** The {@code rewind} command line. */
 @Command(name = "rewind", mixinStandardHelpOptions = true, versionProvider = RewindCli.Version.class,
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
-        subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, DeraCommand.class, AlignerCommand.class,
-                RainCommand.class, RainViewCommand.class, BenchCommand.class,
+        subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, TemplateCommand.class,
+                SynthCommand.class, DeraCommand.class, AlignerCommand.class, RainCommand.class, RainViewCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class RewindCli {
 
@@ -47,6 +47,9 @@ public final class RewindCli {
             }
             if (cls == TokenizeCommand.class) {
                 return cls.cast(new TokenizeCommand(out));
+            }
+            if (cls == TemplateCommand.class) {
+                return cls.cast(new TemplateCommand(out));
             }
             if (cls == SynthCommand.class) {
                 return cls.cast(new SynthCommand(out, err));
