@@ -30,9 +30,8 @@ import static dev.rewind.engine.tensor.Simd.S;
  * {@code c} of row {@code i}'s block (weight {@code d · q}, as in {@link Q8_0Matrix}).
  *
  * <p>The product ({@link #multiply}) keeps the activations in float, so it computes what the exact
- * path computes, in another order: per row and block, four partial sums {@code p_m} of
- * {@code q · x} (columns {@code 4k + m}, each in column order), then
- * {@code acc = fma((p0 + p1) + (p2 + p3), d, acc)} in block order.
+ * path computes, in another order: per row and block, two partial sums of {@code q · x} (even and
+ * odd columns, each in column order), then {@code acc = fma(even + odd, d, acc)} in block order.
  * That order is the same whether one or four activation rows are multiplied at once, so a row's
  * result never depends on the batch it is in; {@link #multiplyScalar} computes it the same way.
  *
@@ -139,26 +138,20 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
         int xa = t * cols;
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, at += GROUP_BLOCK, xa += 32) {
-            FloatVector p0 = FloatVector.zero(F);
-            FloatVector p1 = FloatVector.zero(F);
-            FloatVector p2 = FloatVector.zero(F);
-            FloatVector p3 = FloatVector.zero(F);
+            FloatVector even = FloatVector.zero(F);
+            FloatVector odd = FloatVector.zero(F);
             long q = at + 2L * G;
-            for (int c = 0; c < 32; c += 4, q += 4L * G) {
+            for (int c = 0; c < 32; c += 2, q += 2L * G) {
                 FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, q, LE).convertShape(VectorOperators.B2F, F, 0);
                 FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + G, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 2L * G, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 3L * G, LE).convertShape(VectorOperators.B2F, F, 0);
-                p0 = w0.fma(FloatVector.broadcast(F, x[xa + c]), p0);
-                p1 = w1.fma(FloatVector.broadcast(F, x[xa + c + 1]), p1);
-                p2 = w2.fma(FloatVector.broadcast(F, x[xa + c + 2]), p2);
-                p3 = w3.fma(FloatVector.broadcast(F, x[xa + c + 3]), p3);
+                even = w0.fma(FloatVector.broadcast(F, x[xa + c]), even);
+                odd = w1.fma(FloatVector.broadcast(F, x[xa + c + 1]), odd);
             }
             // the G rows' half scales, converted exactly (they are finite: checked when packed)
             IntVector dh = (IntVector) ShortVector.fromMemorySegment(S, data, at, LE).convertShape(VectorOperators.S2I, I, 0);
             FloatVector d = dh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
                     .reinterpretAsInts().or(dh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
-            acc = p0.add(p1).add(p2.add(p3)).fma(d, acc);
+            acc = even.add(odd).fma(d, acc);
         }
         int o = t * rows + g * G;
         if ((g + 1) * G <= rows) {
@@ -180,41 +173,31 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
         FloatVector acc2 = FloatVector.zero(F);
         FloatVector acc3 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, at += GROUP_BLOCK, x0 += 32, x1 += 32, x2 += 32, x3 += 32) {
-            FloatVector p00 = FloatVector.zero(F), p01 = FloatVector.zero(F), p02 = FloatVector.zero(F), p03 = FloatVector.zero(F);
-            FloatVector p10 = FloatVector.zero(F), p11 = FloatVector.zero(F), p12 = FloatVector.zero(F), p13 = FloatVector.zero(F);
-            FloatVector p20 = FloatVector.zero(F), p21 = FloatVector.zero(F), p22 = FloatVector.zero(F), p23 = FloatVector.zero(F);
-            FloatVector p30 = FloatVector.zero(F), p31 = FloatVector.zero(F), p32 = FloatVector.zero(F), p33 = FloatVector.zero(F);
+            FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F);
+            FloatVector e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
+            FloatVector e2 = FloatVector.zero(F), o2 = FloatVector.zero(F);
+            FloatVector e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
             long q = at + 2L * G;
-            for (int c = 0; c < 32; c += 4, q += 4L * G) {
+            for (int c = 0; c < 32; c += 2, q += 2L * G) {
                 FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, q, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 1L * G, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 2L * G, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 3L * G, LE).convertShape(VectorOperators.B2F, F, 0);
-                p00 = w0.fma(FloatVector.broadcast(F, x[x0 + c]), p00);
-                p01 = w1.fma(FloatVector.broadcast(F, x[x0 + c + 1]), p01);
-                p02 = w2.fma(FloatVector.broadcast(F, x[x0 + c + 2]), p02);
-                p03 = w3.fma(FloatVector.broadcast(F, x[x0 + c + 3]), p03);
-                p10 = w0.fma(FloatVector.broadcast(F, x[x1 + c]), p10);
-                p11 = w1.fma(FloatVector.broadcast(F, x[x1 + c + 1]), p11);
-                p12 = w2.fma(FloatVector.broadcast(F, x[x1 + c + 2]), p12);
-                p13 = w3.fma(FloatVector.broadcast(F, x[x1 + c + 3]), p13);
-                p20 = w0.fma(FloatVector.broadcast(F, x[x2 + c]), p20);
-                p21 = w1.fma(FloatVector.broadcast(F, x[x2 + c + 1]), p21);
-                p22 = w2.fma(FloatVector.broadcast(F, x[x2 + c + 2]), p22);
-                p23 = w3.fma(FloatVector.broadcast(F, x[x2 + c + 3]), p23);
-                p30 = w0.fma(FloatVector.broadcast(F, x[x3 + c]), p30);
-                p31 = w1.fma(FloatVector.broadcast(F, x[x3 + c + 1]), p31);
-                p32 = w2.fma(FloatVector.broadcast(F, x[x3 + c + 2]), p32);
-                p33 = w3.fma(FloatVector.broadcast(F, x[x3 + c + 3]), p33);
+                FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + G, LE).convertShape(VectorOperators.B2F, F, 0);
+                e0 = w0.fma(FloatVector.broadcast(F, x[x0 + c]), e0);
+                o0 = w1.fma(FloatVector.broadcast(F, x[x0 + c + 1]), o0);
+                e1 = w0.fma(FloatVector.broadcast(F, x[x1 + c]), e1);
+                o1 = w1.fma(FloatVector.broadcast(F, x[x1 + c + 1]), o1);
+                e2 = w0.fma(FloatVector.broadcast(F, x[x2 + c]), e2);
+                o2 = w1.fma(FloatVector.broadcast(F, x[x2 + c + 1]), o2);
+                e3 = w0.fma(FloatVector.broadcast(F, x[x3 + c]), e3);
+                o3 = w1.fma(FloatVector.broadcast(F, x[x3 + c + 1]), o3);
             }
             // the G rows' half scales, converted exactly (they are finite: checked when packed)
             IntVector dh = (IntVector) ShortVector.fromMemorySegment(S, data, at, LE).convertShape(VectorOperators.S2I, I, 0);
             FloatVector d = dh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
                     .reinterpretAsInts().or(dh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
-            acc0 = p00.add(p01).add(p02.add(p03)).fma(d, acc0);
-            acc1 = p10.add(p11).add(p12.add(p13)).fma(d, acc1);
-            acc2 = p20.add(p21).add(p22.add(p23)).fma(d, acc2);
-            acc3 = p30.add(p31).add(p32.add(p33)).fma(d, acc3);
+            acc0 = e0.add(o0).fma(d, acc0);
+            acc1 = e1.add(o1).fma(d, acc1);
+            acc2 = e2.add(o2).fma(d, acc2);
+            acc3 = e3.add(o3).fma(d, acc3);
         }
         int o = t * rows + g * G;
         if ((g + 1) * G <= rows) {
@@ -238,15 +221,13 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
             for (int r = 0; r < rows; r++) {
                 float acc = 0f;
                 for (int b = 0; b < blocks; b++) {
-                    float p0 = 0f, p1 = 0f, p2 = 0f, p3 = 0f;
-                    for (int c = 0; c < 32; c += 4) {
+                    float even = 0f, odd = 0f;
+                    for (int c = 0; c < 32; c += 2) {
                         int at = t * cols + b * 32 + c;
-                        p0 = Math.fma((float) quant(r, b, c), x[at], p0);
-                        p1 = Math.fma((float) quant(r, b, c + 1), x[at + 1], p1);
-                        p2 = Math.fma((float) quant(r, b, c + 2), x[at + 2], p2);
-                        p3 = Math.fma((float) quant(r, b, c + 3), x[at + 3], p3);
+                        even = Math.fma((float) quant(r, b, c), x[at], even);
+                        odd = Math.fma((float) quant(r, b, c + 1), x[at + 1], odd);
                     }
-                    acc = Math.fma((p0 + p1) + (p2 + p3), scale(r, b), acc);
+                    acc = Math.fma(even + odd, scale(r, b), acc);
                 }
                 out[t * rows + r] = acc;
             }
