@@ -49,7 +49,8 @@ public final class MatMul {
     private float[] out;
 
     private final WorkerPool.RangeTask quantizeTask = (from, to) -> activations.quantize(x, from, to);
-    private final WorkerPool.RangeTask q4Task = (from, to) -> ((Q4_0Packed) w).multiply(activations, from, to, out);
+    private final ThreadLocal<Q4_0Packed.Scratch> q4Scratch = ThreadLocal.withInitial(Q4_0Packed.Scratch::new);
+    private final WorkerPool.RangeTask q4Task = (from, to) -> ((Q4_0Packed) w).multiply(activations, from, to, out, q4Scratch.get());
     private final WorkerPool.RangeTask q8Task = (from, to) -> ((Q8_0Packed) w).multiply(x, count, from, to, out);
     private final WorkerPool.RangeTask fusedTask = (from, to) -> fused(w, x, count, out, from, to);
     private final WorkerPool.RangeTask tilesTask = (from, to) -> tiles(w, x, count, out, from, to);
