@@ -53,7 +53,7 @@ final class TokenizerFactory {
 
         // Defaults of llama.cpp per model type; a default outside the vocabulary means none.
         boolean spm = kind == Kind.SENTENCE_PIECE;
-        int bos = in.tokenId(MetadataReader.BOS_ID, inRange(spm ? 1 : 11, n), n);
+        int bos = in.tokenId(MetadataReader.BOS_ID, inRange(spm ? 1 : pre.defaultBos() ? 11 : -1, n), n);
         int eos = in.tokenId(MetadataReader.EOS_ID, inRange(spm ? 2 : 11, n), n);
         int unknown = in.tokenId(MetadataReader.UNKNOWN_ID, inRange(spm ? 0 : -1, n), n);
         int padding = in.tokenId(MetadataReader.PADDING_ID, -1, n);
@@ -106,7 +106,7 @@ final class TokenizerFactory {
             attributes[eom] |= TokenAttributes.CONTROL;
         }
 
-        applyModelSpecificAttributes(in, pieces, attributes);
+        applyModelSpecificAttributes(in, pieces, attributes, pre);
 
         return new Vocabulary(pieces, scores, types, attributes,
                 new SpecialTokens(bos, eos, eot, eom, unknown, padding),
@@ -115,11 +115,21 @@ final class TokenizerFactory {
     }
 
     /**
-     * llama.cpp strips whitespace after the special tokens of Phi-3 vocabularies, recognised by a
-     * {@code general.name} containing "phi-3" or "phi3" (except after {@code <unk>}, {@code <s>} and
-     * {@code <|endoftext|>}; and also after {@code </s>}).
+     * llama.cpp strips whitespace before {@code <mask>} in the jina-v2 vocabularies, and after the special
+     * tokens of Phi-3 vocabularies, recognised by a {@code general.name} containing "phi-3" or "phi3" (except
+     * after {@code <unk>}, {@code <s>} and {@code <|endoftext|>}; and also after {@code </s>}).
      */
-    private static void applyModelSpecificAttributes(MetadataReader in, List<String> pieces, int[] attributes) {
+    private static void applyModelSpecificAttributes(MetadataReader in, List<String> pieces, int[] attributes,
+                                                     PreTokenizerChoice pre) {
+        String preName = in.string(MetadataReader.PRE).orElse("");
+        if (pre != null && (preName.contains("jina-v2-de") || preName.contains("jina-v2-es")
+                || preName.contains("jina-v2-code"))) {
+            int mask = indexOf(pieces, "<mask>");
+            if (mask >= 0) {
+                attributes[mask] |= TokenAttributes.LSTRIP;
+            }
+            return;
+        }
         String name = in.string(MetadataReader.GENERAL_NAME).orElse("").toLowerCase(Locale.ROOT);
         if (!name.contains("phi-3") && !name.contains("phi3")) {
             return;
