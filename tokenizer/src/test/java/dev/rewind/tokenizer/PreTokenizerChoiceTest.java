@@ -76,6 +76,22 @@ class PreTokenizerChoiceTest {
         assertFalse(TokenAttributes.has(withPre("gpt-2").vocabulary().attributes(mask), TokenAttributes.LSTRIP));
     }
 
+    @Test
+    void fillInTheMiddleTokensFoundByTextBecomeControlAsInLlamaCpp() {
+        String pad = "<|fim_pad|>";
+        String begin = "<\uFF5Cfim\u2581begin\uFF5C>";
+        MapMetadata m = MapMetadata.bytePair("deepseek-coder", List.of(), List.of(pad, begin));
+        int[] types = m.ints("tokenizer.ggml.token_type").orElseThrow().clone();
+        types[256] = TokenType.USER_DEFINED.code();
+        types[257] = TokenType.USER_DEFINED.code();
+        Tokenizer t = Tokenizer.fromMetadata(m.put("tokenizer.ggml.token_type", types));
+        // USER_DEFINED text is always split out; llama.cpp makes these CONTROL, which only special parsing splits.
+        assertArrayEquals(new int[] {257}, t.encode(begin, false, true));
+        assertEquals(begin.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, t.encode(begin, false, false).length);
+        assertTrue(t.isEndOfGeneration(256), "fim_pad ends generation");
+        assertFalse(t.isEndOfGeneration(257), "fim_pre does not");
+    }
+
     private static byte[] bytesOf(Tokenizer t, int[] ids) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         for (int id : ids) {
