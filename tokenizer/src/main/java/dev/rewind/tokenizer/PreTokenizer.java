@@ -85,6 +85,14 @@ enum PreTokenizer {
     TEKKEN("[^\\r\\n\\p{L}\\p{N}]?[\\p{L}&&[^a-z]]*[\\p{L}&&[^A-Z]]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}&&[^a-z]]+"
             + "[\\p{L}&&[^A-Z]]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
 
+    /**
+     * GPT-4o's o200k regex (also Llama 4), which llama.cpp added after the reference commit: Tekken's letter
+     * classes with an optional contraction after the letters, and numbers in groups of up to three digits.
+     */
+    GPT4O("[^\\r\\n\\p{L}\\p{N}]?[\\p{L}&&[^a-z]]*[\\p{L}&&[^A-Z]]+" + Regex.CONTRACTION + "?"
+            + "|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}&&[^a-z]]+[\\p{L}&&[^A-Z]]*" + Regex.CONTRACTION + "?"
+            + "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
+
     /** Chameleon: sentinel and image tokens, tabs/newlines and double spaces, digits, punctuation, then GPT-2. */
     CHAMELEON(
             "<sentinel:[0-9]+>",
@@ -103,6 +111,9 @@ enum PreTokenizer {
         /** Llama 3's regex, which llama.cpp (and so {@link Llama3WordSplitter}) scans by hand. */
         static final String LLAMA3 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
                 + "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+        /** An English contraction with either case of letters, as llama.cpp writes {@code (?i:'s|'t|...)}. */
+        static final String CONTRACTION = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])";
 
         static final String BLOOM = " ?[^(\\s|.,!?\u2026\u3002\uFF0C\u3001\u0964\u06D4\u060C)]+";
 

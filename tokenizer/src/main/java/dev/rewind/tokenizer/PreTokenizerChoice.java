@@ -3,8 +3,8 @@ package dev.rewind.tokenizer;
 import java.util.List;
 
 /**
- * What a {@code tokenizer.ggml.pre} name means, after llama.cpp's table of pre-tokenizer types (at the
- * reference commit c392e50).
+ * What a {@code tokenizer.ggml.pre} name means, after llama.cpp's table of pre-tokenizer types at the
+ * reference commit c392e50, plus {@code gpt-4o} and {@code llama4}, which llama.cpp added later.
  *
  * @param splitter     how words are cut
  * @param ignoreMerges a word that is a piece becomes that token directly
@@ -23,7 +23,7 @@ record PreTokenizerChoice(PreTokenizer splitter, boolean ignoreMerges, boolean a
             "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code", "roberta-bpe", "refact", "command-r",
             "qwen2", "deepseek-r1-qwen", "stablelm2", "olmo", "dbrx", "smaug-bpe", "poro-chat", "chatglm-bpe",
             "viking", "jais", "tekken", "smollm", "codeshell", "bloom", "gpt3-finnish", "exaone", "chameleon",
-            "minerva-7b", "megrez");
+            "minerva-7b", "megrez", "gpt-4o", "llama4");
 
     /**
      * The choice for {@code name}; a missing or empty name means {@code default}.
@@ -51,6 +51,7 @@ record PreTokenizerChoice(PreTokenizer splitter, boolean ignoreMerges, boolean a
             case "bloom", "gpt3-finnish" -> plain(PreTokenizer.BLOOM, true);
             case "viking" -> plain(PreTokenizer.VIKING, false);
             case "tekken" -> new PreTokenizerChoice(PreTokenizer.TEKKEN, true, true, false, true);
+            case "gpt-4o", "llama4" -> plain(PreTokenizer.GPT4O, false);
             case "chameleon" -> new PreTokenizerChoice(PreTokenizer.CHAMELEON, false, true, false, true);
             default -> throw new TokenizerException("unknown pre-tokenizer type '" + name + "' in metadata key '"
                     + MetadataReader.PRE + "' (supported: " + String.join(", ", NAMES) + ")");

@@ -36,12 +36,13 @@ class PreTokenizerChoiceTest {
         assertEquals(PreTokenizer.LLAMA3, PreTokenizerChoice.forName("chatglm-bpe").splitter());
         assertEquals(PreTokenizer.QWEN2, PreTokenizerChoice.forName("deepseek-r1-qwen").splitter());
         assertEquals(PreTokenizer.DEEPSEEK3_LLM, PreTokenizerChoice.forName("deepseek-v3").splitter());
+        assertEquals(PreTokenizer.GPT4O, PreTokenizerChoice.forName("gpt-4o").splitter());
     }
 
     @Test
     void unknownNamesAreRefusedWithKeyAndValue() {
         // llama.cpp's names are "poro-chat" and "minerva-7b"; the short forms are not among them.
-        for (String name : List.of("poro", "minerva", "gpt-4o", "bert-bge")) {
+        for (String name : List.of("poro", "minerva", "superbpe", "bert-bge")) {
             TokenizerException e = assertThrows(TokenizerException.class, () -> withPre(name));
             assertTrue(e.getMessage().contains("'" + name + "'") && e.getMessage().contains("tokenizer.ggml.pre"),
                     e.getMessage());
@@ -61,7 +62,7 @@ class PreTokenizerChoiceTest {
     @Test
     void cleanUpOfSpacesFollowsLlamaCpp() {
         for (String name : List.of("deepseek-llm", "deepseek-coder", "deepseek-v3", "command-r", "qwen2", "poro-chat",
-                "viking", "tekken", "smollm", "chameleon")) {
+                "viking", "tekken", "smollm", "chameleon", "gpt-4o")) {
             assertFalse(withPre(name).vocabulary().framing().cleanSpaces(), name);
         }
         for (String name : List.of("default", "falcon", "starcoder", "refact", "bloom", "jais", "megrez", "exaone")) {
