@@ -9,7 +9,7 @@ import java.util.TreeSet;
 final class TokenizerFactory {
 
     /** Texts llama.cpp takes for an end-of-turn token when no key names one, most specific first. */
-    private static final List<String> END_OF_TURN_TEXTS = List.of(
+    static final List<String> END_OF_TURN_TEXTS = List.of(
             "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>", "_<EOT>",
             "<|end_of_text|>", "<\uFF5Cend\u2581of\u2581sentence\uFF5C>");
 
@@ -36,7 +36,7 @@ final class TokenizerFactory {
     private static final List<String> DEPRECATED_FIM_KEYS = List.of(
             "tokenizer.ggml.prefix_token_id", "tokenizer.ggml.suffix_token_id", "tokenizer.ggml.middle_token_id");
 
-    private static final String END_OF_MESSAGE_TEXT = "<|eom_id|>";
+    static final String END_OF_MESSAGE_TEXT = "<|eom_id|>";
 
     private TokenizerFactory() {
     }
