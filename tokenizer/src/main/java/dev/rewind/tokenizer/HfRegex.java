@@ -103,7 +103,7 @@ final class HfRegex {
         char e = regex.charAt(i + 1);
         switch (e) {
             case 's' -> out.append(inClass ? WHITESPACE : "[" + WHITESPACE + "]");
-            case 'S' -> out.append(inClass ? "[^" + WHITESPACE + "]" : "[^" + WHITESPACE + "]");
+            case 'S' -> out.append("[^" + WHITESPACE + "]"); // inside a class, Java reads a nested class as a union
             case 'p', 'P' -> {
                 int close = regex.indexOf('}', i + 2);
                 if (i + 2 >= regex.length() || regex.charAt(i + 2) != '{' || close < 0) {
