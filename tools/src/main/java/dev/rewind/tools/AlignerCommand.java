@@ -14,6 +14,7 @@ import dev.rewind.align.aligner.Upstream;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.ModelRunner;
+import dev.rewind.tokenizer.chat.RenderOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -83,8 +84,21 @@ final class AlignerCommand implements Callable<Integer> {
     double upstreamTimeout;
 
     @Option(names = "--upstream-format", paramLabel = "TEXT", defaultValue = "{question}",
-            description = "The local upstream model's prompt, {question} standing for the question (default: the question alone).")
+            description = "The local upstream model's user message ({question} standing for the question), given as a user "
+                    + "message through its chat template when it has one, else as the prompt itself (default: the question alone).")
     String upstreamFormat;
+
+    @Option(names = "--upstream-chat-template", paramLabel = "FILE",
+            description = "A chat template (Jinja) file for the local upstream model, instead of its tokenizer.chat_template.")
+    Path upstreamChatTemplate;
+
+    @Option(names = "--upstream-chat-dialect", paramLabel = "D", defaultValue = "hf", converter = ChatTemplateOptions.DialectConverter.class,
+            description = "hf (default) or llama-cpp: how the upstream's chat template is rendered (see rewind chat --help).")
+    RenderOptions.Dialect upstreamChatDialect;
+
+    @Option(names = "--no-upstream-chat-template",
+            description = "Give the local upstream model --upstream-format's text as its prompt, even when it has a chat template.")
+    boolean noUpstreamChatTemplate;
 
     @Option(names = "--upstream-max-tokens", paramLabel = "N", defaultValue = "256",
             description = "Most tokens of an upstream answer (default: ${DEFAULT-VALUE}).")
@@ -165,6 +179,13 @@ final class AlignerCommand implements Callable<Integer> {
         if (question != null && upstreamPath == null && upstreamUrl == null) {
             throw new UserException("--question needs --upstream PATH or --upstream-url URL to answer it");
         }
+        if (noUpstreamChatTemplate && upstreamChatTemplate != null) {
+            throw new UserException("--upstream-chat-template and --no-upstream-chat-template exclude each other");
+        }
+        if (upstreamPath == null && (upstreamChatTemplate != null || noUpstreamChatTemplate)) {
+            throw new UserException((upstreamChatTemplate != null ? "--upstream-chat-template" : "--no-upstream-chat-template")
+                    + " applies to a local --upstream model only");
+        }
         if (templateFile != null && !templateName.equals("v1")) {
             throw new UserException("--template and --template-file exclude each other");
         }
@@ -221,8 +242,18 @@ final class AlignerCommand implements Callable<Integer> {
         }
         MemoryBudget.checkKvCache(model.model().config(), ctx, generation.pageSize, generation.kvType, model.file().fileSize());
         ModelRunner runner = keep(open, new ModelRunner(model.model(), ctx, generation.pageSize, generation.kvType));
-        return Optional.of(keep(open, new LocalModelUpstream(upstreamPath.getFileName().toString(), runner, model.tokenizer(),
-                upstreamFormat, upstreamMaxTokens, ctx)));
+        String name = upstreamPath.getFileName().toString();
+        Optional<ChatPrompt> chat = noUpstreamChatTemplate ? Optional.empty()
+                : ChatPrompt.of(upstreamChatTemplate, model.file(), model.tokenizer(), upstreamChatDialect);
+        if (chat.isEmpty()) {
+            return Optional.of(keep(open, new LocalModelUpstream(name, runner, model.tokenizer(), upstreamFormat, upstreamMaxTokens, ctx)));
+        }
+        ChatPrompt prompt = chat.get();
+        err.println("aligner: questions go to " + name + " as user messages in the chat template of " + prompt.origin()
+                + " (--no-upstream-chat-template gives --upstream-format's text as it is)");
+        String format = upstreamFormat;
+        return Optional.of(keep(open, new LocalModelUpstream(name, runner, model.tokenizer(),
+                question -> prompt.encodeQuestion(null, format.replace(LocalModelUpstream.QUESTION, question)), upstreamMaxTokens, ctx)));
     }
 
     private Aligner aligner(AlignerTemplate template, long seed, List<AutoCloseable> open) throws IOException {

@@ -41,8 +41,15 @@ final class DeraCommand implements Callable<Integer> {
     Path reference;
 
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", required = true,
-            description = "The prompt, tokenized with the aligned model's tokenizer.")
+            description = "The prompt: a user message through the aligned model's chat template when it has one (or"
+                    + " --chat-template's), else the text as it is; tokenized with the aligned model's tokenizer.")
     String prompt;
+
+    @Mixin
+    ChatTemplateOptions chatTemplate;
+
+    @Option(names = "--no-chat-template", description = "Give the prompt to the models as it is, even when the aligned model has a chat template.")
+    boolean noChatTemplate;
 
     /** One λ, or a sweep. */
     static final class Lambdas {
@@ -94,6 +101,9 @@ final class DeraCommand implements Callable<Integer> {
         if (plausibilityTopP != null && !(plausibilityTopP > 0f && plausibilityTopP <= 1f)) {
             throw new UserException("--plausibility-top-p must be in (0, 1], got " + plausibilityTopP);
         }
+        if (noChatTemplate && chatTemplate.file != null) {
+            throw new UserException("--chat-template and --no-chat-template exclude each other");
+        }
         int total = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         ModelOptions alignedOptions = modelOptions(aligned, (total + 1) / 2);
         ModelOptions referenceOptions = modelOptions(reference, Math.max(1, total / 2));
@@ -111,7 +121,10 @@ final class DeraCommand implements Callable<Integer> {
                         + " set is kept before sampling (a deviation from DeRa as published)");
             }
             Tokenizer tokenizer = a.tokenizer();
-            int[] promptIds = tokenizer.encode(prompt, true, true);
+            Optional<ChatPrompt> chat = noChatTemplate ? Optional.empty() : chatTemplate.forModel(a);
+            chat.ifPresent(c -> err.println("dera: the prompt is a user message in the chat template of " + c.origin()
+                    + " (--no-chat-template gives it as it is)"));
+            int[] promptIds = chat.isPresent() ? chat.get().encodeQuestion(null, prompt) : tokenizer.encode(prompt, true, true);
             TransformerConfig ca = a.model().config();
             TransformerConfig cr = r.model().config();
             int ctx = generation.contextFor(promptIds.length, Math.min(ca.contextLength(), cr.contextLength()));
@@ -130,7 +143,7 @@ final class DeraCommand implements Callable<Integer> {
                 }
             }
             if (generation.json()) {
-                printJson(values, runs, actualSeed, alignedName, referenceName, vocabulary);
+                printJson(values, runs, actualSeed, alignedName, referenceName, vocabulary, chat.map(ChatPrompt::origin));
             } else if (stream) {
                 out.println();
                 out.flush();
@@ -173,7 +186,7 @@ final class DeraCommand implements Callable<Integer> {
     }
 
     private void printJson(List<Double> values, List<GenerationOptions.Completion> runs, long actualSeed,
-                           String alignedName, String referenceName, SharedVocabulary vocabulary) throws Exception {
+                           String alignedName, String referenceName, SharedVocabulary vocabulary, Optional<String> chat) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         List<ObjectNode> objects = new ArrayList<>();
         for (int i = 0; i < values.size(); i++) {
@@ -198,6 +211,11 @@ final class DeraCommand implements Callable<Integer> {
             root.putNull("plausibility_top_p");
         }
         root.put("masked_ids", vocabulary.maskedIds());
+        if (chat.isPresent()) {
+            root.put("chat_template", chat.get());
+        } else {
+            root.putNull("chat_template");
+        }
         out.println(mapper.writeValueAsString(root));
     }
 

@@ -16,6 +16,9 @@ import java.util.concurrent.Callable;
 /** {@code rewind generate}: continue a prompt. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generate a continuation of a prompt and stream it to stdout.",
+                "With --chat the prompt is a user message (after --system's, if given) rendered with the model's chat",
+                "template and the assistant's turn opened; generation ends at an end-of-generation token (EOS, EOT,",
+                "<|eot_id|>, <end_of_turn>, <|im_end|>, ...).",
                 "Sampling order: repetition penalty, temperature, top-k, top-p, min-p, seeded draw."})
 final class GenerateCommand implements Callable<Integer> {
 
@@ -24,6 +27,15 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", required = true, description = "The prompt.")
     String prompt;
+
+    @Option(names = "--chat", description = "Use the prompt as a user message through the chat template (one-shot chat).")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message before the user's.")
+    String system;
+
+    @Mixin
+    ChatTemplateOptions chatTemplate;
 
     @Mixin
     GenerationOptions generation;
@@ -39,9 +51,12 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long actualSeed = generation.checkAndSeed();
+        if (!chat && (system != null || chatTemplate.file != null)) {
+            throw new UserException((system != null ? "--system" : "--chat-template") + " needs --chat");
+        }
         try (WorkerPool pool = modelOptions.newPool(); LoadedModel loaded = modelOptions.load(pool)) {
             Tokenizer tokenizer = loaded.tokenizer();
-            int[] promptIds = tokenizer.encode(prompt, true, true);
+            int[] promptIds = chat ? chatTemplate.require(loaded).encodeQuestion(system, prompt) : tokenizer.encode(prompt, true, true);
             int ctx = generation.contextFor(promptIds.length, loaded.model().config().contextLength());
             int capacity = generation.capacityFor(ctx);
             MemoryBudget.checkKvCache(loaded.model().config(), capacity, generation.pageSize, generation.kvType, loaded.file().fileSize());

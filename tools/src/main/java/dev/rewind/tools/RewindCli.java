@@ -3,6 +3,9 @@ package dev.rewind.tools;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 /** The {@code rewind} command line. */
 @Command(name = "rewind", mixinStandardHelpOptions = true, versionProvider = RewindCli.Version.class,
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
-        subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, TemplateCommand.class,
+        subcommands = {GenerateCommand.class, ChatCommand.class, InfoCommand.class, TokenizeCommand.class, TemplateCommand.class,
                 SynthCommand.class, DeraCommand.class, AlignerCommand.class, RainCommand.class, RainViewCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class RewindCli {
@@ -20,9 +23,14 @@ public final class RewindCli {
                 new PrintStream(System.err, true, StandardCharsets.UTF_8)));
     }
 
-    /** Runs the command line with the given streams and returns the exit code (0 on success). */
+    /** Runs the command line with the given streams, standard input as input, and returns the exit code (0 on success). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        CommandLine cli = new CommandLine(new RewindCli(), new Factory(out, err));
+        return run(args, System.in, out, err);
+    }
+
+    /** Runs the command line with the given streams and returns the exit code (0 on success). */
+    public static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
+        CommandLine cli = new CommandLine(new RewindCli(), new Factory(in, out, err));
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         cli.setCaseInsensitiveEnumValuesAllowed(true);
@@ -36,9 +44,12 @@ public final class RewindCli {
     }
 
     /** Creates subcommands with the streams they print to (no global state). */
-    private record Factory(PrintStream out, PrintStream err) implements CommandLine.IFactory {
+    private record Factory(InputStream in, PrintStream out, PrintStream err) implements CommandLine.IFactory {
         @Override
         public <K> K create(Class<K> cls) throws Exception {
+            if (cls == ChatCommand.class) {
+                return cls.cast(new ChatCommand(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)), out, err));
+            }
             if (cls == GenerateCommand.class) {
                 return cls.cast(new GenerateCommand(out, err));
             }

@@ -1,14 +1,9 @@
 package dev.rewind.tools;
 
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.rewind.engine.gguf.GgufFile;
 import dev.rewind.models.ModelLoader;
 import dev.rewind.tokenizer.Tokenizer;
+import dev.rewind.tokenizer.chat.ChatFormat;
 import dev.rewind.tokenizer.chat.ChatTemplate;
 import dev.rewind.tokenizer.chat.Message;
 import dev.rewind.tokenizer.chat.RenderOptions;
@@ -25,7 +20,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 
 /** {@code rewind template}: the text a model is fed for a conversation, through its chat template. */
@@ -36,7 +30,7 @@ import java.util.concurrent.Callable;
                         + "(@huggingface/jinja); --llama-cpp follows llama.cpp instead."})
 final class TemplateCommand implements Callable<Integer> {
 
-    static final String TEMPLATE_KEY = "tokenizer.chat_template";
+    static final String TEMPLATE_KEY = ChatPrompt.TEMPLATE_KEY;
 
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
             description = "GGUF file whose chat template and BOS/EOS tokens to use (a vocabulary-only file will do).")
@@ -70,11 +64,14 @@ final class TemplateCommand implements Callable<Integer> {
 
     @Option(names = "--llama-cpp",
             description = "Render as llama.cpp does: system messages folded into the next user message when the template "
-                    + "has no system role, and a leading BOS / trailing EOS text removed.")
+                    + "has no system role, and a leading BOS / trailing EOS text removed (the same as --chat-dialect llama-cpp).")
     boolean llamaCpp;
 
+    @Option(names = "--chat-dialect", paramLabel = "D", defaultValue = "hf", converter = ChatTemplateOptions.DialectConverter.class,
+            description = "hf (default: as Hugging Face renders) or llama-cpp (as --llama-cpp), as the other commands take it.")
+    RenderOptions.Dialect dialect;
+
     private final PrintStream out;
-    private final ObjectMapper json = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
     TemplateCommand(PrintStream out) {
         this.out = out;
@@ -94,12 +91,12 @@ final class TemplateCommand implements Callable<Integer> {
             where = model + " (" + TEMPLATE_KEY + ")";
             source = modelTemplate(model);
         }
-        Map<String, Object> extra = new LinkedHashMap<>();
         Tokenizer vocabulary = model != null && (bosToken == null || eosToken == null) ? ModelLoader.loadTokenizer(model) : null;
-        extra.put("bos_token", bosToken != null ? bosToken : tokenText(vocabulary, true));
-        extra.put("eos_token", eosToken != null ? eosToken : tokenText(vocabulary, false));
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("bos_token", bosToken != null ? bosToken : vocabulary == null ? "" : ChatFormat.tokenText(vocabulary, vocabulary.bos()));
+        extra.put("eos_token", eosToken != null ? eosToken : vocabulary == null ? "" : ChatFormat.tokenText(vocabulary, vocabulary.eos()));
         if (tools != null) {
-            Object list = Json.toJava(readJson(tools));
+            Object list = Conversations.toJava(Conversations.readJson(tools));
             if (!(list instanceof List<?>)) {
                 throw new UserException(tools + ": the tools must be a JSON array");
             }
@@ -110,12 +107,13 @@ final class TemplateCommand implements Callable<Integer> {
             if (eq <= 0) {
                 throw new UserException("--var needs NAME=VALUE, got '" + v + "'");
             }
-            extra.put(v.substring(0, eq), variable(v.substring(eq + 1)));
+            extra.put(v.substring(0, eq), Conversations.jsonOrText(v.substring(eq + 1)));
         }
-        List<Message> conversation = conversation(readJson(messages));
-        RenderOptions options = RenderOptions.DEFAULT.withDialect(llamaCpp ? RenderOptions.Dialect.LLAMA_CPP : RenderOptions.Dialect.JINJA);
+        List<Message> conversation = Conversations.read(messages);
+        RenderOptions options = RenderOptions.DEFAULT.withDialect(llamaCpp ? RenderOptions.Dialect.LLAMA_CPP : dialect);
+        ChatTemplate parsed = ChatPrompt.parse(source, where);
         try {
-            out.print(ChatTemplate.parse(source).render(conversation, addGenerationPrompt, extra, options));
+            out.print(parsed.render(conversation, addGenerationPrompt, extra, options));
         } catch (TemplateException e) {
             throw new UserException(where + ": " + e.getMessage());
         }
@@ -128,98 +126,6 @@ final class TemplateCommand implements Callable<Integer> {
         try (GgufFile file = GgufFile.open(model)) {
             return file.metadata().string(TEMPLATE_KEY).orElseThrow(() -> new UserException(
                     model + " has no chat template (no " + TEMPLATE_KEY + "): give one with --template FILE"));
-        }
-    }
-
-    /** The text of the vocabulary's BOS or EOS token, or "" without a vocabulary or without that token. */
-    private static String tokenText(Tokenizer tokenizer, boolean bos) {
-        if (tokenizer == null) {
-            return "";
-        }
-        OptionalInt id = bos ? tokenizer.bos() : tokenizer.eos();
-        return id.isPresent() ? new String(tokenizer.tokenBytes(id.getAsInt()), StandardCharsets.UTF_8) : "";
-    }
-
-    private JsonNode readJson(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
-        try {
-            JsonNode node = json.readTree(bytes);
-            if (node == null || node.isMissingNode()) {
-                throw new UserException(file + ": empty file, expected JSON");
-            }
-            return node;
-        } catch (JsonProcessingException e) {
-            JsonLocation at = e.getLocation();
-            String position = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
-            throw new UserException(file + ": bad JSON" + position + ": " + e.getOriginalMessage().lines().findFirst().orElse(""));
-        }
-    }
-
-    /** The messages file as messages: an array of objects with a string role. */
-    private List<Message> conversation(JsonNode array) {
-        if (!array.isArray()) {
-            throw new UserException(messages + ": expected a JSON array of messages, found " + array.getNodeType().name().toLowerCase());
-        }
-        List<Message> conversation = new ArrayList<>();
-        for (int i = 0; i < array.size(); i++) {
-            JsonNode m = array.get(i);
-            String which = messages + ": message " + (i + 1);
-            if (!m.isObject()) {
-                throw new UserException(which + " is not a JSON object");
-            }
-            if (!m.path("role").isTextual()) {
-                throw new UserException(which + " has no string \"role\"");
-            }
-            JsonNode content = m.get("content");
-            if (content != null && !content.isTextual() && !content.isArray() && !content.isNull()) {
-                throw new UserException(which + ": \"content\" must be a string, a list of parts or null");
-            }
-            @SuppressWarnings("unchecked")
-            Map<String, Object> fields = (Map<String, Object>) Json.toJava(m);
-            fields.remove("role");
-            fields.remove("content");
-            conversation.add(new Message(m.get("role").textValue(), content == null ? null : Json.toJava(content), fields));
-        }
-        return conversation;
-    }
-
-    private Object variable(String text) {
-        try {
-            return Json.toJava(json.readTree(text));
-        } catch (JsonProcessingException e) {
-            return text;
-        }
-    }
-
-    /** JSON trees as the plain Java values the template engine takes. */
-    static final class Json {
-        private Json() {
-        }
-
-        static Object toJava(JsonNode node) {
-            if (node == null || node.isNull() || node.isMissingNode()) {
-                return null;
-            }
-            if (node.isObject()) {
-                Map<String, Object> map = new LinkedHashMap<>();
-                node.properties().forEach(e -> map.put(e.getKey(), toJava(e.getValue())));
-                return map;
-            }
-            if (node.isArray()) {
-                List<Object> list = new ArrayList<>(node.size());
-                node.forEach(item -> list.add(toJava(item)));
-                return list;
-            }
-            if (node.isTextual()) {
-                return node.textValue();
-            }
-            if (node.isBoolean()) {
-                return node.booleanValue();
-            }
-            if (node.isIntegralNumber()) {
-                return node.canConvertToLong() ? (Object) node.longValue() : node.bigIntegerValue();
-            }
-            return node.doubleValue();
         }
     }
 }

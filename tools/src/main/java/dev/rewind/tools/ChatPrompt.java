@@ -1,0 +1,102 @@
+package dev.rewind.tools;
+
+import dev.rewind.engine.gguf.GgufFile;
+import dev.rewind.tokenizer.Tokenizer;
+import dev.rewind.tokenizer.chat.ChatFormat;
+import dev.rewind.tokenizer.chat.ChatTemplate;
+import dev.rewind.tokenizer.chat.Message;
+import dev.rewind.tokenizer.chat.RenderOptions;
+import dev.rewind.tokenizer.chat.TemplateException;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A model's chat format together with where its template came from, so that a template that fails
+ * or raises is reported in one line naming it (the file, or the model's {@code tokenizer.chat_template}).
+ *
+ * @param format the template bound to the model's vocabulary
+ * @param origin where the template came from, for messages
+ */
+record ChatPrompt(ChatFormat format, String origin) {
+
+    /** The GGUF key of a model's chat template. */
+    static final String TEMPLATE_KEY = "tokenizer.chat_template";
+
+    /** A model's own template, if its file has one. */
+    static Optional<String> modelTemplate(GgufFile file) {
+        return file.metadata().string(TEMPLATE_KEY);
+    }
+
+    /**
+     * The chat prompt of a model: {@code templateFile}'s template if given, else the model's own; empty
+     * when neither exists.
+     *
+     * @throws UserException if the template does not parse
+     */
+    static Optional<ChatPrompt> of(Path templateFile, GgufFile model, Tokenizer tokenizer, RenderOptions.Dialect dialect) throws IOException {
+        String source;
+        String origin;
+        if (templateFile != null) {
+            source = Files.readString(templateFile, StandardCharsets.UTF_8);
+            origin = templateFile.toString();
+        } else {
+            Optional<String> own = modelTemplate(model);
+            if (own.isEmpty()) {
+                return Optional.empty();
+            }
+            source = own.get();
+            origin = model.path() + " (" + TEMPLATE_KEY + ")";
+        }
+        return Optional.of(new ChatPrompt(ChatFormat.of(parse(source, origin), tokenizer, RenderOptions.DEFAULT.withDialect(dialect)), origin));
+    }
+
+    /** Parses a template, or one line naming where it came from and where its syntax breaks. */
+    static ChatTemplate parse(String source, String origin) {
+        try {
+            return ChatTemplate.parse(source);
+        } catch (TemplateException e) {
+            throw new UserException(origin + ": " + e.getMessage());
+        }
+    }
+
+    /** The text of a conversation; a template error becomes one line naming the template. */
+    String render(List<Message> messages, boolean addGenerationPrompt) {
+        try {
+            return format.render(messages, addGenerationPrompt);
+        } catch (TemplateException e) {
+            throw failure(e, messages);
+        }
+    }
+
+    /** The token ids of a conversation; a template error becomes one line naming the template. */
+    int[] encode(List<Message> messages, boolean addGenerationPrompt) {
+        return format.encodeText(render(messages, addGenerationPrompt));
+    }
+
+    /** The ids of a one-turn conversation: an optional system message, a user message, the assistant's turn opened. */
+    int[] encodeQuestion(String system, String user) {
+        return encode(oneTurn(system, user), true);
+    }
+
+    static List<Message> oneTurn(String system, String user) {
+        List<Message> messages = new ArrayList<>();
+        if (system != null) {
+            messages.add(new Message("system", system));
+        }
+        messages.add(new Message("user", user));
+        return messages;
+    }
+
+    UserException failure(TemplateException e, List<Message> messages) {
+        boolean system = messages.stream().anyMatch(m -> m.role().equals("system"));
+        String hint = e.kind() == TemplateException.Kind.RAISED && system && format.options().dialect() == RenderOptions.Dialect.JINJA
+                ? " (if the template has no system role, --chat-dialect llama-cpp folds system messages into the next user message)" : "";
+        return new UserException(origin + ": " + e.getMessage() + hint);
+    }
+}
