@@ -6,7 +6,6 @@ import dev.rewind.engine.gguf.GgufWriter;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.engine.tensor.GgmlType;
 import dev.rewind.engine.tensor.Quantizer;
-import dev.rewind.engine.tensor.WeightMatrix;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -56,8 +55,8 @@ public final class SyntheticModel {
     /** The architectures this class writes. */
     public static final List<String> ARCHITECTURES = List.of("llama");
 
-    /** The weight types it writes: those Rewind has kernels for. */
-    public static final List<GgmlType> TYPES = WeightMatrix.SUPPORTED_TYPES;
+    /** The weight types it writes: those {@link Quantizer} writes. */
+    public static final List<GgmlType> TYPES = Quantizer.TYPES;
 
     /**
      * The dimensions of a {@code llama} model.
@@ -170,7 +169,7 @@ public final class SyntheticModel {
             case Q8_0 -> 7;
             case BF16 -> 32;
             default -> throw new IllegalArgumentException("no synthetic models of type " + type + " (supported: "
-                    + WeightMatrix.SUPPORTED_TYPES_TEXT + ")");
+                    + Quantizer.TYPES_TEXT + ")");
         };
     }
 

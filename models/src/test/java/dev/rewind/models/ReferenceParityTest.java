@@ -64,19 +64,35 @@ class ReferenceParityTest {
             new Case("tiny-llama-BF16", new Tolerance(5e-2, 1e-2)),
             new Case("tiny-llama-Q8_0", new Tolerance(0.2, 0.1)),
             new Case("tiny-llama-Q4_0", new Tolerance(0.3, 0.1)),
+            new Case("tiny-llama-Q4_1", new Tolerance(0.2, 0.1)),
+            new Case("tiny-llama-Q5_0", new Tolerance(0.2, 0.1)),
+            new Case("tiny-llama-Q5_1", new Tolerance(0.2, 0.1)),
+            new Case("tiny-llama-IQ4_NL", new Tolerance(0.2, 0.1)),
+            new Case("tiny-llama-Q2_K", new Tolerance(0.25, 0.2)),
+            new Case("tiny-llama-Q3_K", new Tolerance(0.25, 0.2)),
+            new Case("tiny-llama-Q4_K", new Tolerance(0.25, 0.2)),
+            new Case("tiny-llama-Q5_K", new Tolerance(0.25, 0.2)),
+            new Case("tiny-llama-Q6_K", new Tolerance(0.4, 0.2)),
+            new Case("tiny-llama-Q4_K_M", new Tolerance(0.4, 0.2)),
             new Case("tiny-qwen2-F32", new Tolerance(1e-4, 1e-4)),
             new Case("tiny-qwen2-F16", new Tolerance(1.5e-2, 3e-3)),
             new Case("tiny-qwen2-Q8_0", new Tolerance(0.2, 0.1)),
             new Case("tiny-qwen2-Q4_0", new Tolerance(0.3, 0.1)),
+            new Case("tiny-qwen2-Q6_K", new Tolerance(0.4, 0.2)),
+            new Case("tiny-qwen2-Q4_K_M", new Tolerance(0.4, 0.2)),
             // llama.cpp reads GELU from an F16 table: its F32 gemma logits are 2e-3 off plain float math
             new Case("tiny-gemma-F32", new Tolerance(2e-3, 2e-3)),
             new Case("tiny-gemma-F16", new Tolerance(1.5e-2, 3e-3)),
             new Case("tiny-gemma-Q8_0", new Tolerance(0.2, 0.1)),
             new Case("tiny-gemma-Q4_0", new Tolerance(0.3, 0.1)),
+            new Case("tiny-gemma-Q6_K", new Tolerance(0.4, 0.2)),
+            new Case("tiny-gemma-Q4_K_M", new Tolerance(0.4, 0.2)),
             new Case("tiny-phi3-F32", new Tolerance(1e-4, 1e-4)),
             new Case("tiny-phi3-F16", new Tolerance(1.5e-2, 3e-3)),
             new Case("tiny-phi3-Q8_0", new Tolerance(0.2, 0.1)),
-            new Case("tiny-phi3-Q4_0", new Tolerance(0.3, 0.1)));
+            new Case("tiny-phi3-Q4_0", new Tolerance(0.3, 0.1)),
+            new Case("tiny-phi3-Q6_K", new Tolerance(0.4, 0.2)),
+            new Case("tiny-phi3-Q4_K_M", new Tolerance(0.4, 0.2)));
 
     static final ObjectMapper JSON = new ObjectMapper();
     static WorkerPool pool;

@@ -73,6 +73,56 @@ public final class MatVec {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }
             }
+            case Q4_1Matrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q5_0Matrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q5_1Matrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q2_KMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q3_KMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q4_KMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q5_KMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q6_KMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case IQ4_NLMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case IQ4_XSMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
             // The packed forms' dot is exact and slow; their fast products are MatMul's.
             case Q8_0Packed m -> {
                 for (int r = start; r < end; r++) {

@@ -3,7 +3,9 @@ package dev.rewind.engine.tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.List;
 import java.util.Objects;
+import java.util.stream.Collectors;
 
 /**
  * Converts float weights to the stored bytes of a GGUF tensor, producing exactly the bytes
@@ -46,20 +48,26 @@ public final class Quantizer {
     private static final int BLOCK = 32;
     private static final int HALF_BLOCK = BLOCK / 2;
 
+    /** The types this class writes, in {@link WeightMatrix#SUPPORTED_TYPES}' order. */
+    public static final List<GgmlType> TYPES = List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0);
+
+    /** {@link #TYPES} as shown to users. */
+    public static final String TYPES_TEXT = TYPES.stream().map(GgmlType::name).collect(Collectors.joining(", "));
+
     private Quantizer() {
     }
 
     /**
      * Bytes that {@code n} weights of {@code type} take.
      *
-     * @throws IllegalArgumentException if {@code type} is not one of {@link WeightMatrix#SUPPORTED_TYPES}
+     * @throws IllegalArgumentException if {@code type} is not one of {@link #TYPES}
      *                                  (the message names it), {@code n} is negative or not a whole
      *                                  number of the type's blocks, or the size overflows a long
      */
     public static long bytes(GgmlType type, long n) {
         Objects.requireNonNull(type, "type");
-        if (!WeightMatrix.SUPPORTED_TYPES.contains(type)) {
-            throw new IllegalArgumentException("cannot quantize to " + type + ": supported types are " + WeightMatrix.SUPPORTED_TYPES_TEXT);
+        if (!TYPES.contains(type)) {
+            throw new IllegalArgumentException("cannot quantize to " + type + ": supported types are " + TYPES_TEXT);
         }
         if (n < 0 || n % type.blockSize() != 0) {
             throw new IllegalArgumentException(n + " weights are not a whole number of " + type + " blocks of " + type.blockSize());
