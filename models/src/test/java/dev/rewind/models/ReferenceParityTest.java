@@ -127,9 +127,15 @@ class ReferenceParityTest {
         return tests.stream();
     }
 
-    /** True when the fast path rounds activations (Q4_0 against 8-bit activations), so it is not plain float math. */
+    /**
+     * True when the fast path rounds activations (its packed Q4_0 and k-quant kernels multiply
+     * against 8-bit activations, as ggml's do), so it is not plain float math. Q5_0 and IQ4_NL are
+     * regrouped into Q8_0's layout, which keeps float activations; Q4_1, Q5_1, Q2_K and IQ4_XS
+     * run their float kernels.
+     */
     static boolean quantizesActivations(String model, Precision precision) {
-        return precision == Precision.FAST && model.endsWith("-Q4_0");
+        return precision == Precision.FAST && java.util.stream.Stream.of("-Q4_0", "-Q4_K", "-Q5_K", "-Q6_K", "-Q3_K", "-Q4_K_M")
+                .anyMatch(model::endsWith);
     }
 
     private void check(Case c, Path ref, Path greedyFile, Precision precision) throws IOException {

@@ -46,7 +46,7 @@ public final class MatVec {
      * Rows {@code [start, end)}. One loop per type, so that each {@code dot} call site sees a single
      * class and the JIT inlines the kernel.
      */
-    private static void rows(WeightMatrix w, int start, int end, float[] x, int xOffset, float[] out, int outOffset) {
+    static void rows(WeightMatrix w, int start, int end, float[] x, int xOffset, float[] out, int outOffset) {
         switch (w) {
             case F32Matrix m -> {
                 for (int r = start; r < end; r++) {
@@ -130,6 +130,16 @@ public final class MatVec {
                 }
             }
             case Q4_0Packed m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q4_KPacked m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case K8Packed m -> {
                 for (int r = start; r < end; r++) {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }
