@@ -6,7 +6,6 @@ import dev.rewind.engine.gguf.GgufWriter;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.engine.tensor.GgmlType;
 import dev.rewind.engine.tensor.Quantizer;
-import dev.rewind.engine.tensor.WeightMatrix;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -56,8 +55,8 @@ public final class SyntheticModel {
     /** The architectures this class writes. */
     public static final List<String> ARCHITECTURES = List.of("llama");
 
-    /** The weight types it writes: those Rewind has kernels for. */
-    public static final List<GgmlType> TYPES = WeightMatrix.SUPPORTED_TYPES;
+    /** The weight types it writes: those {@link Quantizer} writes. */
+    public static final List<GgmlType> TYPES = Quantizer.TYPES;
 
     /**
      * The dimensions of a {@code llama} model.
@@ -83,7 +82,9 @@ public final class SyntheticModel {
         /**
          * @throws IllegalArgumentException if a size is not positive, the heads do not divide the
          *                                  width or each other, a row is not a whole number of
-         *                                  32-weight blocks, or the vocabulary is too small
+         *                                  32-weight blocks, or the vocabulary is too small (the
+         *                                  256-weight types need multiples of 256, checked when a
+         *                                  file of such a type is written)
          */
         public Shape {
             Objects.requireNonNull(name, "name");
@@ -95,7 +96,7 @@ public final class SyntheticModel {
                         + ") and kvHeads (" + kvHeads + ") must divide heads");
             }
             if (dim % 32 != 0 || ffnDim % 32 != 0) {
-                throw new IllegalArgumentException("shape " + name + ": dim and ffnDim must be multiples of 32 (the block size)");
+                throw new IllegalArgumentException("shape " + name + ": dim and ffnDim must be multiples of 32 (the smallest block size)");
             }
             if (vocab < MIN_VOCAB) {
                 throw new IllegalArgumentException("shape " + name + ": vocab must be at least " + MIN_VOCAB + ", got " + vocab);
@@ -158,7 +159,11 @@ public final class SyntheticModel {
 
     /**
      * llama.cpp's {@code general.file_type} ({@code llama_ftype}) for a model whose weights are all
-     * of {@code type}: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_BF16 32.
+     * of {@code type}: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q4_0 2, MOSTLY_Q4_1 3, MOSTLY_Q8_0 7,
+     * MOSTLY_Q5_0 8, MOSTLY_Q5_1 9, MOSTLY_Q2_K 10, MOSTLY_Q6_K 18, MOSTLY_IQ4_NL 25,
+     * MOSTLY_IQ4_XS 30, MOSTLY_BF16 32; and for Q3_K, Q4_K and Q5_K the numbers
+     * {@code llama-quantize} records when asked for those type names (with {@code --pure}, every
+     * weight of that type): MOSTLY_Q3_K_M 12, MOSTLY_Q4_K_M 15, MOSTLY_Q5_K_M 17.
      *
      * @throws IllegalArgumentException for a type not in {@link #TYPES}
      */
@@ -167,11 +172,79 @@ public final class SyntheticModel {
             case F32 -> 0;
             case F16 -> 1;
             case Q4_0 -> 2;
+            case Q4_1 -> 3;
             case Q8_0 -> 7;
+            case Q5_0 -> 8;
+            case Q5_1 -> 9;
+            case Q2_K -> 10;
+            case Q3_K -> 12;
+            case Q4_K -> 15;
+            case Q5_K -> 17;
+            case Q6_K -> 18;
+            case IQ4_NL -> 25;
+            case IQ4_XS -> 30;
             case BF16 -> 32;
             default -> throw new IllegalArgumentException("no synthetic models of type " + type + " (supported: "
-                    + WeightMatrix.SUPPORTED_TYPES_TEXT + ")");
+                    + Quantizer.TYPES_TEXT + ")");
         };
+    }
+
+    /**
+     * Which type each weight matrix of a synthetic file gets: {@code base} for most, {@code output}
+     * for the output matrix (the token embedding when the output is tied), and {@code moreBits} for
+     * the {@code attn_v} and {@code ffn_down} matrices of the layers llama-quantize's k-quant
+     * mixtures give more bits (the first and last eighth of the layers and every third layer
+     * between). Norm weights stay F32.
+     *
+     * @param name     how the file's weights are described to users, e.g. {@code Q4_K_M}
+     * @param fileType the file's {@code general.file_type}
+     */
+    public record Recipe(String name, GgmlType base, GgmlType output, GgmlType moreBits, int fileType) {
+
+        /** @throws IllegalArgumentException if a type has no quantizer */
+        public Recipe {
+            Objects.requireNonNull(name, "name");
+            for (GgmlType t : List.of(base, output, moreBits)) {
+                SyntheticModel.fileType(t);
+            }
+        }
+
+        /** Every weight matrix of {@code type}, as {@code llama-quantize --pure} writes. */
+        public static Recipe pure(GgmlType type) {
+            return new Recipe(type.name(), type, type, type, SyntheticModel.fileType(type));
+        }
+
+        /**
+         * Every weight of {@code type} but the output matrix, of {@code output}: what
+         * {@code llama-quantize} writes without {@code --pure} for a single type (Q4_0, Q8_0, ...
+         * keep the output matrix, or the tied embedding, in Q6_K).
+         */
+        public static Recipe withOutput(GgmlType type, GgmlType output) {
+            return new Recipe(type + " (output " + output + ")", type, output, type, SyntheticModel.fileType(type));
+        }
+
+        /** llama-quantize's Q4_K_M mixture for a dense llama: Q4_K, with Q6_K output and Q6_K attn_v/ffn_down in the layers that get more bits. */
+        public static final Recipe Q4_K_M = new Recipe("Q4_K_M", GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q6_K, 15);
+
+        /** llama-quantize's Q5_K_M mixture: Q5_K, with Q6_K where Q4_K_M has it. */
+        public static final Recipe Q5_K_M = new Recipe("Q5_K_M", GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q6_K, 17);
+
+        /** The mixtures by name. */
+        public static final List<Recipe> MIXTURES = List.of(Q4_K_M, Q5_K_M);
+
+        /** The type of matrix {@code tensor} ({@code blk.L.attn_v.weight}, {@code output.weight}, ...) in a model of {@code layers} layers. */
+        GgmlType typeOf(String tensor, boolean tiedOutput, int layers) {
+            if (tensor.equals("output.weight") || (tiedOutput && tensor.equals("token_embd.weight"))) {
+                return output;
+            }
+            if (tensor.startsWith("blk.") && (tensor.endsWith(".attn_v.weight") || tensor.endsWith(".ffn_down.weight"))) {
+                int layer = Integer.parseInt(tensor.substring(4, tensor.indexOf('.', 4)));
+                if (layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2) {
+                    return moreBits;
+                }
+            }
+            return base;
+        }
     }
 
     /**
@@ -187,12 +260,23 @@ public final class SyntheticModel {
      */
     public static void write(Path path, Shape shape, GgmlType type, long seed, WorkerPool pool, LongConsumer bytesDone)
             throws IOException {
-        writer(shape, type, seed, pool, bytesDone).write(path);
+        write(path, shape, Recipe.pure(type), seed, pool, bytesDone);
+    }
+
+    /** {@link #write(Path, Shape, GgmlType, long, WorkerPool, LongConsumer)} with each matrix's type from {@code recipe}. */
+    public static void write(Path path, Shape shape, Recipe recipe, long seed, WorkerPool pool, LongConsumer bytesDone)
+            throws IOException {
+        writer(shape, recipe, seed, pool, bytesDone).write(path);
     }
 
     /** The bytes of tensor data {@link #write} generates: the file size minus the header and padding. */
     public static long tensorBytes(Shape shape, GgmlType type) {
-        return tensors(shape, type).stream().mapToLong(t -> t.bytes()).sum();
+        return tensorBytes(shape, Recipe.pure(type));
+    }
+
+    /** The bytes of tensor data a file of {@code recipe} holds. */
+    public static long tensorBytes(Shape shape, Recipe recipe) {
+        return tensors(shape, recipe).stream().mapToLong(t -> t.bytes()).sum();
     }
 
     /**
@@ -202,13 +286,19 @@ public final class SyntheticModel {
      * @see #write
      */
     public static GgufWriter writer(Shape shape, GgmlType type, long seed, WorkerPool pool, LongConsumer bytesDone) {
+        return writer(shape, Recipe.pure(type), seed, pool, bytesDone);
+    }
+
+    /** {@link #writer(Shape, GgmlType, long, WorkerPool, LongConsumer)} with each matrix's type from {@code recipe}. */
+    public static GgufWriter writer(Shape shape, Recipe recipe, long seed, WorkerPool pool, LongConsumer bytesDone) {
         Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(recipe, "recipe");
         Objects.requireNonNull(pool, "pool");
         Objects.requireNonNull(bytesDone, "bytesDone");
         GgufWriter w = GgufWriter.create();
-        metadata(w, shape, type, seed);
+        metadata(w, shape, recipe, seed);
         long before = 0; // tensor bytes ahead of this one: progress is reported as before + done within it
-        for (TensorSpec t : tensors(shape, type)) {
+        for (TensorSpec t : tensors(shape, recipe)) {
             long offset = before;
             if (t.norm()) {
                 w.tensor(t.name(), GgmlType.F32, new long[]{t.cols()}, target -> {
@@ -219,6 +309,7 @@ public final class SyntheticModel {
                 });
             } else {
                 long tensorSeed = mix(seed ^ mix(t.name().hashCode()));
+                GgmlType type = t.type();
                 w.tensor(t.name(), type, new long[]{t.cols(), t.rows()},
                         target -> fillRandom(target, type, t.rows(), t.cols(), tensorSeed, pool, done -> bytesDone.accept(offset + done)));
             }
@@ -228,47 +319,52 @@ public final class SyntheticModel {
     }
 
     /** One tensor of the file: a norm vector ({@code rows == 1}, F32) or a weight matrix. */
-    private record TensorSpec(String name, int rows, int cols, boolean norm, long bytes) {
+    private record TensorSpec(String name, int rows, int cols, boolean norm, GgmlType type, long bytes) {
         static TensorSpec norm(String name, int width) {
-            return new TensorSpec(name, 1, width, true, 4L * width);
-        }
-
-        static TensorSpec matrix(String name, int rows, int cols, GgmlType type) {
-            return new TensorSpec(name, rows, cols, false, Quantizer.bytes(type, (long) rows * cols));
+            return new TensorSpec(name, 1, width, true, GgmlType.F32, 4L * width);
         }
     }
 
     /** The tensors in the order llama.cpp's converter writes them. */
-    private static List<TensorSpec> tensors(Shape s, GgmlType type) {
-        fileType(type); // rejects unsupported types with a clear message
+    private static List<TensorSpec> tensors(Shape s, Recipe recipe) {
+        for (GgmlType type : List.of(recipe.base(), recipe.output(), recipe.moreBits())) {
+            if (s.dim() % type.blockSize() != 0 || s.ffnDim() % type.blockSize() != 0) {
+                throw new IllegalArgumentException("shape " + s.name() + ": dim (" + s.dim() + ") and ffnDim (" + s.ffnDim()
+                        + ") must be multiples of " + type + "'s block size " + type.blockSize() + " (every matrix row is whole blocks)");
+            }
+        }
         List<TensorSpec> list = new ArrayList<>();
-        list.add(TensorSpec.matrix("token_embd.weight", s.vocab(), s.dim(), type));
+        java.util.function.BiFunction<String, int[], TensorSpec> matrix = (name, shape) -> {
+            GgmlType type = recipe.typeOf(name, s.tiedOutput(), s.layers());
+            return new TensorSpec(name, shape[0], shape[1], false, type, Quantizer.bytes(type, (long) shape[0] * shape[1]));
+        };
+        list.add(matrix.apply("token_embd.weight", new int[]{s.vocab(), s.dim()}));
         for (int l = 0; l < s.layers(); l++) {
             String p = "blk." + l + ".";
             list.add(TensorSpec.norm(p + "attn_norm.weight", s.dim()));
-            list.add(TensorSpec.matrix(p + "attn_q.weight", s.dim(), s.dim(), type));
-            list.add(TensorSpec.matrix(p + "attn_k.weight", s.kvDim(), s.dim(), type));
-            list.add(TensorSpec.matrix(p + "attn_v.weight", s.kvDim(), s.dim(), type));
-            list.add(TensorSpec.matrix(p + "attn_output.weight", s.dim(), s.dim(), type));
+            list.add(matrix.apply(p + "attn_q.weight", new int[]{s.dim(), s.dim()}));
+            list.add(matrix.apply(p + "attn_k.weight", new int[]{s.kvDim(), s.dim()}));
+            list.add(matrix.apply(p + "attn_v.weight", new int[]{s.kvDim(), s.dim()}));
+            list.add(matrix.apply(p + "attn_output.weight", new int[]{s.dim(), s.dim()}));
             list.add(TensorSpec.norm(p + "ffn_norm.weight", s.dim()));
-            list.add(TensorSpec.matrix(p + "ffn_gate.weight", s.ffnDim(), s.dim(), type));
-            list.add(TensorSpec.matrix(p + "ffn_up.weight", s.ffnDim(), s.dim(), type));
-            list.add(TensorSpec.matrix(p + "ffn_down.weight", s.dim(), s.ffnDim(), type));
+            list.add(matrix.apply(p + "ffn_gate.weight", new int[]{s.ffnDim(), s.dim()}));
+            list.add(matrix.apply(p + "ffn_up.weight", new int[]{s.ffnDim(), s.dim()}));
+            list.add(matrix.apply(p + "ffn_down.weight", new int[]{s.dim(), s.ffnDim()}));
         }
         list.add(TensorSpec.norm("output_norm.weight", s.dim()));
         if (!s.tiedOutput()) {
-            list.add(TensorSpec.matrix("output.weight", s.vocab(), s.dim(), type));
+            list.add(matrix.apply("output.weight", new int[]{s.vocab(), s.dim()}));
         }
         return list;
     }
 
-    private static void metadata(GgufWriter w, Shape s, GgmlType type, long seed) {
+    private static void metadata(GgufWriter w, Shape s, Recipe recipe, long seed) {
         String arch = "llama.";
         w.metadata("general.architecture", new GgufValue.Str("llama"));
         w.metadata("general.name", new GgufValue.Str("synthetic-" + s.name()));
         w.metadata("general.description", new GgufValue.Str("random weights N(0, 1/sqrt(input width)), norms 1, seed " + seed
                 + ", shape " + s.name() + ", written by Rewind's SyntheticModel; byte-level vocabulary"));
-        w.metadata("general.file_type", u32(fileType(type)));
+        w.metadata("general.file_type", u32(recipe.fileType()));
         w.metadata("general.quantization_version", u32(2));
         w.metadata(arch + "context_length", u32(s.contextLength()));
         w.metadata(arch + "embedding_length", u32(s.dim()));

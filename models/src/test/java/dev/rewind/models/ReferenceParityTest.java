@@ -64,19 +64,35 @@ class ReferenceParityTest {
             new Case("tiny-llama-BF16", new Tolerance(5e-2, 1e-2)),
             new Case("tiny-llama-Q8_0", new Tolerance(0.2, 0.1)),
             new Case("tiny-llama-Q4_0", new Tolerance(0.3, 0.1)),
+            new Case("tiny-llama-Q4_1", new Tolerance(0.2, 0.1)),
+            new Case("tiny-llama-Q5_0", new Tolerance(0.2, 0.1)),
+            new Case("tiny-llama-Q5_1", new Tolerance(0.2, 0.1)),
+            new Case("tiny-llama-IQ4_NL", new Tolerance(0.2, 0.1)),
+            new Case("tiny-llama-Q2_K", new Tolerance(0.25, 0.2)),
+            new Case("tiny-llama-Q3_K", new Tolerance(0.25, 0.2)),
+            new Case("tiny-llama-Q4_K", new Tolerance(0.25, 0.2)),
+            new Case("tiny-llama-Q5_K", new Tolerance(0.25, 0.2)),
+            new Case("tiny-llama-Q6_K", new Tolerance(0.4, 0.2)),
+            new Case("tiny-llama-Q4_K_M", new Tolerance(0.4, 0.2)),
             new Case("tiny-qwen2-F32", new Tolerance(1e-4, 1e-4)),
             new Case("tiny-qwen2-F16", new Tolerance(1.5e-2, 3e-3)),
             new Case("tiny-qwen2-Q8_0", new Tolerance(0.2, 0.1)),
             new Case("tiny-qwen2-Q4_0", new Tolerance(0.3, 0.1)),
+            new Case("tiny-qwen2-Q6_K", new Tolerance(0.4, 0.2)),
+            new Case("tiny-qwen2-Q4_K_M", new Tolerance(0.4, 0.2)),
             // llama.cpp reads GELU from an F16 table: its F32 gemma logits are 2e-3 off plain float math
             new Case("tiny-gemma-F32", new Tolerance(2e-3, 2e-3)),
             new Case("tiny-gemma-F16", new Tolerance(1.5e-2, 3e-3)),
             new Case("tiny-gemma-Q8_0", new Tolerance(0.2, 0.1)),
             new Case("tiny-gemma-Q4_0", new Tolerance(0.3, 0.1)),
+            new Case("tiny-gemma-Q6_K", new Tolerance(0.4, 0.2)),
+            new Case("tiny-gemma-Q4_K_M", new Tolerance(0.4, 0.2)),
             new Case("tiny-phi3-F32", new Tolerance(1e-4, 1e-4)),
             new Case("tiny-phi3-F16", new Tolerance(1.5e-2, 3e-3)),
             new Case("tiny-phi3-Q8_0", new Tolerance(0.2, 0.1)),
-            new Case("tiny-phi3-Q4_0", new Tolerance(0.3, 0.1)));
+            new Case("tiny-phi3-Q4_0", new Tolerance(0.3, 0.1)),
+            new Case("tiny-phi3-Q6_K", new Tolerance(0.4, 0.2)),
+            new Case("tiny-phi3-Q4_K_M", new Tolerance(0.4, 0.2)));
 
     static final ObjectMapper JSON = new ObjectMapper();
     static WorkerPool pool;
@@ -111,9 +127,15 @@ class ReferenceParityTest {
         return tests.stream();
     }
 
-    /** True when the fast path rounds activations (Q4_0 against 8-bit activations), so it is not plain float math. */
+    /**
+     * True when the fast path rounds activations (its packed Q4_0 and k-quant kernels multiply
+     * against 8-bit activations, as ggml's do), so it is not plain float math. Q5_0 and IQ4_NL are
+     * regrouped into Q8_0's layout, which keeps float activations; Q4_1, Q5_1, Q2_K and IQ4_XS
+     * run their float kernels.
+     */
     static boolean quantizesActivations(String model, Precision precision) {
-        return precision == Precision.FAST && model.endsWith("-Q4_0");
+        return precision == Precision.FAST && java.util.stream.Stream.of("-Q4_0", "-Q4_K", "-Q5_K", "-Q6_K", "-Q3_K", "-Q4_K_M")
+                .anyMatch(model::endsWith);
     }
 
     private void check(Case c, Path ref, Path greedyFile, Precision precision) throws IOException {

@@ -65,7 +65,8 @@ class SyntheticModelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1",
+            "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"})
     void loadsWithTheShapeAndTypesAsked(GgmlType type) throws IOException {
         Path path = FILES.get(type);
         try (LoadedModel loaded = ModelLoader.load(path, pool)) {
@@ -173,6 +174,8 @@ class SyntheticModelTest {
      * Q4_0 0.33, F16 0.00075, BF16 0.0063). The test asks for a factor between 1 and 6: below 1 would
      * mean the weights were not rounded as the type says, far above would mean different weights
      * (a wrong seed, a transposed matrix or a broken quantizer give unrelated logits: about √2).
+     * For the types that fit their scales (Q4_1 … IQ4_XS) {@code e} is their measured relative RMS
+     * error on Gaussian weights.
      */
     @Test
     void quantizedLogitsAreCloseToTheF32Logits() throws IOException {
@@ -185,11 +188,22 @@ class SyntheticModelTest {
         double std = rms(reference, null);
         assertTrue(std > 0.1 && std < 10, "F32 logits should be of order 1 with σ = 1/√cols, RMS " + std);
         double gaussianAmax = 2.07;
-        Map<GgmlType, Double> weightError = Map.of(
-                GgmlType.Q8_0, gaussianAmax / 127 / Math.sqrt(12),
-                GgmlType.Q4_0, gaussianAmax / 8 / Math.sqrt(12),
-                GgmlType.F16, 0x1p-11 / Math.sqrt(3),
-                GgmlType.BF16, 0x1p-8 / Math.sqrt(3));
+        Map<GgmlType, Double> weightError = Map.ofEntries(
+                Map.entry(GgmlType.Q8_0, gaussianAmax / 127 / Math.sqrt(12)),
+                Map.entry(GgmlType.Q4_0, gaussianAmax / 8 / Math.sqrt(12)),
+                Map.entry(GgmlType.F16, 0x1p-11 / Math.sqrt(3)),
+                Map.entry(GgmlType.BF16, 0x1p-8 / Math.sqrt(3)),
+                // the fitted types: their relative RMS error on Gaussian weights, measured (BlockQuantizerTest)
+                Map.entry(GgmlType.Q4_1, 0.079),
+                Map.entry(GgmlType.Q5_0, 0.043),
+                Map.entry(GgmlType.Q5_1, 0.038),
+                Map.entry(GgmlType.IQ4_NL, 0.076),
+                Map.entry(GgmlType.IQ4_XS, 0.077),
+                Map.entry(GgmlType.Q2_K, 0.30),
+                Map.entry(GgmlType.Q3_K, 0.15),
+                Map.entry(GgmlType.Q4_K, 0.072),
+                Map.entry(GgmlType.Q5_K, 0.036),
+                Map.entry(GgmlType.Q6_K, 0.018));
         for (Map.Entry<GgmlType, Double> e : weightError.entrySet()) {
             try (LoadedModel quantized = ModelLoader.load(FILES.get(e.getKey()), pool)) {
                 List<float[]> rows = logits(quantized, prompt);
@@ -201,11 +215,77 @@ class SyntheticModelTest {
         }
     }
 
+    /**
+     * The tiny shape is tiny-llama's (2 layers, separate output), so the Q4_K_M mixture must give
+     * every matrix the type llama-quantize gave it in {@code ../shared/models/tiny-llama-Q4_K_M.gguf}.
+     */
+    @Test
+    void theQ4_K_MMixtureTypesEveryMatrixAsLlamaQuantizeDoes() throws IOException {
+        Path path = dir.resolve("tiny-Q4_K_M.gguf");
+        SyntheticModel.write(path, SyntheticModel.TINY, SyntheticModel.Recipe.Q4_K_M, SEED, pool, done -> { });
+        try (GgufFile ours = GgufFile.open(path); GgufFile theirs = GgufFile.open(SharedData.model("tiny-llama-Q4_K_M.gguf"))) {
+            assertEquals(theirs.tensors().size(), ours.tensors().size());
+            for (GgufTensorInfo t : theirs.tensors()) {
+                assertEquals(t.type(), ours.tensor(t.name()).orElseThrow().type(), t.name());
+            }
+            assertEquals(15L, ours.metadata().integer("general.file_type").orElseThrow());
+        }
+        try (LoadedModel loaded = ModelLoader.load(path, pool)) {
+            logits(loaded, loaded.tokenizer().encode(PROMPT, true, true)).forEach(SyntheticModelTest::assertFinite);
+        }
+    }
+
+    /**
+     * What a plain {@code llama-quantize ... Q4_0} download holds: Q4_0 weights with the output
+     * matrix (or the tied embedding) in Q6_K. It loads on both precisions, and its logits stay as
+     * close to the F32 model's as the pure Q4_0 file's (the Q6_K output adds little error).
+     */
+    @Test
+    void aQ4_0FileWithAQ6_KOutputLoadsOnBothPrecisions() throws IOException {
+        SyntheticModel.Shape tied = new SyntheticModel.Shape("tied", 256, 2, 8, 2, 512, 512, 512, 1e4, 1e-5f, true);
+        for (SyntheticModel.Shape shape : List.of(SyntheticModel.TINY, tied)) {
+            Path mixed = dir.resolve(shape.name() + "-Q4_0-Q6_K.gguf");
+            Path pure = dir.resolve(shape.name() + "-Q4_0-pure.gguf");
+            Path f32 = dir.resolve(shape.name() + "-F32-ref.gguf");
+            SyntheticModel.write(mixed, shape, SyntheticModel.Recipe.withOutput(GgmlType.Q4_0, GgmlType.Q6_K), SEED, pool, done -> { });
+            SyntheticModel.write(pure, shape, GgmlType.Q4_0, SEED, pool, done -> { });
+            SyntheticModel.write(f32, shape, GgmlType.F32, SEED, pool, done -> { });
+            String output = shape.tiedOutput() ? "token_embd.weight" : "output.weight";
+            try (GgufFile file = GgufFile.open(mixed)) {
+                assertEquals(GgmlType.Q6_K, file.tensor(output).orElseThrow().type());
+                assertEquals(GgmlType.Q4_0, file.tensor("blk.0.attn_q.weight").orElseThrow().type());
+            }
+            int[] prompt;
+            List<float[]> reference;
+            try (LoadedModel loaded = ModelLoader.load(f32, pool)) {
+                prompt = loaded.tokenizer().encode(PROMPT, true, true);
+                reference = logits(loaded, prompt);
+            }
+            for (dev.rewind.engine.tensor.Precision precision : dev.rewind.engine.tensor.Precision.values()) {
+                double mixedError;
+                double pureError;
+                try (LoadedModel loaded = ModelLoader.load(mixed, pool, precision)) {
+                    mixedError = rms(logits(loaded, prompt), reference);
+                }
+                try (LoadedModel loaded = ModelLoader.load(pure, pool, precision)) {
+                    pureError = rms(logits(loaded, prompt), reference);
+                }
+                assertTrue(mixedError > 0 && mixedError <= pureError * 1.05, shape.name() + " " + precision
+                        + ": RMS logit error with a Q6_K output " + mixedError + ", pure Q4_0 " + pureError);
+            }
+        }
+    }
+
     @Test
     void unsupportedTypesAndBadShapesAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> SyntheticModel.write(dir.resolve("x.gguf"), SyntheticModel.TINY, GgmlType.Q4_K, 1, pool, done -> { }));
-        assertTrue(e.getMessage().contains("Q4_K"), e.getMessage());
+                () -> SyntheticModel.write(dir.resolve("x.gguf"), SyntheticModel.TINY, GgmlType.IQ2_XXS, 1, pool, done -> { }));
+        assertTrue(e.getMessage().contains("IQ2_XXS"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("x.gguf")));
+        SyntheticModel.Shape narrow = new SyntheticModel.Shape("narrow", 96, 1, 3, 1, 160, 512, 8, 1e4, 1e-5f, false);
+        e = assertThrows(IllegalArgumentException.class,
+                () -> SyntheticModel.write(dir.resolve("x.gguf"), narrow, GgmlType.Q4_K, 1, pool, done -> { }));
+        assertTrue(e.getMessage().contains("shape narrow") && e.getMessage().contains("Q4_K's block size 256"), e.getMessage());
         assertFalse(Files.exists(dir.resolve("x.gguf")));
         assertThrows(IllegalArgumentException.class, () -> new SyntheticModel.Shape("bad", 100, 1, 3, 1, 64, 512, 8, 1e4, 1e-5f, false));
         assertThrows(IllegalArgumentException.class, () -> new SyntheticModel.Shape("small", 64, 1, 4, 4, 64, 100, 8, 1e4, 1e-5f, false));

@@ -3,19 +3,21 @@ package dev.rewind.tools;
 import dev.rewind.engine.gguf.GgufFile;
 import dev.rewind.engine.gguf.GgufTensorInfo;
 import dev.rewind.engine.gguf.GgufValue;
+import dev.rewind.engine.tensor.GgmlType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 /** {@code rewind info}: what a GGUF file holds. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Print a GGUF file's metadata and its tensor table (name, type, shape, bytes).")
+        description = "Print a GGUF file's metadata, its tensor table (name, type, shape, bytes) and the number of tensors of each type.")
 final class InfoCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "PATH", description = "GGUF file.")
@@ -46,8 +48,28 @@ final class InfoCommand implements Callable<Integer> {
                 total += t.byteSize();
             }
             out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", "total", "", "", total);
+            printTypeCounts(file);
         }
         return 0;
+    }
+
+    /**
+     * One line per tensor type: how many tensors and bytes, and whether Rewind has kernels for it
+     * (a weight matrix of a type without kernels makes the model refuse to load).
+     */
+    private void printTypeCounts(GgufFile file) {
+        Map<GgmlType, long[]> byType = new EnumMap<>(GgmlType.class);
+        for (GgufTensorInfo t : file.tensors()) {
+            long[] countAndBytes = byType.computeIfAbsent(t.type(), k -> new long[2]);
+            countAndBytes[0]++;
+            countAndBytes[1] += t.byteSize();
+        }
+        out.printf("%ntensor types (%d):%n", byType.size());
+        for (Map.Entry<GgmlType, long[]> e : byType.entrySet()) {
+            long count = e.getValue()[0];
+            out.printf("  %-7s  %5d tensor%s  %12d bytes%s%n", e.getKey(), count, count == 1 ? " " : "s", e.getValue()[1],
+                    e.getKey().isSupported() ? "" : "  (no Rewind kernels)");
+        }
     }
 
     private static String oneLine(GgufValue v) {

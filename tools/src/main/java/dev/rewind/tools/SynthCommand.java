@@ -29,8 +29,14 @@ final class SynthCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--type", required = true, paramLabel = "TYPE", completionCandidates = Types.class,
-            description = "Type of every weight matrix: ${COMPLETION-CANDIDATES} (norm weights stay F32).")
+            description = "Type of every weight matrix: ${COMPLETION-CANDIDATES} (norm weights stay F32); "
+                    + "Q4_K_M and Q5_K_M are llama-quantize's mixtures (Q6_K output, Q6_K attn_v/ffn_down in some layers).")
     String type;
+
+    @Option(names = "--output-type", paramLabel = "TYPE",
+            description = "Type of the output matrix (the token embedding when tied), as llama-quantize's --output-tensor-type; "
+                    + "e.g. --type Q4_0 --output-type Q6_K is what llama-quantize writes for Q4_0 without --pure.")
+    String outputType;
 
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "The GGUF file to write (replaced if it exists).")
     Path file;
@@ -56,8 +62,7 @@ final class SynthCommand implements Callable<Integer> {
         }
         SyntheticModel.Shape s = SyntheticModel.shape(shape)
                 .orElseThrow(() -> new UserException("unknown shape '" + shape + "' (valid: " + SyntheticModel.shapeNames() + ")"));
-        GgmlType t = SyntheticModel.TYPES.stream().filter(candidate -> candidate.name().equalsIgnoreCase(type)).findFirst()
-                .orElseThrow(() -> new UserException("unknown type '" + type + "' (valid: " + typeNames() + ")"));
+        SyntheticModel.Recipe recipe = recipe();
         int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (n < 1 || n > 1024) {
             throw new UserException("--threads must be between 1 and 1024, got " + n);
@@ -71,18 +76,38 @@ final class SynthCommand implements Callable<Integer> {
         }
 
         long start = System.nanoTime();
-        Progress progress = new Progress(err, "writing " + target.getFileName(), SyntheticModel.tensorBytes(s, t));
+        Progress progress = new Progress(err, "writing " + target.getFileName(), SyntheticModel.tensorBytes(s, recipe));
         try (WorkerPool pool = new WorkerPool(n)) {
-            SyntheticModel.write(target, s, t, seed, pool, progress::update);
+            SyntheticModel.write(target, s, recipe, seed, pool, progress::update);
         }
         progress.done();
-        out.printf("wrote %s: %s %s, %,d parameters, seed %d, %,d bytes in %.1f s%n", file, s.name(), t,
+        out.printf("wrote %s: %s %s, %,d parameters, seed %d, %,d bytes in %.1f s%n", file, s.name(), recipe.name(),
                 s.parameters(), seed, Files.size(target), (System.nanoTime() - start) / 1e9);
         return 0;
     }
 
+    /** The recipe {@code --type} and {@code --output-type} ask for. */
+    private SyntheticModel.Recipe recipe() {
+        java.util.Optional<SyntheticModel.Recipe> mixture = SyntheticModel.Recipe.MIXTURES.stream()
+                .filter(m -> m.name().equalsIgnoreCase(type)).findFirst();
+        if (mixture.isPresent()) {
+            if (outputType != null) {
+                throw new UserException("--output-type applies to a single --type, not to the mixture " + mixture.get().name());
+            }
+            return mixture.get();
+        }
+        GgmlType t = single(type, "type");
+        return outputType == null ? SyntheticModel.Recipe.pure(t) : SyntheticModel.Recipe.withOutput(t, single(outputType, "output type"));
+    }
+
+    private static GgmlType single(String name, String what) {
+        return SyntheticModel.TYPES.stream().filter(candidate -> candidate.name().equalsIgnoreCase(name)).findFirst()
+                .orElseThrow(() -> new UserException("unknown " + what + " '" + name + "' (valid: " + typeNames() + ")"));
+    }
+
     private static String typeNames() {
-        return SyntheticModel.TYPES.stream().map(GgmlType::name).collect(Collectors.joining(", "));
+        return java.util.stream.Stream.concat(SyntheticModel.TYPES.stream().map(GgmlType::name),
+                SyntheticModel.Recipe.MIXTURES.stream().map(SyntheticModel.Recipe::name)).collect(Collectors.joining(", "));
     }
 
     /** The valid {@code --arch} values, for the help text. */
@@ -105,7 +130,8 @@ final class SynthCommand implements Callable<Integer> {
     static final class Types implements Iterable<String> {
         @Override
         public Iterator<String> iterator() {
-            return SyntheticModel.TYPES.stream().map(GgmlType::name).iterator();
+            return java.util.stream.Stream.concat(SyntheticModel.TYPES.stream().map(GgmlType::name),
+                    SyntheticModel.Recipe.MIXTURES.stream().map(SyntheticModel.Recipe::name)).iterator();
         }
     }
 }

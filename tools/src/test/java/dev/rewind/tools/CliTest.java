@@ -2,6 +2,9 @@ package dev.rewind.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rewind.engine.gguf.GgufFile;
+import dev.rewind.engine.gguf.GgufTensorInfo;
+import dev.rewind.engine.tensor.GgmlType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -11,6 +14,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -121,6 +128,32 @@ class CliTest {
         assertTrue(r.out().contains("general.architecture"), r.out());
         assertTrue(r.out().contains("token_embd.weight"), r.out());
         assertTrue(r.out().contains("F32"), r.out());
+        assertTrue(r.out().contains("tensor types (1):\n  F32         48 tensors"), r.out());
+    }
+
+    @Test
+    void infoCountsTheTensorsOfEachTypeOfAMixture() throws IOException {
+        Path model = shared().resolve("tiny-llama-Q4_K_M.gguf");
+        Run r = run("info", model.toString());
+        assertEquals(0, r.exit(), r.err());
+        // what the file's tensor table says, counted here independently of the command
+        Map<GgmlType, long[]> expected = new EnumMap<>(GgmlType.class);
+        try (GgufFile file = GgufFile.open(model)) {
+            for (GgufTensorInfo t : file.tensors()) {
+                long[] c = expected.computeIfAbsent(t.type(), k -> new long[2]);
+                c[0]++;
+                c[1] += t.byteSize();
+            }
+        }
+        assertEquals(Set.of(GgmlType.F32, GgmlType.Q4_K, GgmlType.Q6_K), expected.keySet(), "a Q4_K_M file mixes Q4_K and Q6_K");
+        List<String> lines = r.out().substring(r.out().indexOf("tensor types")).lines().toList();
+        assertEquals("tensor types (3):", lines.get(0));
+        int i = 1;
+        for (Map.Entry<GgmlType, long[]> e : expected.entrySet()) {
+            assertEquals(List.of(e.getKey().name(), Long.toString(e.getValue()[0]), "tensors", Long.toString(e.getValue()[1]), "bytes"),
+                    List.of(lines.get(i++).trim().split("\\s+")), r.out());
+        }
+        assertEquals(4, lines.size(), r.out());
     }
 
     @Test

@@ -21,6 +21,8 @@ class SynthCommandTest {
     record Run(int exit, String out, String err) {
     }
 
+    static final String ALL_TYPES = "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS";
+
     @TempDir
     Path dir;
 
@@ -49,14 +51,26 @@ class SynthCommandTest {
     }
 
     @Test
+    void writesAK_QuantModelThatGenerateRuns() throws IOException {
+        Path model = dir.resolve("tiny-q4k.gguf");
+        Run synth = run("synth", "--arch", "llama", "--shape", "tiny", "--type", "q4_k", "--out", model.toString());
+        assertEquals(0, synth.exit(), synth.err());
+        assertTrue(synth.out().startsWith("wrote " + model + ": tiny Q4_K"), synth.out());
+        Run generate = run("generate", "--model", model.toString(), "--prompt", "Hello world", "-n", "4",
+                "--temperature", "0", "--ignore-eos", "--output-format", "json");
+        assertEquals(0, generate.exit(), generate.err());
+        assertTrue(generate.out().contains("\"predicted_n\":4"), generate.out());
+    }
+
+    @Test
     void anUnknownShapeIsOneLineListingTheValidOnes() {
         Path model = dir.resolve("x.gguf");
         Run r = run("synth", "--arch", "llama", "--shape", "llama-70b", "--type", "Q8_0", "--out", model.toString());
         assertOneLineError(r, "unknown shape 'llama-70b'", "tiny", "llama-1b", "llama-8b");
         assertFalse(Files.exists(model));
 
-        assertOneLineError(run("synth", "--arch", "llama", "--shape", "tiny", "--type", "Q4_K", "--out", model.toString()),
-                "unknown type 'Q4_K'", "F32, F16, BF16, Q8_0, Q4_0");
+        assertOneLineError(run("synth", "--arch", "llama", "--shape", "tiny", "--type", "IQ2_XXS", "--out", model.toString()),
+                "unknown type 'IQ2_XXS'", ALL_TYPES);
         assertOneLineError(run("synth", "--arch", "gpt2", "--shape", "tiny", "--type", "F16", "--out", model.toString()),
                 "unknown architecture 'gpt2'", "llama");
         assertOneLineError(run("synth", "--arch", "llama", "--shape", "tiny", "--type", "F16", "--out", dir.resolve("no/such/x.gguf").toString()),
@@ -69,7 +83,7 @@ class SynthCommandTest {
         Run r = run("synth", "--help");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("tiny, llama-1b, llama-8b"), r.out());
-        assertTrue(r.out().contains("F32, F16, BF16, Q8_0, Q4_0"), r.out());
+        assertTrue(r.out().replaceAll("\\s+", " ").contains(ALL_TYPES), r.out());
     }
 
     private static void assertOneLineError(Run r, String... fragments) {

@@ -92,7 +92,7 @@ public enum GgmlType {
     /** True when Rewind has kernels (scalar and SIMD) for weights of this type. */
     public boolean isSupported() {
         return switch (this) {
-            case F32, F16, BF16, Q8_0, Q4_0 -> true;
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS -> true;
             default -> false;
         };
     }

@@ -10,9 +10,11 @@ import java.util.Objects;
  * Matrix × matrix products {@code out[t] = W · x[t]} for one or several activation rows at once
  * (a prompt's tokens, or one token on each of several branches), split over a {@link WorkerPool}.
  *
- * <p>The {@link Precision#FAST} forms ({@link Q4_0Packed}, {@link Q8_0Packed}) run their own
- * kernels, which apply each decoded piece of a weight group to four activation rows at once; for
- * Q4_0 the activations are first quantized to 8 bits ({@link Q8Rows}). Every other matrix uses
+ * <p>The {@link Precision#FAST} forms ({@link Q4_0Packed}, {@link Q8_0Packed}, {@link Q4_KPacked},
+ * {@link K8Packed}) run their own kernels, which apply each decoded piece of a weight group to
+ * four activation rows at once; for all but Q8_0 the activations are first quantized to 8 bits
+ * ({@link Q8Rows}), once for the matrices of one input even when their layouts differ (a Q4_K_M
+ * file's Q4_K query and Q6_K value matrices). Every other matrix uses
  * its {@link WeightMatrix#dot} for fewer than {@value #TILED_FROM_ROWS} rows, and otherwise
  * dequantizes tiles of {@value #TILE_ROWS} rows into per-thread scratch and multiplies each tile
  * with every activation row through a 4 × 4 register-blocked kernel, so the weights stream from
@@ -62,6 +64,8 @@ public final class MatMul {
     private final WorkerPool.RangeTask q4Task = (from, to) -> forEachMatrix(from, to, true);
     private final WorkerPool.RangeTask q8Task = (from, to) -> forEachMatrix(from, to, false);
     private final WorkerPool.RangeTask fusedTask = (from, to) -> fused(w, x, count, out, from, to);
+    /** One activation row: {@link MatVec}'s per-type loops, through a task built once (a capturing lambda per call allocates). */
+    private final WorkerPool.RangeTask matvecTask = (from, to) -> MatVec.rows(w, from, to, x, 0, out, 0);
     private final WorkerPool.RangeTask tilesTask = (from, to) -> tiles(w, x, count, out, from, to);
 
     /**
@@ -83,7 +87,7 @@ public final class MatMul {
         this.out = out;
         try {
             switch (w) {
-                case Q4_0Packed _ -> {
+                case Q4_0Packed _, Q4_KPacked _, K8Packed _ -> {
                     setMatrices(w, out, null, null, null, null);
                     activations.prepare(count, cols);
                     pool.parallelFor(count, 8, quantizeTask);
@@ -95,7 +99,7 @@ public final class MatMul {
                 }
                 default -> {
                     if (count == 1) {
-                        MatVec.matvec(w, x, 0, out, 0, pool);
+                        pool.parallelFor(rows, MatVec.MIN_ROWS_PER_CHUNK, matvecTask);
                     } else if (count < TILED_FROM_ROWS) {
                         pool.parallelFor(rows, MatVec.MIN_ROWS_PER_CHUNK, fusedTask);
                     } else {
@@ -123,7 +127,7 @@ public final class MatMul {
                        float[] x, int count, WorkerPool pool) {
         Objects.requireNonNull(pool, "pool");
         boolean sameLayout = a.cols() == b.cols() && (c == null || c.cols() == a.cols())
-                && ((a instanceof Q4_0Packed && b instanceof Q4_0Packed && (c == null || c instanceof Q4_0Packed))
+                && ((quantizesActivations(a) && quantizesActivations(b) && (c == null || quantizesActivations(c)))
                 || (a instanceof Q8_0Packed && b instanceof Q8_0Packed && (c == null || c instanceof Q8_0Packed)));
         if (!sameLayout) {
             matmul(a, x, count, outA, pool);
@@ -144,7 +148,7 @@ public final class MatMul {
         this.count = count;
         try {
             setMatrices(a, outA, b, outB, c, outC);
-            if (a instanceof Q4_0Packed) {
+            if (quantizesActivations(a)) {
                 activations.prepare(count, cols);
                 pool.parallelFor(count, 8, quantizeTask);
                 pool.parallelFor(ends[matrices - 1], q4Task);
@@ -166,7 +170,13 @@ public final class MatMul {
             }
             ws[i] = m;
             outs[i] = i == 0 ? outA : i == 1 ? outB : outC;
-            end += m instanceof Q4_0Packed p ? p.groups() : ((Q8_0Packed) m).groups();
+            end += switch (m) {
+                case Q4_0Packed p -> p.groups();
+                case Q4_KPacked p -> p.groups();
+                case K8Packed p -> p.groups();
+                case Q8_0Packed p -> p.groups();
+                default -> throw new AssertionError(m.name());
+            };
             ends[i] = end;
             matrices++;
         }
@@ -180,7 +190,12 @@ public final class MatMul {
             if (from < end) {
                 int upTo = Math.min(to, end);
                 if (q4) {
-                    ((Q4_0Packed) ws[i]).multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
+                    switch (ws[i]) {
+                        case Q4_0Packed p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
+                        case Q4_KPacked p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
+                        case K8Packed p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
+                        default -> throw new AssertionError(ws[i].name());
+                    }
                 } else {
                     ((Q8_0Packed) ws[i]).multiply(x, count, from - start, upTo - start, outs[i]);
                 }
@@ -188,6 +203,11 @@ public final class MatMul {
             }
             start = end;
         }
+    }
+
+    /** True for the packed forms that multiply against 8-bit activations ({@link Q8Rows}). */
+    static boolean quantizesActivations(WeightMatrix w) {
+        return w instanceof Q4_0Packed || w instanceof Q4_KPacked || w instanceof K8Packed;
     }
 
     private void clear() {

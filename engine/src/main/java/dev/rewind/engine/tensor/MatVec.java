@@ -46,7 +46,7 @@ public final class MatVec {
      * Rows {@code [start, end)}. One loop per type, so that each {@code dot} call site sees a single
      * class and the JIT inlines the kernel.
      */
-    private static void rows(WeightMatrix w, int start, int end, float[] x, int xOffset, float[] out, int outOffset) {
+    static void rows(WeightMatrix w, int start, int end, float[] x, int xOffset, float[] out, int outOffset) {
         switch (w) {
             case F32Matrix m -> {
                 for (int r = start; r < end; r++) {
@@ -73,6 +73,56 @@ public final class MatVec {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }
             }
+            case Q4_1Matrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q5_0Matrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q5_1Matrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q2_KMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q3_KMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q4_KMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q5_KMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q6_KMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case IQ4_NLMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case IQ4_XSMatrix m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
             // The packed forms' dot is exact and slow; their fast products are MatMul's.
             case Q8_0Packed m -> {
                 for (int r = start; r < end; r++) {
@@ -80,6 +130,16 @@ public final class MatVec {
                 }
             }
             case Q4_0Packed m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q4_KPacked m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case K8Packed m -> {
                 for (int r = start; r < end; r++) {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }

@@ -121,9 +121,9 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
         return GgmlType.Q4_0;
     }
 
-    /** The buffers {@link #multiply} passes four rows' block sums through; one per thread. */
+    /** The buffers {@link #multiply} (and {@link K8Packed}'s, {@link Q4_KPacked}'s) pass four rows' block sums through; one per thread. */
     static final class Scratch {
-        final short[] sums = new short[8 * G];
+        final short[] sums = new short[16 * G];
         final float[] accs = new float[4 * G];
     }
 

@@ -3,7 +3,9 @@ package dev.rewind.engine.tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.List;
 import java.util.Objects;
+import java.util.stream.Collectors;
 
 /**
  * Converts float weights to the stored bytes of a GGUF tensor, producing exactly the bytes
@@ -33,7 +35,15 @@ import java.util.Objects;
  *       up, and the element equal to {@code max} maps to 0, i.e. weight {@code -8d = max} exactly,
  *       while its mirror image {@code -max} would need 16 and is clamped to 15. Byte {@code j}
  *       (0..15) holds {@code q[j]} in its low nibble and {@code q[j + 16]} in its high nibble.</li>
+ *   <li>{@link GgmlType#Q4_1}, {@link GgmlType#Q5_0}, {@link GgmlType#Q5_1}: {@link LegacyQuants}
+ *       (min/max or signed-maximum scales, like the two above).</li>
+ *   <li>{@link GgmlType#Q2_K} … {@link GgmlType#Q6_K}: {@link KQuants} (per sub-block least-squares
+ *       fits, then the sub-block scales quantized against the super-block's largest).</li>
+ *   <li>{@link GgmlType#IQ4_NL}, {@link GgmlType#IQ4_XS}: {@link IQ4Quants} (a search over 15
+ *       candidate scales per block of 32 for the non-linear levels).</li>
  * </ul>
+ * Those three classes follow ggml's reference code float operation by float operation; the
+ * tests compare their output byte for byte with files {@code llama-quantize} wrote.
  *
  * <p>Stateless and thread-safe: threads may quantize disjoint parts of one segment at once.
  */
@@ -46,20 +56,26 @@ public final class Quantizer {
     private static final int BLOCK = 32;
     private static final int HALF_BLOCK = BLOCK / 2;
 
+    /** The types this class writes: every type with kernels ({@link WeightMatrix#SUPPORTED_TYPES}). */
+    public static final List<GgmlType> TYPES = WeightMatrix.SUPPORTED_TYPES;
+
+    /** {@link #TYPES} as shown to users. */
+    public static final String TYPES_TEXT = TYPES.stream().map(GgmlType::name).collect(Collectors.joining(", "));
+
     private Quantizer() {
     }
 
     /**
      * Bytes that {@code n} weights of {@code type} take.
      *
-     * @throws IllegalArgumentException if {@code type} is not one of {@link WeightMatrix#SUPPORTED_TYPES}
+     * @throws IllegalArgumentException if {@code type} is not one of {@link #TYPES}
      *                                  (the message names it), {@code n} is negative or not a whole
      *                                  number of the type's blocks, or the size overflows a long
      */
     public static long bytes(GgmlType type, long n) {
         Objects.requireNonNull(type, "type");
-        if (!WeightMatrix.SUPPORTED_TYPES.contains(type)) {
-            throw new IllegalArgumentException("cannot quantize to " + type + ": supported types are " + WeightMatrix.SUPPORTED_TYPES_TEXT);
+        if (!TYPES.contains(type)) {
+            throw new IllegalArgumentException("cannot quantize to " + type + ": supported types are " + TYPES_TEXT);
         }
         if (n < 0 || n % type.blockSize() != 0) {
             throw new IllegalArgumentException(n + " weights are not a whole number of " + type + " blocks of " + type.blockSize());
@@ -73,9 +89,11 @@ public final class Quantizer {
 
     /**
      * Converts {@code src[srcOffset .. srcOffset + n)} to {@code type} and writes the
-     * {@link #bytes bytes(type, n)} bytes to {@code dst} at {@code dstOffset}. Allocates nothing.
+     * {@link #bytes bytes(type, n)} bytes to {@code dst} at {@code dstOffset}. Allocates nothing
+     * for the float and 8-bit types, and a few small working arrays per call (none per block) for
+     * the others.
      *
-     * @param n a multiple of the type's block size (32 for Q8_0 and Q4_0)
+     * @param n a multiple of the type's block size (32, or 256 for the k-quants and IQ4_XS)
      * @throws IllegalArgumentException  if the type is unsupported or {@code n} is not a whole number of blocks
      * @throws IndexOutOfBoundsException if {@code src} or {@code dst} is too short for the range
      * @throws UnsupportedOperationException if {@code dst} is read-only
@@ -108,6 +126,9 @@ public final class Quantizer {
                     q4_0Block(src, srcOffset + b * BLOCK, dst, dstOffset + (long) b * GgmlType.Q4_0.blockBytes());
                 }
             }
+            case Q4_1, Q5_0, Q5_1 -> LegacyQuants.quantize(type, src, srcOffset, n, dst, dstOffset);
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> KQuants.quantize(type, src, srcOffset, n, dst, dstOffset);
+            case IQ4_NL, IQ4_XS -> IQ4Quants.quantize(type, src, srcOffset, n, dst, dstOffset);
             default -> throw new AssertionError(type); // bytes() accepted only supported types
         }
     }

@@ -26,15 +26,20 @@ import java.util.stream.Collectors;
  * Implementations are immutable and safe to use from many threads at once. None of the three
  * operations allocates.
  *
- * <p>{@link Q8_0Packed} and {@link Q4_0Packed} hold the same weights regrouped for the
+ * <p>{@link Q8_0Packed}, {@link Q4_0Packed}, {@link Q4_KPacked} and {@link K8Packed} (Q6_K, Q5_K,
+ * Q3_K) hold the same weights regrouped for the
  * {@link Precision#FAST} kernels ({@link WeightPacker} makes them at load); their {@code type()} is
  * the file's type, their three operations above are exact but slow, and {@link MatMul} multiplies
  * them with their own kernels.
  */
-public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix, Q8_0Packed, Q4_0Packed {
+public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix,
+        Q4_1Matrix, Q5_0Matrix, Q5_1Matrix, Q2_KMatrix, Q3_KMatrix, Q4_KMatrix, Q5_KMatrix, Q6_KMatrix,
+        IQ4_NLMatrix, IQ4_XSMatrix, Q8_0Packed, Q4_0Packed, Q4_KPacked, K8Packed {
 
     /** The types with kernels, in the order error messages list them. */
-    List<GgmlType> SUPPORTED_TYPES = List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0);
+    List<GgmlType> SUPPORTED_TYPES = List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
+            GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K,
+            GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS);
 
     /** {@link #SUPPORTED_TYPES} as shown to users, e.g. in {@link UnsupportedTensorTypeException}. */
     String SUPPORTED_TYPES_TEXT = SUPPORTED_TYPES.stream().map(GgmlType::name).collect(Collectors.joining(", "));
@@ -60,6 +65,16 @@ public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q
             case BF16 -> new BF16Matrix(name, data, rows, cols);
             case Q8_0 -> new Q8_0Matrix(name, data, rows, cols);
             case Q4_0 -> new Q4_0Matrix(name, data, rows, cols);
+            case Q4_1 -> new Q4_1Matrix(name, data, rows, cols);
+            case Q5_0 -> new Q5_0Matrix(name, data, rows, cols);
+            case Q5_1 -> new Q5_1Matrix(name, data, rows, cols);
+            case Q2_K -> new Q2_KMatrix(name, data, rows, cols);
+            case Q3_K -> new Q3_KMatrix(name, data, rows, cols);
+            case Q4_K -> new Q4_KMatrix(name, data, rows, cols);
+            case Q5_K -> new Q5_KMatrix(name, data, rows, cols);
+            case Q6_K -> new Q6_KMatrix(name, data, rows, cols);
+            case IQ4_NL -> new IQ4_NLMatrix(name, data, rows, cols);
+            case IQ4_XS -> new IQ4_XSMatrix(name, data, rows, cols);
             default -> throw new UnsupportedTensorTypeException(name, type);
         };
     }

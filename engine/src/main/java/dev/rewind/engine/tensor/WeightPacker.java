@@ -5,14 +5,17 @@ import dev.rewind.engine.parallel.WorkerPool;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Makes the {@link Precision#FAST} forms of weight matrices: the quantized types with a packed
- * layout ({@link Q8_0Packed}, {@link Q4_0Packed}) are regrouped into off-heap memory (huge pages
- * where the OS gives them, {@link OffHeap}), in parallel over the pool; every other matrix is
- * returned as it is. The packer owns the memory of what it packed: closing it frees that memory,
+ * layout ({@link Q8_0Packed}, {@link Q4_0Packed}, {@link Q4_KPacked}, {@link K8Packed} for Q6_K,
+ * Q5_K and Q3_K; Q5_0 and IQ4_NL, whose weights are a half times an 8-bit integer, go into
+ * Q8_0's layout bit for bit) are regrouped into off-heap memory (huge pages where the OS gives
+ * them, {@link OffHeap}), in parallel over the pool; every other matrix (F32, F16, BF16, Q4_1,
+ * Q5_1, Q2_K, IQ4_XS) is returned as it is and runs its float kernel. The packer owns the memory of what it packed: closing it frees that memory,
  * after which those matrices must not be used. Thread-safe.
  */
 public final class WeightPacker implements AutoCloseable {
@@ -26,7 +29,7 @@ public final class WeightPacker implements AutoCloseable {
     }
 
     /**
-     * The fast form of {@code w}: a packed copy for Q8_0 and Q4_0, {@code w} itself otherwise (and
+     * The fast form of {@code w}: a packed copy for the types above, {@code w} itself otherwise (and
      * for a matrix with a non-finite scale, which the packed kernels do not handle).
      */
     public WeightMatrix pack(WeightMatrix w) {
@@ -52,9 +55,71 @@ public final class WeightPacker implements AutoCloseable {
                 });
                 yield p;
             }
+            case Q4_KMatrix m -> {
+                MemorySegment into = allocate(Q4_KPacked.bytesFor(m.rows(), m.cols()));
+                Q4_KPacked p = new Q4_KPacked(m.name(), into, m.rows(), m.cols());
+                pool.parallelFor(p.groups(), (from, to) -> {
+                    if (!Q4_KPacked.pack(m, into, from, to)) {
+                        finite.set(false);
+                    }
+                });
+                yield p;
+            }
+            case Q6_KMatrix _, Q5_KMatrix _, Q3_KMatrix _ -> {
+                MemorySegment into = allocate(K8Packed.bytesFor(w.rows(), w.cols()));
+                K8Packed p = new K8Packed(w.name(), w.type(), into, w.rows(), w.cols());
+                pool.parallelFor(p.groups(), (from, to) -> {
+                    if (!K8Packed.pack(w, into, from, to)) {
+                        finite.set(false);
+                    }
+                });
+                yield p;
+            }
+            case Q5_0Matrix _, IQ4_NLMatrix _ -> {
+                // d · (integer of at most 8 bits) with a half d: exactly a Q8_0 block, so the
+                // weights are regrouped into Q8_0's packed layout through a Q8_0 copy
+                try (Arena scratch = Arena.ofShared()) {
+                    Q8_0Matrix asQ8 = new Q8_0Matrix(w.name(), scratch.allocate(GgmlType.Q8_0.byteSize((long) w.rows() * w.cols())),
+                            w.rows(), w.cols());
+                    pool.parallelFor(w.rows(), (from, to) -> toQ8_0(w, asQ8.data(), from, to));
+                    MemorySegment into = allocate(Q8_0Packed.bytesFor(w.rows(), w.cols()));
+                    Q8_0Packed p = new Q8_0Packed(w.name(), into, w.rows(), w.cols());
+                    pool.parallelFor(p.groups(), (from, to) -> {
+                        if (!Q8_0Packed.pack(asQ8, into, from, to)) {
+                            finite.set(false);
+                        }
+                    });
+                    yield p;
+                }
+            }
             default -> w;
         };
         return finite.get() ? packed : w;
+    }
+
+    /**
+     * Rows {@code [from, to)} of a Q5_0 or IQ4_NL matrix as Q8_0 blocks: the same half scale and
+     * the integer each weight is that scale times ({@code q − 16}, or the IQ4_NL level), so every
+     * dequantized weight is bit for bit the same.
+     */
+    static void toQ8_0(WeightMatrix w, MemorySegment q8, int from, int to) {
+        int blocks = w.cols() / 32;
+        int srcBytes = w.type().blockBytes();
+        MemorySegment src = w.data();
+        for (long r = from; r < to; r++) {
+            for (int b = 0; b < blocks; b++) {
+                long in = (r * blocks + b) * srcBytes;
+                long out = (r * blocks + b) * 34;
+                q8.set(ValueLayout.JAVA_SHORT_UNALIGNED, out, src.get(ValueLayout.JAVA_SHORT_UNALIGNED, in));
+                int qh = w.type() == GgmlType.Q5_0 ? src.get(Simd.I32_LE, in + 2) : 0;
+                long qs = in + (w.type() == GgmlType.Q5_0 ? 6 : 2);
+                for (int j = 0; j < 32; j++) {
+                    int nibble = (src.get(Simd.I8, qs + j % 16) >> (j < 16 ? 0 : 4)) & 0xF;
+                    int value = w.type() == GgmlType.Q5_0 ? (nibble | ((qh >>> j) & 1) << 4) - 16 : IQ4_NLMatrix.LEVELS[nibble];
+                    q8.set(Simd.I8, out + 2 + j, (byte) value);
+                }
+            }
+        }
     }
 
     /** Bytes of packed weights held so far. */

@@ -31,11 +31,14 @@ class DotKernelTest {
     static Stream<Arguments> shapes() {
         int[] floatCols = {1, 2, 7, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 100, 1000, 4096};
         int[] blockCols = {32, 64, 96, 160, 1024, 4096};
+        int[] superBlockCols = {256, 512, 768, 1024, 4096};
         Stream<Arguments> plain = Stream.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16)
                 .flatMap(t -> IntStream.of(floatCols).mapToObj(c -> Arguments.of(t, c)));
-        Stream<Arguments> blocks = Stream.of(GgmlType.Q8_0, GgmlType.Q4_0)
+        Stream<Arguments> blocks = Stream.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL)
                 .flatMap(t -> IntStream.of(blockCols).mapToObj(c -> Arguments.of(t, c)));
-        return Stream.concat(plain, blocks);
+        Stream<Arguments> superBlocks = Stream.of(GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_XS)
+                .flatMap(t -> IntStream.of(superBlockCols).mapToObj(c -> Arguments.of(t, c)));
+        return Stream.of(plain, blocks, superBlocks).flatMap(s -> s);
     }
 
     @ParameterizedTest(name = "{0}, {1} cols")

@@ -28,10 +28,15 @@ class MatMulTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1",
+            "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"})
     void matchesTheScalarProductForEveryShape(GgmlType type) {
         Random random = new Random(type.ordinal());
-        int[] colsChoices = type.blockSize() == 1 ? new int[]{1, 15, 16, 37, 96, 300} : new int[]{32, 64, 96, 320};
+        int[] colsChoices = switch (type.blockSize()) {
+            case 1 -> new int[]{1, 15, 16, 37, 96, 300};
+            case 32 -> new int[]{32, 64, 96, 320};
+            default -> new int[]{256, 512, 768};
+        };
         try (Arena arena = Arena.ofShared()) {
             for (int cols : colsChoices) {
                 for (int rows : new int[]{1, 3, 4, 5, 16, 17, 35}) {
@@ -57,7 +62,7 @@ class MatMulTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "Q4_0", "Q4_K"})
     void theSameProductTwiceIsBitIdentical(GgmlType type) {
         Random random = new Random(7);
         try (Arena arena = Arena.ofShared()) {
@@ -75,11 +80,17 @@ class MatMulTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1",
+            "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"})
     void aRowsResultDoesNotDependOnItsBatch(GgmlType type) {
         Random random = new Random(type.ordinal() + 40);
         try (Arena arena = Arena.ofShared()) {
-            for (int cols : type.blockSize() == 1 ? new int[]{15, 64, 172} : new int[]{64, 320}) {
+            int[] colsChoices = switch (type.blockSize()) {
+                case 1 -> new int[]{15, 64, 172};
+                case 32 -> new int[]{64, 320};
+                default -> new int[]{256, 768};
+            };
+            for (int cols : colsChoices) {
                 WeightMatrix w = RandomWeights.matrix(arena, type, 21, cols, random);
                 float[] x = RandomWeights.randomVector(9 * cols, random);
                 float[] alone = new float[9 * 21];

@@ -44,14 +44,14 @@ class MatVecTest {
     }
 
     static Stream<Arguments> cases() {
-        return Stream.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0)
+        return WeightMatrix.SUPPORTED_TYPES.stream()
                 .flatMap(t -> IntStream.of(1, 7, 8, 9, 17, 100, 1000).mapToObj(rows -> Arguments.of(t, rows)));
     }
 
     @ParameterizedTest(name = "{0}, {1} rows")
     @MethodSource("cases")
     void everyRowIsItsDotProduct(GgmlType type, int rows) {
-        int cols = type.blockSize() == 1 ? 80 : 96;
+        int cols = type.blockSize() == 1 ? 80 : type.blockSize() == 32 ? 96 : 512;
         Random random = new Random(rows * 17L + type.ordinal());
         try (Arena arena = Arena.ofShared()) {
             WeightMatrix w = RandomWeights.matrix(arena, type, rows, cols, random);

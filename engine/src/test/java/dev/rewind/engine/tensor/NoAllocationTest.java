@@ -62,10 +62,11 @@ class NoAllocationTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1",
+            "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"})
     void dotAndMatvecAllocateNothingOnceCompiled(GgmlType type) {
         int rows = 64;
-        int cols = 1024 + 64;
+        int cols = 1024 + Math.max(64, type.blockSize());
         try (Arena arena = Arena.ofShared(); WorkerPool serial = new WorkerPool(1)) {
             WeightMatrix w = RandomWeights.matrix(arena, type, rows, cols, new Random(1));
             float[] x = RandomWeights.uniformVector(cols, new Random(2));
@@ -113,7 +114,8 @@ class NoAllocationTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1",
+            "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"})
     void matmulAllocatesNothingOnceCompiled(GgmlType type) {
         int rows = 64;
         int cols = 512;

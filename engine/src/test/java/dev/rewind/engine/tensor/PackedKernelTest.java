@@ -35,17 +35,27 @@ class PackedKernelTest {
         pool.close();
     }
 
+    /** The types with a packed form. */
+    static final String[] PACKED = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL"};
+
+    /** Column counts to try: whole blocks of the type, not all multiples of the vector width's blocks. */
+    static int[] colsFor(GgmlType type, int... small) {
+        return type.blockSize() == 256 ? new int[]{256, 512, 768} : small;
+    }
+
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL"})
     void packingKeepsEveryWeight(GgmlType type) {
         Random random = new Random(11);
         try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
             for (int rows : new int[]{1, 7, 16, 17, 40}) {
-                for (int cols : new int[]{32, 96, 256}) {
+                for (int cols : colsFor(type, 32, 96, 256)) {
                     WeightMatrix w = RandomWeights.matrix(arena, type, rows, cols, random);
                     WeightMatrix p = packer.pack(w);
-                    assertTrue(p instanceof Q8_0Packed || p instanceof Q4_0Packed, p.getClass().toString());
-                    assertEquals(type, p.type());
+                    assertTrue(MatMul.quantizesActivations(p) || p instanceof Q8_0Packed, p.getClass().toString());
+                    // Q5_0 and IQ4_NL weights are a half times an 8-bit integer: they go into Q8_0's layout
+                    boolean asQ8 = type == GgmlType.Q5_0 || type == GgmlType.IQ4_NL;
+                    assertEquals(asQ8 ? GgmlType.Q8_0 : type, p.type());
                     float[] a = new float[cols];
                     float[] b = new float[cols];
                     float[] x = RandomWeights.randomVector(cols, random);
@@ -63,8 +73,9 @@ class PackedKernelTest {
     @Test
     void otherTypesAreNotPacked() {
         try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
-            for (GgmlType type : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
-                WeightMatrix w = RandomWeights.matrix(arena, type, 3, 32, new Random(1));
+            for (GgmlType type : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_1, GgmlType.Q5_1,
+                    GgmlType.Q2_K, GgmlType.IQ4_XS}) {
+                WeightMatrix w = RandomWeights.matrix(arena, type, 3, 256, new Random(1));
                 assertTrue(packer.pack(w) == w, type.toString());
             }
             assertEquals(0, packer.bytes());
@@ -72,12 +83,12 @@ class PackedKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL"})
     void kernelsEqualTheirScalarTwinsForEveryBatchSize(GgmlType type) {
         Random random = new Random(type.ordinal() + 100);
         try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
             for (int rows : new int[]{1, 5, 16, 33, 64}) {
-                for (int cols : new int[]{32, 64, 160, 512}) {
+                for (int cols : colsFor(type, 32, 64, 160, 512)) {
                     WeightMatrix p = packer.pack(RandomWeights.matrix(arena, type, rows, cols, random));
                     int maxCount = 9;
                     float[] x = RandomWeights.randomVector(maxCount * cols, random);
@@ -102,7 +113,7 @@ class PackedKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL"})
     void staysCloseToExactFloatMath(GgmlType type) {
         Random random = new Random(5);
         int rows = 48;
@@ -119,7 +130,7 @@ class PackedKernelTest {
                     float magnitude = magnitude(w, r, x, t * cols);
                     // Q8_0 keeps float activations (only the order of the sums differs); Q4_0 rounds each
                     // activation to 8 bits (at most half a step of max|x|/127 per value) and the step to a half.
-                    float bound = 1e-5f * magnitude + (type == GgmlType.Q8_0 ? 0f : quantizationError(w, r, x, t * cols));
+                    float bound = 1e-5f * magnitude + (p instanceof Q8_0Packed ? 0f : quantizationError(w, r, x, t * cols));
                     assertTrue(Math.abs(exact - fast[t * rows + r]) <= bound + 1e-30f,
                             type + " (" + t + "," + r + "): exact " + exact + " fast " + fast[t * rows + r] + " bound " + bound);
                 }
@@ -166,9 +177,46 @@ class PackedKernelTest {
         }
     }
 
+    /**
+     * A Q4_K_M file's attention: Q4_K query and key, Q6_K value, multiplied in one call that
+     * quantizes the input once; each result equals that matrix's product alone, bit for bit.
+     */
+    @Test
+    void mixedLayoutsOfOneInputGiveTheSameBitsAsAlone() {
+        Random random = new Random(8);
+        int cols = 512;
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            WeightMatrix q = packer.pack(RandomWeights.matrix(arena, GgmlType.Q4_K, 40, cols, random));
+            WeightMatrix k = packer.pack(RandomWeights.matrix(arena, GgmlType.Q4_0, 24, cols, random));
+            WeightMatrix v = packer.pack(RandomWeights.matrix(arena, GgmlType.Q6_K, 17, cols, random));
+            for (int count : new int[]{1, 3, 6}) {
+                float[] x = RandomWeights.uniformVector(count * cols, random);
+                float[] oq = new float[count * 40], ok = new float[count * 24], ov = new float[count * 17];
+                new MatMul().matmul(q, oq, k, ok, v, ov, x, count, pool);
+                for (WeightMatrix w : new WeightMatrix[]{q, k, v}) {
+                    float[] alone = new float[count * w.rows()];
+                    new MatMul().matmul(w, x, count, alone, pool);
+                    assertArrayEquals(alone, w == q ? oq : w == k ? ok : ov, w.type() + " count " + count);
+                }
+            }
+        }
+    }
+
     private static void scalar(WeightMatrix p, float[] x, int count, float[] out) {
         switch (p) {
             case Q4_0Packed q -> {
+                Q8Rows a = new Q8Rows();
+                a.prepare(count, q.cols());
+                a.quantize(x, 0, count);
+                q.multiplyScalar(a, out);
+            }
+            case Q4_KPacked q -> {
+                Q8Rows a = new Q8Rows();
+                a.prepare(count, q.cols());
+                a.quantize(x, 0, count);
+                q.multiplyScalar(a, out);
+            }
+            case K8Packed q -> {
                 Q8Rows a = new Q8Rows();
                 a.prepare(count, q.cols());
                 a.quantize(x, 0, count);

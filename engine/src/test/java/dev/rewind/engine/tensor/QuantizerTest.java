@@ -261,12 +261,18 @@ class QuantizerTest {
 
     @Test
     void unsupportedTypesAndBadSizesAreRejected() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Quantizer.bytes(GgmlType.Q4_K, 256));
-        assertTrue(e.getMessage().contains("Q4_K"), e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Quantizer.bytes(GgmlType.IQ2_XXS, 256));
+        assertTrue(e.getMessage().contains("IQ2_XXS"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> Quantizer.quantize(GgmlType.Q6_K, new float[256], 0, 256, MemorySegment.ofArray(new byte[1024]), 0));
-        assertTrue(e.getMessage().contains("Q6_K"), e.getMessage());
+                () -> Quantizer.quantize(GgmlType.TQ1_0, new float[256], 0, 256, MemorySegment.ofArray(new byte[1024]), 0));
+        assertTrue(e.getMessage().contains("TQ1_0"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Quantizer.bytes(GgmlType.Q8_0, 33));
+        e = assertThrows(IllegalArgumentException.class, () -> Quantizer.bytes(GgmlType.Q4_K, 128));
+        assertTrue(e.getMessage().contains("blocks of 256"), e.getMessage());
+        assertEquals(144 * 2, Quantizer.bytes(GgmlType.Q4_K, 512));
+        assertEquals(210, Quantizer.bytes(GgmlType.Q6_K, 256));
+        assertEquals(136, Quantizer.bytes(GgmlType.IQ4_XS, 256));
+        assertEquals(20 * 4, Quantizer.bytes(GgmlType.Q4_1, 128));
         assertEquals(34 * 4, Quantizer.bytes(GgmlType.Q8_0, 128));
         assertEquals(18 * 4, Quantizer.bytes(GgmlType.Q4_0, 128));
         assertEquals(2 * 3, Quantizer.bytes(GgmlType.BF16, 3));
@@ -293,7 +299,8 @@ class QuantizerTest {
      * 2-D tensor quantized here must equal that file's tensor byte for byte.
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "F16", "BF16"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL",
+            "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
     void matchesLlamaQuantizeByteForByte(GgmlType type) throws IOException {
         Path models = sharedModels();
         try (GgufFile f32 = GgufFile.open(file(models, "tiny-llama-F32.gguf"));

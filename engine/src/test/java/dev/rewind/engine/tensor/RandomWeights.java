@@ -17,8 +17,9 @@ final class RandomWeights {
 
     /**
      * A {@code rows × cols} matrix of {@code type} with random finite weights: F32 and BF16 uniform
-     * in (-2, 2) with random exponent spread; F16 any finite half (subnormals included); Q8_0 and
-     * Q4_0 random quant bytes (every bit pattern) with random finite half scales of both signs.
+     * in (-2, 2) with random exponent spread; F16 any finite half (subnormals included); the block
+     * types random bytes (every bit pattern of quants and packed sub-block scales) with random finite
+     * half scales (and mins) of both signs at the places {@link #halfOffsets} names.
      */
     static WeightMatrix matrix(Arena arena, GgmlType type, int rows, int cols, Random random) {
         long bytes = type.byteSize((long) rows * cols);
@@ -40,18 +41,35 @@ final class RandomWeights {
                     data.set(I16_LE, 2 * i, (short) (Float.floatToRawIntBits(randomFloat(random)) >>> 16));
                 }
             }
-            case Q8_0, Q4_0 -> {
+            default -> {
+                int[] halves = halfOffsets(type);
                 for (long b = 0; b < bytes / type.blockBytes(); b++) {
                     long at = b * type.blockBytes();
-                    data.set(I16_LE, at, randomScale(random));
-                    for (int j = 2; j < type.blockBytes(); j++) {
+                    for (int j = 0; j < type.blockBytes(); j++) {
                         data.set(ValueLayout.JAVA_BYTE, at + j, (byte) random.nextInt(256));
+                    }
+                    for (int h : halves) {
+                        data.set(I16_LE, at + h, randomScale(random));
                     }
                 }
             }
-            default -> throw new IllegalArgumentException(type.toString());
         }
         return WeightMatrix.of("test." + type, type, data, rows, cols);
+    }
+
+    /**
+     * Where a block of {@code type} keeps its half-precision scales (and mins), in bytes from the
+     * block's start; every other byte is quants or packed sub-block scales, any pattern of which is valid.
+     */
+    static int[] halfOffsets(GgmlType type) {
+        return switch (type) {
+            case Q8_0, Q4_0, Q5_0, IQ4_NL, IQ4_XS -> new int[] {0};
+            case Q4_1, Q5_1, Q4_K, Q5_K -> new int[] {0, 2};
+            case Q2_K -> new int[] {80, 82};
+            case Q3_K -> new int[] {108};
+            case Q6_K -> new int[] {208};
+            default -> throw new IllegalArgumentException(type.toString());
+        };
     }
 
     /** A float in (-2, 2) whose magnitude varies over ~6 orders of magnitude. */

@@ -1,0 +1,336 @@
+package dev.rewind.engine.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.rewind.engine.tensor.Simd.B2;
+import static dev.rewind.engine.tensor.Simd.F;
+import static dev.rewind.engine.tensor.Simd.F32_LE;
+import static dev.rewind.engine.tensor.Simd.I;
+import static dev.rewind.engine.tensor.Simd.I16_LE;
+import static dev.rewind.engine.tensor.Simd.I8;
+import static dev.rewind.engine.tensor.Simd.LANES;
+import static dev.rewind.engine.tensor.Simd.LE;
+import static dev.rewind.engine.tensor.Simd.S;
+import static dev.rewind.engine.tensor.Simd.S2;
+
+/**
+ * A Q4_K matrix regrouped for the {@link Precision#FAST} kernels, the way {@link Q4_0Packed}
+ * regroups Q4_0: the super-blocks of {@code G = } {@link Simd#LANES} consecutive rows are
+ * interleaved so that one vector lane belongs to one row.
+ *
+ * <p>Layout: group {@code g}, super-block {@code b} (columns {@code 256b .. 256b+255}) takes
+ * {@value #BYTES_PER_ROW}·G bytes at {@code (g · superBlocks + b) · 152G}: the G rows' {@code d}
+ * as floats, their {@code dmin} as floats, then for each of the 8 sub-blocks the G rows' codes as
+ * shorts ({@code scale | min << 8}, the 6-bit codes of {@link KScales}), then the 8 sub-blocks'
+ * quants, each as one Q4_0 block's 16 bytes are laid out in {@link Q4_0Packed} (byte {@code m}
+ * of a row holds the quant of column {@code m} in its low nibble and of {@code m + 16} in its
+ * high nibble, steps of two bytes per row). Every weight is {@code d·scale · q − dmin·min}, the
+ * value {@link Q4_KMatrix} gives it.
+ *
+ * <p>The product ({@link #multiply}) runs against activations quantized to 8 bits
+ * ({@link Q8Rows}), as ggml runs Q4_K against 8-bit activations: per sub-block the integer sum
+ * {@code Σ q·x_q} is made in 16-bit lanes as in Q4_0 (at most 16 products of 15·127 per lane),
+ * then per row and sub-block, in column order:
+ * {@code acc = fma((float) Σq·x_q · d_x, d·scale, acc)} and
+ * {@code acc = fma(dmin·min, −(float) Σx_q · d_x, acc)}. {@link #multiplyScalar} computes it the
+ * same way; the result of a row does not depend on how many activation rows are multiplied at
+ * once, nor on the vector width.
+ *
+ * <p>{@link #dot}, {@link #dotScalar} and {@link #dequantizeRow} are exact and slow.
+ *
+ * @param name tensor name
+ * @param data the regrouped super-blocks, {@code ceil(rows / G) · cols / 256 · 152G} bytes
+ * @param rows number of rows
+ * @param cols number of columns, a multiple of 256
+ */
+public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+
+    /** Bytes one row takes in one super-block: two floats, 8 shorts of codes, 128 quant bytes. */
+    static final int BYTES_PER_ROW = 152;
+    private static final int G = LANES;
+    private static final int SB = BYTES_PER_ROW * G;
+    private static final int CODES = 8 * G;
+    private static final int QUANTS = 24 * G;
+    private static final int SUB_BYTES = 16 * G;
+    private static final int STEPS = 8;
+    private static final int STEP_BYTES = 2 * G;
+
+    /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
+    public Q4_KPacked {
+        if (rows < 1 || cols < 1 || cols % 256 != 0) {
+            throw new IllegalArgumentException("tensor '" + name + "': packed Q4_K needs a positive shape with columns a multiple of 256, got "
+                    + rows + " x " + cols);
+        }
+        long expected = bytesFor(rows, cols);
+        if (data.byteSize() != expected) {
+            throw new IllegalArgumentException("tensor '" + name + "': packed Q4_K of " + rows + " x " + cols + " needs " + expected
+                    + " bytes, got " + data.byteSize());
+        }
+    }
+
+    /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
+    static long bytesFor(int rows, int cols) {
+        return Math.multiplyExact(Math.multiplyExact((long) Math.ceilDiv(rows, G), cols / 256), (long) SB);
+    }
+
+    /**
+     * Regroups {@code m}'s super-blocks into {@code into} (of {@link #bytesFor} bytes); groups
+     * {@code [fromGroup, toGroup)}. Returns false if a {@code d} or {@code dmin} is not finite
+     * (such a matrix is used unpacked).
+     */
+    static boolean pack(Q4_KMatrix m, MemorySegment into, int fromGroup, int toGroup) {
+        int blocks = m.cols() / 256;
+        int rowBytes = blocks * 144;
+        byte[] in = new byte[G * rowBytes];
+        MemorySegment src = MemorySegment.ofArray(in);
+        byte[] out = new byte[blocks * SB];
+        MemorySegment dst = MemorySegment.ofArray(out);
+        boolean finite = true;
+        for (int g = fromGroup; g < toGroup; g++) {
+            int n = Math.min(G, m.rows() - g * G);
+            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
+            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: scales 0
+            for (int b = 0; b < blocks; b++) {
+                int o = b * SB;
+                for (int i = 0; i < G; i++) {
+                    int at = i * rowBytes + b * 144;
+                    float d = Float.float16ToFloat(src.get(I16_LE, at));
+                    float dmin = Float.float16ToFloat(src.get(I16_LE, at + 2));
+                    finite &= Float.isFinite(d) && Float.isFinite(dmin);
+                    dst.set(F32_LE, o + 4L * i, d);
+                    dst.set(F32_LE, o + 4L * G + 4L * i, dmin);
+                    for (int s = 0; s < 8; s++) {
+                        int codes = KScales.q4kScale(src, at + 4, s) | KScales.q4kMin(src, at + 4, s) << 8;
+                        dst.set(I16_LE, o + CODES + 2L * (s * G + i), (short) codes);
+                        int qs = at + 16 + 32 * (s / 2);
+                        int shift = 4 * (s % 2);
+                        for (int j = 0; j < 16; j++) {
+                            int lo = (in[qs + j] >> shift) & 0xF;
+                            int hi = (in[qs + j + 16] >> shift) & 0xF;
+                            out[o + QUANTS + s * SUB_BYTES + (j / 2) * STEP_BYTES + 2 * i + (j & 1)] = (byte) (lo | hi << 4);
+                        }
+                    }
+                }
+            }
+            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * SB, out.length);
+        }
+        return finite;
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_K;
+    }
+
+    /** Row groups: {@code ceil(rows / G)}. */
+    int groups() {
+        return Math.ceilDiv(rows, G);
+    }
+
+    /**
+     * For every activation row {@code t < a.count} and every row of groups
+     * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
+     * {@code t}, as the class comment defines it; four activation rows at once where there are
+     * four. Allocates nothing.
+     */
+    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
+        if (a.cols != cols) {
+            throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
+        }
+        for (int g = fromGroup; g < toGroup; g++) {
+            int t = 0;
+            for (; t + 4 <= a.count; t += 4) {
+                group4(a, t, g, out, scratch.sums, scratch.accs);
+            }
+            for (; t < a.count; t++) {
+                group1(a, t, g, out);
+            }
+        }
+    }
+
+    // Nothing but Vector API calls inside the loops (see Q4_0Packed): a vector passed to a helper
+    // of ours that the JIT does not inline is boxed.
+
+    /** Group {@code g} against activation row {@code t}. */
+    private void group1(Q8Rows a, int t, int g, float[] out) {
+        int blocks = cols / 256;
+        long at = (long) g * blocks * SB;
+        int[] pairs = a.pairs;
+        int x = t * (cols / 32) * 16;
+        int block = t * (cols / 32);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++, at += SB) {
+            FloatVector d = FloatVector.fromMemorySegment(F, data, at, LE);
+            FloatVector dmin = FloatVector.fromMemorySegment(F, data, at + 4L * G, LE);
+            for (int sub = 0; sub < 8; sub++, x += 16, block++) {
+                long q = at + QUANTS + (long) sub * SUB_BYTES;
+                ShortVector s0 = ShortVector.zero(S2);
+                ShortVector s1 = ShortVector.zero(S2);
+                for (int s = 0; s < STEPS; s += 2) {
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (s + 1) * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    s0 = s0.add(v.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()))
+                            .add(v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
+                    s1 = s1.add(u.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + s + 1]).reinterpretAsShorts()))
+                            .add(u.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, pairs[x + 9 + s]).reinterpretAsShorts()));
+                }
+                IntVector sum = s0.add(s1).reinterpretAsInts();
+                IntVector codes = (IntVector) ShortVector.fromMemorySegment(S, data, at + CODES + 2L * sub * G, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                FloatVector d1 = ((FloatVector) codes.and(0xFF).convert(VectorOperators.I2F, 0)).mul(d);
+                FloatVector m1 = ((FloatVector) codes.lanewise(VectorOperators.LSHR, 8).convert(VectorOperators.I2F, 0)).mul(dmin);
+                float dx = a.scales[block];
+                acc = ((FloatVector) sum.lanewise(VectorOperators.ASHR, 16)
+                        .add(sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).mul(dx).fma(d1, acc);
+                acc = m1.fma(FloatVector.broadcast(F, -((float) (a.offsets[block] >> 3) * dx)), acc);
+            }
+        }
+        int o = t * rows + g * G;
+        if ((g + 1) * G <= rows) {
+            acc.intoArray(out, o);
+        } else {
+            acc.intoArray(out, o, F.indexInRange(g * G, rows));
+        }
+    }
+
+    /** Group {@code g} against activation rows {@code t .. t+3}, their sums and accumulators through memory as in {@link Q4_0Packed}. */
+    private void group4(Q8Rows a, int t, int g, float[] out, short[] sums, float[] accs) {
+        int blocks = cols / 256;
+        int perRow = cols / 32;
+        long at = (long) g * blocks * SB;
+        int[] pairs = a.pairs;
+        int x0 = t * perRow * 16;
+        int x1 = x0 + perRow * 16;
+        int x2 = x1 + perRow * 16;
+        int x3 = x2 + perRow * 16;
+        java.util.Arrays.fill(accs, 0, 4 * G, 0f);
+        for (int b = 0; b < blocks; b++, at += SB) {
+            for (int sub = 0; sub < 8; sub++, x0 += 16, x1 += 16, x2 += 16, x3 += 16) {
+                long q = at + QUANTS + (long) sub * SUB_BYTES;
+                ShortVector s0 = ShortVector.zero(S2);
+                ShortVector s1 = ShortVector.zero(S2);
+                ShortVector s2 = ShortVector.zero(S2);
+                ShortVector s3 = ShortVector.zero(S2);
+                for (int s = 0; s < STEPS; s++) {
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    ShortVector lo = v.and((short) 0xF);
+                    ShortVector hi = v.lanewise(VectorOperators.LSHR, 4);
+                    s0 = s0.add(lo.mul(IntVector.broadcast(I, pairs[x0 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x0 + 8 + s]).reinterpretAsShorts()));
+                    s1 = s1.add(lo.mul(IntVector.broadcast(I, pairs[x1 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x1 + 8 + s]).reinterpretAsShorts()));
+                    s2 = s2.add(lo.mul(IntVector.broadcast(I, pairs[x2 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x2 + 8 + s]).reinterpretAsShorts()));
+                    s3 = s3.add(lo.mul(IntVector.broadcast(I, pairs[x3 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x3 + 8 + s]).reinterpretAsShorts()));
+                }
+                s0.intoArray(sums, 0);
+                s1.intoArray(sums, 2 * G);
+                s2.intoArray(sums, 4 * G);
+                s3.intoArray(sums, 6 * G);
+                IntVector codes = (IntVector) ShortVector.fromMemorySegment(S, data, at + CODES + 2L * sub * G, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                FloatVector d1 = ((FloatVector) codes.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, data, at, LE));
+                FloatVector m1 = ((FloatVector) codes.lanewise(VectorOperators.LSHR, 8).convert(VectorOperators.I2F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, data, at + 4L * G, LE));
+                for (int u = 0, block = t * perRow + b * 8 + sub; u < 4; u++, block += perRow) {
+                    IntVector both = ShortVector.fromArray(S2, sums, 2 * G * u).reinterpretAsInts();
+                    float dx = a.scales[block];
+                    FloatVector acc = ((FloatVector) both.lanewise(VectorOperators.ASHR, 16)
+                            .add(both.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                            .convert(VectorOperators.I2F, 0)).mul(dx).fma(d1, FloatVector.fromArray(F, accs, G * u));
+                    m1.fma(FloatVector.broadcast(F, -((float) (a.offsets[block] >> 3) * dx)), acc).intoArray(accs, G * u);
+                }
+            }
+        }
+        int o = t * rows + g * G;
+        for (int u = 0; u < 4; u++, o += rows) {
+            if ((g + 1) * G <= rows) {
+                FloatVector.fromArray(F, accs, G * u).intoArray(out, o);
+            } else {
+                FloatVector.fromArray(F, accs, G * u).intoArray(out, o, F.indexInRange(g * G, rows));
+            }
+        }
+    }
+
+    /** What {@link #multiply} computes, in plain scalar code with the same operations in the same order. */
+    void multiplyScalar(Q8Rows a, float[] out) {
+        int perRow = cols / 32;
+        for (int t = 0; t < a.count; t++) {
+            for (int r = 0; r < rows; r++) {
+                float acc = 0f;
+                for (int b32 = 0; b32 < perRow; b32++) {
+                    int block = t * perRow + b32;
+                    int sum = 0;
+                    for (int j = 0; j < 32; j++) {
+                        sum += quant(r, b32, j) * a.quant(block, j);
+                    }
+                    float dx = a.scales[block];
+                    acc = Math.fma((float) sum * dx, scale(r, b32), acc);
+                    acc = Math.fma(min(r, b32), -((float) (a.offsets[block] >> 3) * dx), acc);
+                }
+                out[t * rows + r] = acc;
+            }
+        }
+    }
+
+    private long superBlock(int r, int b32) {
+        return ((long) (r / G) * (cols / 256) + b32 / 8) * SB;
+    }
+
+    /** The 4-bit quant of row {@code r}, 32-column block {@code b32}, column {@code j} of that block. */
+    private int quant(int r, int b32, int j) {
+        int col = j % 16;
+        long at = superBlock(r, b32) + QUANTS + (long) (b32 % 8) * SUB_BYTES + (long) (col / 2) * STEP_BYTES + 2L * (r % G) + (col & 1);
+        int v = data.get(I8, at) & 0xFF;
+        return j < 16 ? v & 0xF : v >>> 4;
+    }
+
+    private int codes(int r, int b32) {
+        return data.get(I16_LE, superBlock(r, b32) + CODES + 2L * ((b32 % 8) * G + r % G)) & 0xFFFF;
+    }
+
+    /** {@code d · scale} of row {@code r} in 32-column block {@code b32}. */
+    private float scale(int r, int b32) {
+        return (float) (codes(r, b32) & 0xFF) * data.get(F32_LE, superBlock(r, b32) + 4L * (r % G));
+    }
+
+    /** {@code dmin · min} of row {@code r} in 32-column block {@code b32}. */
+    private float min(int r, int b32) {
+        return (float) (codes(r, b32) >>> 8) * data.get(F32_LE, superBlock(r, b32) + 4L * G + 4L * (r % G));
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        return dotScalar(row, x, xOffset);
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOffset) {
+        Shapes.checkAccess(row, rows, x, xOffset, cols);
+        float sum = 0f;
+        for (int b = 0; b < cols / 32; b++) {
+            float d1 = scale(row, b);
+            float m1 = min(row, b);
+            for (int j = 0; j < 32; j++) {
+                sum += (d1 * quant(row, b, j) - m1) * x[xOffset + b * 32 + j];
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        Shapes.checkAccess(row, rows, out, outOffset, cols);
+        for (int b = 0; b < cols / 32; b++) {
+            float d1 = scale(row, b);
+            float m1 = min(row, b);
+            for (int j = 0; j < 32; j++) {
+                out[outOffset + b * 32 + j] = d1 * quant(row, b, j) - m1;
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package dev.rewind.engine.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.rewind.engine.tensor.Simd.B;
+import static dev.rewind.engine.tensor.Simd.F;
+import static dev.rewind.engine.tensor.Simd.I;
+import static dev.rewind.engine.tensor.Simd.I16_LE;
+import static dev.rewind.engine.tensor.Simd.I32_LE;
+import static dev.rewind.engine.tensor.Simd.I8;
+import static dev.rewind.engine.tensor.Simd.LANES;
+import static dev.rewind.engine.tensor.Simd.LE;
+
+/**
+ * A weight matrix in ggml's Q5_1 format ({@link GgmlType#Q5_1}): each row is a sequence of
+ * 24-byte blocks covering 32 weights —
+ * <pre>
+ *   bytes 0–1   d     half: the step
+ *   bytes 2–3   m     half: the block's minimum (the weight of quant 0)
+ *   bytes 4–7   qh    little-endian 32-bit word: bit j is the fifth (high) bit of quant j
+ *   bytes 8–23  qs    16 bytes: the low four bits of quants j (low nibble) and j + 16 (high nibble)
+ * </pre>
+ * Quant {@code j} is {@code (qs[j % 16] nibble) | ((qh >> j) & 1) << 4}, 0..31, and the weight is
+ * {@code q · d + m}: the product is exact in float (an 11-bit half times a 5-bit integer), so the
+ * weight is rounded once, as ggml computes it.
+ *
+ * @param name tensor name
+ * @param data {@code rows * cols / 32 * 24} bytes, read in place
+ * @param rows number of rows
+ * @param cols number of columns, a multiple of 32
+ */
+public record Q5_1Matrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+
+    private static final int BLOCK = 32;
+    private static final int HALF_BLOCK = BLOCK / 2;
+    private static final int BLOCK_BYTES = 2 + 2 + 4 + HALF_BLOCK;
+    private static final int QH = 4;
+    private static final int QS = 8;
+
+    /** 0, 1, 2, …: lane {@code i} of a chunk starting at column {@code j} takes bit {@code j + i} of qh. */
+    private static final int[] IOTA = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+    /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
+    public Q5_1Matrix {
+        Shapes.checkMatrix(name, GgmlType.Q5_1, data, rows, cols);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q5_1;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Order: as {@link Q4_0Matrix#dot}: each weight dequantized exactly as
+     * {@link #dequantizeRow} gives it ({@code fma(q, d, m)} is {@code q · d + m} rounded once, the
+     * product being exact), multiplied into one vector accumulator in column order, then the lanes
+     * added in order, so that {@link MatMul}'s tiles give the same bits. The high bits of a chunk
+     * of columns come from shifting the block's {@code qh} word right by the column index of each
+     * lane.
+     */
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            return dotScalar(row, x, xOffset);
+        }
+        Shapes.checkAccess(row, rows, x, xOffset, cols);
+        int blocks = cols / BLOCK;
+        long base = (long) row * blocks * BLOCK_BYTES;
+        IntVector iota = IntVector.fromArray(I, IOTA, 0);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            int xAt = xOffset + b * BLOCK;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
+            FloatVector m = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at + 2)));
+            int qh = data.get(I32_LE, at + QH);
+            for (int j = 0; j < HALF_BLOCK; j += LANES) {
+                IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + QS + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector high = IntVector.broadcast(I, qh >>> j).lanewise(VectorOperators.LSHR, iota).and(1);
+                IntVector q = qs.and(0x0F).or(high.lanewise(VectorOperators.LSHL, 4));
+                FloatVector w = ((FloatVector) q.convert(VectorOperators.I2F, 0)).fma(d, m);
+                acc = w.fma(FloatVector.fromArray(F, x, xAt + j), acc);
+            }
+            for (int j = 0; j < HALF_BLOCK; j += LANES) {
+                IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + QS + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector high = IntVector.broadcast(I, qh >>> (HALF_BLOCK + j)).lanewise(VectorOperators.LSHR, iota).and(1);
+                IntVector q = qs.lanewise(VectorOperators.LSHR, 4).or(high.lanewise(VectorOperators.LSHL, 4));
+                FloatVector w = ((FloatVector) q.convert(VectorOperators.I2F, 0)).fma(d, m);
+                acc = w.fma(FloatVector.fromArray(F, x, xAt + HALF_BLOCK + j), acc);
+            }
+        }
+        float sum = 0f;
+        for (int lane = 0; lane < LANES; lane++) {
+            sum += acc.lane(lane);
+        }
+        return sum;
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOffset) {
+        Shapes.checkAccess(row, rows, x, xOffset, cols);
+        int blocks = cols / BLOCK;
+        long base = (long) row * blocks * BLOCK_BYTES;
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            for (int j = 0; j < BLOCK; j++) {
+                sum += weight(at, j) * x[xOffset + b * BLOCK + j];
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        Shapes.checkAccess(row, rows, out, outOffset, cols);
+        int blocks = cols / BLOCK;
+        long base = (long) row * blocks * BLOCK_BYTES;
+        for (int b = 0; b < blocks; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            int o = outOffset + b * BLOCK;
+            if (Simd.BYTE_VECTORS) {
+                IntVector iota = IntVector.fromArray(I, IOTA, 0);
+                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
+                FloatVector m = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at + 2)));
+                int qh = data.get(I32_LE, at + QH);
+                for (int j = 0; j < HALF_BLOCK; j += LANES) {
+                    IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + QS + j, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector highLo = IntVector.broadcast(I, qh >>> j).lanewise(VectorOperators.LSHR, iota).and(1);
+                    IntVector highHi = IntVector.broadcast(I, qh >>> (HALF_BLOCK + j)).lanewise(VectorOperators.LSHR, iota).and(1);
+                    IntVector lo = qs.and(0x0F).or(highLo.lanewise(VectorOperators.LSHL, 4));
+                    IntVector hi = qs.lanewise(VectorOperators.LSHR, 4).or(highHi.lanewise(VectorOperators.LSHL, 4));
+                    ((FloatVector) lo.convert(VectorOperators.I2F, 0)).fma(d, m).intoArray(out, o + j);
+                    ((FloatVector) hi.convert(VectorOperators.I2F, 0)).fma(d, m).intoArray(out, o + HALF_BLOCK + j);
+                }
+            } else {
+                for (int j = 0; j < BLOCK; j++) {
+                    out[o + j] = weight(at, j);
+                }
+            }
+        }
+    }
+
+    /** Weight {@code j} (0..31) of the block at byte {@code at}: {@code q · d + m}. */
+    private float weight(long at, int j) {
+        float d = Float.float16ToFloat(data.get(I16_LE, at));
+        float m = Float.float16ToFloat(data.get(I16_LE, at + 2));
+        int qh = data.get(I32_LE, at + QH);
+        int qs = data.get(I8, at + QS + (j % HALF_BLOCK)) & 0xFF;
+        int q = (j < HALF_BLOCK ? qs & 0x0F : qs >> 4) | ((qh >>> j) & 1) << 4;
+        return q * d + m;
+    }
+}
