@@ -8,13 +8,15 @@ import dev.rewind.engine.tensor.WeightPacker;
 import dev.rewind.tokenizer.Tokenizer;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
 
 /**
  * Opens a GGUF file and builds the model its {@code general.architecture} names, with the
- * tokenizer its metadata describes.
+ * tokenizer its metadata describes; or, given a folder, a Hugging Face model: {@code config.json},
+ * safetensors weights ({@link HfWeights}) and {@code tokenizer.json}.
  */
 public final class ModelLoader {
 
@@ -38,32 +40,67 @@ public final class ModelLoader {
      * @throws IOException          when it cannot be read or is not valid GGUF
      */
     public static LoadedModel load(Path path, WorkerPool pool, Precision precision) throws IOException {
+        if (Files.isDirectory(path)) {
+            return loadHuggingFace(path, pool, precision);
+        }
         GgufFile file = GgufFile.open(path);
+        ModelWeights weights = new GgufWeights(file);
         WeightPacker packer = precision == Precision.FAST ? new WeightPacker(pool) : null;
         try {
             Tokenizer tokenizer = tokenizer(file);
             TransformerConfig config = config(file);
-            ModelTensors tensors = new ModelTensors(file, packer);
-            LanguageModel model = switch (config.architecture()) {
-                case "llama" -> Llama.load(tensors, config, pool);
-                case "qwen2" -> Qwen2.load(tensors, config, pool);
-                case "gemma" -> Gemma.load(tensors, config, pool);
-                case "phi3" -> Phi3.load(tensors, config, pool);
-                default -> throw new ModelFormatException(path, "architecture '" + config.architecture()
-                        + "' is not supported (supported: " + String.join(", ", SUPPORTED_ARCHITECTURES) + ")");
-            };
-            return new LoadedModel(file, model, tokenizer, precision, packer);
+            LanguageModel model = build(path, config, new ModelTensors(weights, packer), pool);
+            return new LoadedModel(weights, model, tokenizer, precision, packer);
         } catch (IOException | RuntimeException e) {
             if (packer != null) {
                 packer.close();
             }
-            file.close();
+            weights.close();
             throw e;
         }
     }
 
-    /** Builds only the tokenizer; works on vocabulary-only GGUF files. */
+    private static LoadedModel loadHuggingFace(Path dir, WorkerPool pool, Precision precision) throws IOException {
+        HfConfig hf = HfConfig.read(dir);
+        Tokenizer tokenizer = loadTokenizer(dir);
+        HfWeights weights = HfWeights.open(dir, hf);
+        WeightPacker packer = precision == Precision.FAST ? new WeightPacker(pool) : null;
+        try {
+            LanguageModel model = build(dir, hf.config(), new ModelTensors(weights, packer), pool);
+            return new LoadedModel(weights, model, tokenizer, precision, packer);
+        } catch (IOException | RuntimeException e) {
+            if (packer != null) {
+                packer.close();
+            }
+            weights.close();
+            throw e;
+        }
+    }
+
+    private static LanguageModel build(Path path, TransformerConfig config, ModelTensors tensors, WorkerPool pool)
+            throws ModelFormatException {
+        return switch (config.architecture()) {
+            case "llama" -> Llama.load(tensors, config, pool);
+            case "qwen2" -> Qwen2.load(tensors, config, pool);
+            case "gemma" -> Gemma.load(tensors, config, pool);
+            case "phi3" -> Phi3.load(tensors, config, pool);
+            default -> throw new ModelFormatException(path, "architecture '" + config.architecture()
+                    + "' is not supported (supported: " + String.join(", ", SUPPORTED_ARCHITECTURES) + ")");
+        };
+    }
+
+    /**
+     * Builds only the tokenizer: of a GGUF file (vocabulary-only files work), or of a Hugging Face
+     * folder ({@code tokenizer.json} with {@code tokenizer_config.json}, whose chat template it keeps).
+     */
     public static Tokenizer loadTokenizer(Path path) throws IOException {
+        if (Files.isDirectory(path)) {
+            try {
+                return Tokenizer.fromHuggingFace(path);
+            } catch (IllegalArgumentException e) {
+                throw new ModelFormatException(path, e.getMessage(), e);
+            }
+        }
         try (GgufFile file = GgufFile.open(path)) {
             return tokenizer(file);
         }

@@ -14,7 +14,7 @@ import java.nio.file.Path;
 final class ModelOptions {
 
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
-            description = "GGUF model file (default: ${DEFAULT-VALUE}).",
+            description = "GGUF model file, or a Hugging Face model folder (config.json, *.safetensors, tokenizer.json) (default: ${DEFAULT-VALUE}).",
             defaultValue = "${sys:rewind.home:-.}/../shared/models/stories260K.gguf")
     Path model;
 
@@ -56,8 +56,8 @@ final class ModelOptions {
      */
     LoadedModel load(WorkerPool pool) throws IOException {
         Path path = model.normalize();
-        if (!Files.isRegularFile(path)) {
-            throw new UserException(Files.exists(path) ? path + " is not a regular file" : "no such model file: " + path);
+        if (!Files.isRegularFile(path) && !Files.isDirectory(path)) {
+            throw new UserException(Files.exists(path) ? path + " is neither a file nor a folder" : "no such model file: " + path);
         }
         return ModelLoader.load(path, pool, precision);
     }

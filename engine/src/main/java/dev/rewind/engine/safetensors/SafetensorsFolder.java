@@ -149,6 +149,15 @@ public final class SafetensorsFolder implements AutoCloseable {
         return owner.tensorData(t);
     }
 
+    /** The shard file holding {@code t}. */
+    public Path tensorPath(SafetensorsTensor t) {
+        SafetensorsFile owner = owners.get(t.name());
+        if (owner == null) {
+            throw new IllegalArgumentException("tensor '" + t.name() + "' is not one of this folder's");
+        }
+        return owner.path();
+    }
+
     /** Total bytes of all shards. */
     public long fileSize() {
         return shards.stream().mapToLong(SafetensorsFile::fileSize).sum();
