@@ -12,8 +12,13 @@ import java.util.function.LongConsumer;
  * {@code null} for the exact path). Closing it frees the packed weights and unmaps the files; the
  * model must not be used afterwards.
  */
-public record LoadedModel(ModelWeights file, LanguageModel model, Tokenizer tokenizer, Precision precision, WeightPacker packer)
-        implements AutoCloseable {
+public record LoadedModel(ModelWeights file, LanguageModel model, Tokenizer tokenizer, Precision precision, WeightPacker packer,
+                          LoadTimeQuantizer quantizer) implements AutoCloseable {
+
+    /** A model loaded without {@code --quantize}. */
+    public LoadedModel(ModelWeights file, LanguageModel model, Tokenizer tokenizer, Precision precision, WeightPacker packer) {
+        this(file, model, tokenizer, precision, packer, null);
+    }
 
     /**
      * Pages every tensor of the file into memory, so the first tokens do not stall on page faults.
@@ -35,6 +40,9 @@ public record LoadedModel(ModelWeights file, LanguageModel model, Tokenizer toke
         try {
             if (packer != null) {
                 packer.close();
+            }
+            if (quantizer != null) {
+                quantizer.close();
             }
         } finally {
             file.close();

@@ -3,6 +3,7 @@ package dev.rewind.models;
 import dev.rewind.engine.gguf.GgufFile;
 import dev.rewind.engine.gguf.GgufMetadata;
 import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.engine.tensor.GgmlType;
 import dev.rewind.engine.tensor.Precision;
 import dev.rewind.engine.tensor.WeightPacker;
 import dev.rewind.tokenizer.Tokenizer;
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
+import java.util.function.BiConsumer;
 
 /**
  * Opens a GGUF file and builds the model its {@code general.architecture} names, with the
@@ -40,39 +42,46 @@ public final class ModelLoader {
      * @throws IOException          when it cannot be read or is not valid GGUF
      */
     public static LoadedModel load(Path path, WorkerPool pool, Precision precision) throws IOException {
-        if (Files.isDirectory(path)) {
-            return loadHuggingFace(path, pool, precision);
-        }
-        GgufFile file = GgufFile.open(path);
-        ModelWeights weights = new GgufWeights(file);
-        WeightPacker packer = precision == Precision.FAST ? new WeightPacker(pool) : null;
-        try {
-            Tokenizer tokenizer = tokenizer(file);
-            TransformerConfig config = config(file);
-            LanguageModel model = build(path, config, new ModelTensors(weights, packer), pool);
-            return new LoadedModel(weights, model, tokenizer, precision, packer);
-        } catch (IOException | RuntimeException e) {
-            if (packer != null) {
-                packer.close();
-            }
-            weights.close();
-            throw e;
-        }
+        return load(path, pool, precision, null, null);
     }
 
-    private static LoadedModel loadHuggingFace(Path dir, WorkerPool pool, Precision precision) throws IOException {
-        HfConfig hf = HfConfig.read(dir);
-        Tokenizer tokenizer = loadTokenizer(dir);
-        HfWeights weights = HfWeights.open(dir, hf);
+    /**
+     * {@link #load(Path, WorkerPool, Precision)}, turning F32/F16/BF16 weight matrices into
+     * {@code quantize} (Q8_0 or Q4_0; null: keep them) while loading, into off-heap memory the
+     * returned model owns; {@code progress} (may be null) is told each matrix quantized and the
+     * source bytes done so far.
+     */
+    public static LoadedModel load(Path path, WorkerPool pool, Precision precision, GgmlType quantize,
+                                   BiConsumer<String, Long> progress) throws IOException {
+        LoadTimeQuantizer quantizer = quantize == null ? null : new LoadTimeQuantizer(quantize, pool, progress);
         WeightPacker packer = precision == Precision.FAST ? new WeightPacker(pool) : null;
+        ModelWeights weights = null;
         try {
-            LanguageModel model = build(dir, hf.config(), new ModelTensors(weights, packer), pool);
-            return new LoadedModel(weights, model, tokenizer, precision, packer);
+            Tokenizer tokenizer;
+            TransformerConfig config;
+            if (Files.isDirectory(path)) {
+                HfConfig hf = HfConfig.read(path);
+                tokenizer = loadTokenizer(path);
+                weights = HfWeights.open(path, hf);
+                config = hf.config();
+            } else {
+                GgufFile file = GgufFile.open(path);
+                weights = new GgufWeights(file);
+                tokenizer = tokenizer(file);
+                config = config(file);
+            }
+            LanguageModel model = build(path, config, new ModelTensors(weights, packer, quantizer), pool);
+            return new LoadedModel(weights, model, tokenizer, precision, packer, quantizer);
         } catch (IOException | RuntimeException e) {
             if (packer != null) {
                 packer.close();
             }
-            weights.close();
+            if (quantizer != null) {
+                quantizer.close();
+            }
+            if (weights != null) {
+                weights.close();
+            }
             throw e;
         }
     }

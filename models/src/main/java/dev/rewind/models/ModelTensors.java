@@ -21,6 +21,7 @@ final class ModelTensors {
 
     private final ModelWeights file;
     private final WeightPacker packer;
+    private final LoadTimeQuantizer quantizer;
 
     /** Tensors of a GGUF file read in place, for the exact path. */
     ModelTensors(GgufFile file) {
@@ -29,8 +30,14 @@ final class ModelTensors {
 
     /** Matrices packed by {@code packer} when it is not null. */
     ModelTensors(ModelWeights file, WeightPacker packer) {
+        this(file, packer, null);
+    }
+
+    /** Float matrices quantized by {@code quantizer} first, when it is not null. */
+    ModelTensors(ModelWeights file, WeightPacker packer, LoadTimeQuantizer quantizer) {
         this.file = file;
         this.packer = packer;
+        this.quantizer = quantizer;
     }
 
     boolean has(String name) {
@@ -52,7 +59,8 @@ final class ModelTensors {
         WeightTensor info = require(name);
         checkShape(info, cols, rows);
         try {
-            return WeightMatrix.of(name, info.type(), info.data(), rows, cols);
+            WeightMatrix m = WeightMatrix.of(name, info.type(), info.data(), rows, cols);
+            return quantizer == null ? m : quantizer.quantize(m);
         } catch (UnsupportedTensorTypeException e) {
             throw new ModelFormatException(info.file(), e.getMessage(), e);
         }

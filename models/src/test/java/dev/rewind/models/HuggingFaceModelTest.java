@@ -107,6 +107,30 @@ class HuggingFaceModelTest {
         }
     }
 
+    /**
+     * llama-quantize --pure made the Q8_0/Q4_0 files from the F32 ones; quantizing the F32 weights while
+     * loading (a Hugging Face folder or the F32 GGUF) gives the same blocks, hence the same logits' bits.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"hf-models/tiny-qwen2-F32, tiny-qwen2-Q8_0", "hf-models/tiny-qwen2-F32, tiny-qwen2-Q4_0",
+            "hf-models/tiny-phi3-F32, tiny-phi3-Q4_0", "models/tiny-llama-F32.gguf, tiny-llama-Q8_0"})
+    void quantizingWhileLoadingGivesLlamaQuantizesModel(String source, String quantized) throws IOException {
+        dev.rewind.engine.tensor.GgmlType type = dev.rewind.engine.tensor.GgmlType.valueOf(quantized.substring(quantized.lastIndexOf('-') + 1));
+        int[] prompt = {1, 403, 407, 261, 378, 300, 301};
+        for (Precision precision : Precision.values()) {
+            long[] reported = {0};
+            try (LoadedModel a = ModelLoader.load(SharedData.root().resolve(source), pool, precision, type, (name, bytes) -> reported[0] = bytes);
+                 LoadedModel b = ModelLoader.load(SharedData.model(quantized + ".gguf"), pool, precision)) {
+                assertTrue(reported[0] > 1_000_000, "progress: " + reported[0]);
+                float[][] x = ReferenceParityTest.teacherForced(a.model(), prompt, new int[] {5});
+                float[][] y = ReferenceParityTest.teacherForced(b.model(), prompt, new int[] {5});
+                for (int r = 0; r < x.length; r++) {
+                    assertArrayEquals(y[r], x[r], source + " → " + type + " " + precision + " row " + r);
+                }
+            }
+        }
+    }
+
     @Test
     void configGivesEveryHyperParameter() throws IOException {
         TransformerConfig gemma = HfConfig.read(folder("tiny-gemma-F32")).config();
