@@ -1,6 +1,9 @@
 package dev.rewind.tools;
 
 import dev.rewind.engine.gguf.GgufFile;
+import dev.rewind.engine.safetensors.SafetensorsFolder;
+import dev.rewind.engine.safetensors.SafetensorsTensor;
+import dev.rewind.models.HfConfig;
 import dev.rewind.engine.gguf.GgufTensorInfo;
 import dev.rewind.engine.gguf.GgufValue;
 import picocli.CommandLine.Command;
@@ -13,12 +16,13 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
-/** {@code rewind info}: what a GGUF file holds. */
+/** {@code rewind info}: what a GGUF file or a Hugging Face folder holds. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Print a GGUF file's metadata and its tensor table (name, type, shape, bytes).")
+        description = "Print a GGUF file's metadata and its tensor table (name, type, shape, bytes); for a Hugging Face "
+                + "folder, the model config.json describes and the safetensors tensor table.")
 final class InfoCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "PATH", description = "GGUF file.")
+    @Parameters(paramLabel = "PATH", description = "GGUF file or Hugging Face model folder.")
     Path path;
 
     private final PrintStream out;
@@ -29,6 +33,9 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (java.nio.file.Files.isDirectory(path)) {
+            return folder();
+        }
         try (GgufFile file = GgufFile.open(path)) {
             out.printf("file: %s%nGGUF version %d, %d bytes, alignment %d, data at offset %d%n%n",
                     path, file.version(), file.fileSize(), file.alignment(), file.dataOffset());
@@ -43,6 +50,25 @@ final class InfoCommand implements Callable<Integer> {
             for (GgufTensorInfo t : file.tensors()) {
                 String shape = Arrays.stream(t.shape()).mapToObj(Long::toString).collect(Collectors.joining(" × "));
                 out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", t.name(), t.type(), shape, t.byteSize());
+                total += t.byteSize();
+            }
+            out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", "total", "", "", total);
+        }
+        return 0;
+    }
+
+    private int folder() throws java.io.IOException {
+        HfConfig hf = HfConfig.read(path);
+        try (SafetensorsFolder st = SafetensorsFolder.open(path)) {
+            out.printf("folder: %s%n%s, %d shard(s), %d bytes%n%s (rope scaling %s, tied output %s)%n%n", path, hf.className(),
+                    st.shards().size(), st.fileSize(), hf.config(), hf.ropeScaling(), hf.tied());
+            out.printf("tensors (%d):%n", st.tensors().size());
+            int width = st.tensors().stream().mapToInt(t -> t.name().length()).max().orElse(4);
+            out.printf("  %-" + width + "s  %-7s  %-22s  %12s%n", "name", "dtype", "shape", "bytes");
+            long total = 0;
+            for (SafetensorsTensor t : st.tensors()) {
+                String shape = Arrays.stream(t.shape()).mapToObj(Long::toString).collect(Collectors.joining(" × "));
+                out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", t.name(), t.dtype(), shape, t.byteSize());
                 total += t.byteSize();
             }
             out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", "total", "", "", total);
