@@ -3,18 +3,22 @@ package dev.rewind.models;
 import dev.rewind.engine.gguf.GgufFile;
 import dev.rewind.engine.gguf.GgufMetadata;
 import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.engine.tensor.GgmlType;
 import dev.rewind.engine.tensor.Precision;
 import dev.rewind.engine.tensor.WeightPacker;
 import dev.rewind.tokenizer.Tokenizer;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
+import java.util.function.BiConsumer;
 
 /**
  * Opens a GGUF file and builds the model its {@code general.architecture} names, with the
- * tokenizer its metadata describes.
+ * tokenizer its metadata describes; or, given a folder, a Hugging Face model: {@code config.json},
+ * safetensors weights ({@link HfWeights}) and {@code tokenizer.json}.
  */
 public final class ModelLoader {
 
@@ -38,32 +42,74 @@ public final class ModelLoader {
      * @throws IOException          when it cannot be read or is not valid GGUF
      */
     public static LoadedModel load(Path path, WorkerPool pool, Precision precision) throws IOException {
-        GgufFile file = GgufFile.open(path);
+        return load(path, pool, precision, null, null);
+    }
+
+    /**
+     * {@link #load(Path, WorkerPool, Precision)}, turning F32/F16/BF16 weight matrices into
+     * {@code quantize} (Q8_0 or Q4_0; null: keep them) while loading, into off-heap memory the
+     * returned model owns; {@code progress} (may be null) is told each matrix quantized and the
+     * source bytes done so far.
+     */
+    public static LoadedModel load(Path path, WorkerPool pool, Precision precision, GgmlType quantize,
+                                   BiConsumer<String, Long> progress) throws IOException {
+        LoadTimeQuantizer quantizer = quantize == null ? null : new LoadTimeQuantizer(quantize, pool, progress);
         WeightPacker packer = precision == Precision.FAST ? new WeightPacker(pool) : null;
+        ModelWeights weights = null;
         try {
-            Tokenizer tokenizer = tokenizer(file);
-            TransformerConfig config = config(file);
-            ModelTensors tensors = new ModelTensors(file, packer);
-            LanguageModel model = switch (config.architecture()) {
-                case "llama" -> Llama.load(tensors, config, pool);
-                case "qwen2" -> Qwen2.load(tensors, config, pool);
-                case "gemma" -> Gemma.load(tensors, config, pool);
-                case "phi3" -> Phi3.load(tensors, config, pool);
-                default -> throw new ModelFormatException(path, "architecture '" + config.architecture()
-                        + "' is not supported (supported: " + String.join(", ", SUPPORTED_ARCHITECTURES) + ")");
-            };
-            return new LoadedModel(file, model, tokenizer, precision, packer);
+            Tokenizer tokenizer;
+            TransformerConfig config;
+            if (Files.isDirectory(path)) {
+                HfConfig hf = HfConfig.read(path);
+                tokenizer = loadTokenizer(path);
+                weights = HfWeights.open(path, hf);
+                config = hf.config();
+            } else {
+                GgufFile file = GgufFile.open(path);
+                weights = new GgufWeights(file);
+                tokenizer = tokenizer(file);
+                config = config(file);
+            }
+            LanguageModel model = build(path, config, new ModelTensors(weights, packer, quantizer), pool);
+            return new LoadedModel(weights, model, tokenizer, precision, packer, quantizer);
         } catch (IOException | RuntimeException e) {
             if (packer != null) {
                 packer.close();
             }
-            file.close();
+            if (quantizer != null) {
+                quantizer.close();
+            }
+            if (weights != null) {
+                weights.close();
+            }
             throw e;
         }
     }
 
-    /** Builds only the tokenizer; works on vocabulary-only GGUF files. */
+    private static LanguageModel build(Path path, TransformerConfig config, ModelTensors tensors, WorkerPool pool)
+            throws ModelFormatException {
+        return switch (config.architecture()) {
+            case "llama" -> Llama.load(tensors, config, pool);
+            case "qwen2" -> Qwen2.load(tensors, config, pool);
+            case "gemma" -> Gemma.load(tensors, config, pool);
+            case "phi3" -> Phi3.load(tensors, config, pool);
+            default -> throw new ModelFormatException(path, "architecture '" + config.architecture()
+                    + "' is not supported (supported: " + String.join(", ", SUPPORTED_ARCHITECTURES) + ")");
+        };
+    }
+
+    /**
+     * Builds only the tokenizer: of a GGUF file (vocabulary-only files work), or of a Hugging Face
+     * folder ({@code tokenizer.json} with {@code tokenizer_config.json}, whose chat template it keeps).
+     */
     public static Tokenizer loadTokenizer(Path path) throws IOException {
+        if (Files.isDirectory(path)) {
+            try {
+                return Tokenizer.fromHuggingFace(path);
+            } catch (IllegalArgumentException e) {
+                throw new ModelFormatException(path, e.getMessage(), e);
+            }
+        }
         try (GgufFile file = GgufFile.open(path)) {
             return tokenizer(file);
         }

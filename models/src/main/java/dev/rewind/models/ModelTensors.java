@@ -1,7 +1,6 @@
 package dev.rewind.models;
 
 import dev.rewind.engine.gguf.GgufFile;
-import dev.rewind.engine.gguf.GgufTensorInfo;
 import dev.rewind.engine.tensor.UnsupportedTensorTypeException;
 import dev.rewind.engine.tensor.WeightMatrix;
 import dev.rewind.engine.tensor.WeightPacker;
@@ -13,25 +12,32 @@ import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * Looks up a model's tensors by name in a GGUF file and checks their shapes, so a wrong file
+ * Looks up a model's tensors by GGUF name in its weights (a GGUF file or a Hugging Face folder) and checks their shapes, so a wrong file
  * fails at load time with a message naming the tensor, not with garbage or an index error
  * during generation. With a {@link WeightPacker} (the {@code FAST} precision), the matrices a
  * forward pass multiplies by come back in their packed form.
  */
 final class ModelTensors {
 
-    private final GgufFile file;
+    private final ModelWeights file;
     private final WeightPacker packer;
+    private final LoadTimeQuantizer quantizer;
 
-    /** Tensors read in place, for the exact path. */
+    /** Tensors of a GGUF file read in place, for the exact path. */
     ModelTensors(GgufFile file) {
-        this(file, null);
+        this(new GgufWeights(file), null);
     }
 
     /** Matrices packed by {@code packer} when it is not null. */
-    ModelTensors(GgufFile file, WeightPacker packer) {
+    ModelTensors(ModelWeights file, WeightPacker packer) {
+        this(file, packer, null);
+    }
+
+    /** Float matrices quantized by {@code quantizer} first, when it is not null. */
+    ModelTensors(ModelWeights file, WeightPacker packer, LoadTimeQuantizer quantizer) {
         this.file = file;
         this.packer = packer;
+        this.quantizer = quantizer;
     }
 
     boolean has(String name) {
@@ -50,12 +56,13 @@ final class ModelTensors {
 
     /** A weight matrix read in place from the file, never packed (an embedding: rows are looked up, not multiplied). */
     WeightMatrix inPlace(String name, int rows, int cols) throws ModelFormatException {
-        GgufTensorInfo info = require(name);
+        WeightTensor info = require(name);
         checkShape(info, cols, rows);
         try {
-            return WeightMatrix.of(name, info.type(), file.tensorData(info), rows, cols);
+            WeightMatrix m = WeightMatrix.of(name, info.type(), info.data(), rows, cols);
+            return quantizer == null ? m : quantizer.quantize(m);
         } catch (UnsupportedTensorTypeException e) {
-            throw new ModelFormatException(file.path(), e.getMessage(), e);
+            throw new ModelFormatException(info.file(), e.getMessage(), e);
         }
     }
 
@@ -63,11 +70,11 @@ final class ModelTensors {
         return has(name) ? Optional.of(matrix(name, rows, cols)) : Optional.empty();
     }
 
-    /** A 1-D F32 (or F16) tensor of {@code n} values, copied to the heap (norm weights, biases: tiny). */
+    /** A 1-D F32 (or F16, BF16) tensor of {@code n} values, copied to the heap (norm weights, biases: tiny). */
     float[] vector(String name, int n) throws ModelFormatException {
-        GgufTensorInfo info = require(name);
+        WeightTensor info = require(name);
         checkShape(info, n);
-        MemorySegment data = file.tensorData(info);
+        MemorySegment data = info.data();
         float[] out = new float[n];
         switch (info.type()) {
             case F32 -> MemorySegment.copy(data, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, out, 0, n);
@@ -76,8 +83,13 @@ final class ModelTensors {
                     out[i] = Float.float16ToFloat(data.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2L * i));
                 }
             }
-            default -> throw new ModelFormatException(file.path(),
-                    "tensor '" + name + "' is a vector of type " + info.type() + "; vectors must be F32 or F16");
+            case BF16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = Float.intBitsToFloat(data.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2L * i) << 16);
+                }
+            }
+            default -> throw new ModelFormatException(info.file(),
+                    "tensor " + file.describe(name) + " is a vector of type " + info.type() + "; vectors must be F32, F16 or BF16");
         }
         return out;
     }
@@ -86,19 +98,19 @@ final class ModelTensors {
         return has(name) ? Optional.of(vector(name, n)) : Optional.empty();
     }
 
-    private GgufTensorInfo require(String name) throws ModelFormatException {
-        return file.tensor(name).orElseThrow(() -> new ModelFormatException(file.path(), "tensor '" + name + "' is missing"));
+    private WeightTensor require(String name) throws ModelFormatException {
+        return file.tensor(name).orElseThrow(() -> new ModelFormatException(file.path(), "tensor " + file.describe(name) + " is missing"));
     }
 
-    private void checkShape(GgufTensorInfo info, long... expected) throws ModelFormatException {
+    private void checkShape(WeightTensor info, long... expected) throws ModelFormatException {
         long[] actual = info.shape();
         int dims = actual.length;
         while (dims > expected.length && actual[dims - 1] == 1) {
             dims--;
         }
         if (!Arrays.equals(Arrays.copyOf(actual, dims), expected)) {
-            throw new ModelFormatException(file.path(), "tensor '" + info.name() + "' has shape " + Arrays.toString(actual)
-                    + ", expected " + Arrays.toString(expected));
+            throw new ModelFormatException(info.file(), "tensor " + file.describe(info.name()) + " has shape "
+                    + Arrays.toString(actual) + " (ggml order), expected " + Arrays.toString(expected));
         }
     }
 }

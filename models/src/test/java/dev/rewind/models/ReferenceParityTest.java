@@ -107,6 +107,39 @@ class ReferenceParityTest {
         pool.close();
     }
 
+    /** A Hugging Face folder of ../shared/hf-models and the GGUF (reference name) holding the same weights. */
+    record HfCase(String folder, String gguf) {
+    }
+
+    static final List<HfCase> HF_CASES = List.of(
+            new HfCase("tiny-llama-F32", "tiny-llama-F32"),
+            new HfCase("tiny-llama-F32-sharded", "tiny-llama-F32"),
+            new HfCase("tiny-llama-BF16", "tiny-llama-BF16"),
+            new HfCase("tiny-llama-F16", "tiny-llama-F16"),
+            new HfCase("tiny-llama3rope-F32", "tiny-llama3rope-F32"),
+            new HfCase("tiny-qwen2-F32", "tiny-qwen2-F32"),
+            new HfCase("tiny-gemma-F32", "tiny-gemma-F32"),
+            new HfCase("tiny-phi3-F32", "tiny-phi3-F32"));
+
+    /** Each Hugging Face folder is held to everything its GGUF twin is held to, on both paths. */
+    @TestFactory
+    Stream<DynamicTest> everyHuggingFaceFolderAndPrompt() throws IOException {
+        Path ref = SharedData.models().resolve("ref");
+        List<DynamicTest> tests = new ArrayList<>();
+        for (HfCase h : HF_CASES) {
+            Case c = CASES.stream().filter(k -> k.model().equals(h.gguf())).findFirst().orElseThrow();
+            Path folder = SharedData.root().resolve("hf-models").resolve(h.folder());
+            for (String run : List.of("p1", "p2", "p3", "p4")) {
+                Path greedy = ref.resolve("greedy").resolve(c.model() + "__" + run + ".json");
+                for (Precision precision : Precision.values()) {
+                    tests.add(DynamicTest.dynamicTest(h.folder() + " (HF) " + run + " " + precision,
+                            () -> check(c, ref, greedy, precision, folder)));
+                }
+            }
+        }
+        return tests.stream();
+    }
+
     @TestFactory
     Stream<DynamicTest> everyModelAndPrompt() throws IOException {
         Path ref = SharedData.models().resolve("ref");
@@ -139,6 +172,11 @@ class ReferenceParityTest {
     }
 
     private void check(Case c, Path ref, Path greedyFile, Precision precision) throws IOException {
+        check(c, ref, greedyFile, precision, null);
+    }
+
+    /** {@code modelPath} null: the GGUF file the reference names. */
+    private void check(Case c, Path ref, Path greedyFile, Precision precision, Path modelPath) throws IOException {
         JsonNode greedy = JSON.readTree(greedyFile.toFile());
         JsonNode greedyF64 = JSON.readTree(ref.resolve("greedy-f64").resolve(greedyFile.getFileName()).toFile());
         int[] promptIds = ints(greedy.get("prompt_ids"));
@@ -146,7 +184,8 @@ class ReferenceParityTest {
         int nVocab = greedy.get("n_vocab").asInt();
 
         boolean floatMath = !quantizesActivations(c.model(), precision);
-        try (LoadedModel loaded = ModelLoader.load(SharedData.model(greedy.get("model").asText()), pool, precision)) {
+        Path path = modelPath != null ? modelPath : SharedData.model(greedy.get("model").asText());
+        try (LoadedModel loaded = ModelLoader.load(path, pool, precision)) {
             // 1. the prompt's ids
             int[] ours = loaded.tokenizer().encode(greedy.get("prompt").asText(), true, true);
             assertArrayEquals(promptIds, ours, "prompt token ids");

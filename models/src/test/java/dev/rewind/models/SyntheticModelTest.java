@@ -84,7 +84,7 @@ class SyntheticModelTest {
             assertEquals(10000.0, c.rope().base());
             assertEquals(32, c.rope().dimensions());
 
-            GgufFile file = loaded.file();
+            GgufFile file = ((GgufWeights) loaded.file()).gguf();
             assertEquals(SyntheticModel.fileType(type), file.metadata().integer("general.file_type").orElseThrow());
             int matrices = 0;
             for (GgufTensorInfo t : file.tensors()) {

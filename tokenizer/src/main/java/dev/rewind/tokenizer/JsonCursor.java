@@ -17,15 +17,15 @@ import java.util.Optional;
  * @param parent the value this one was read from, or null at the top level
  * @param step   the key (String) or index (Integer) of this value in its parent, or null at the top level
  */
-record JsonCursor(Json value, String file, JsonCursor parent, Object step) {
+public record JsonCursor(Json value, String file, JsonCursor parent, Object step) {
 
     /** The top-level value of {@code file}. */
-    static JsonCursor root(Json value, String file) {
+    public static JsonCursor root(Json value, String file) {
         return new JsonCursor(value, file, null, null);
     }
 
     /** The path of this value, e.g. {@code model.merges[12]}. */
-    String path() {
+    public String path() {
         Deque<Object> steps = new ArrayDeque<>();
         for (JsonCursor c = this; c.parent != null; c = c.parent) {
             steps.push(c.step);
@@ -34,62 +34,62 @@ record JsonCursor(Json value, String file, JsonCursor parent, Object step) {
     }
 
     /** An error about this value: the file, the path and the problem, on one line. */
-    TokenizerException error(String problem) {
+    public TokenizerException error(String problem) {
         return new TokenizerException(file + ": " + path() + ": " + problem);
     }
 
-    boolean isNull() {
+    public boolean isNull() {
         return value instanceof Json.JsonNull;
     }
 
-    boolean isString() {
+    public boolean isString() {
         return value instanceof Json.JsonString;
     }
 
-    boolean isArray() {
+    public boolean isArray() {
         return value instanceof Json.JsonArray;
     }
 
-    boolean isObject() {
+    public boolean isObject() {
         return value instanceof Json.JsonObject;
     }
 
     /** The field {@code key} of this object, which must be present (it may be null). */
-    JsonCursor get(String key) {
+    public JsonCursor get(String key) {
         return find(key).orElseThrow(() -> new TokenizerException(
                 file + ": " + JsonPath.child(parent == null ? "" : path(), key) + ": missing"));
     }
 
     /** The field {@code key} of this object, unless it is absent or null. */
-    Optional<JsonCursor> find(String key) {
+    public Optional<JsonCursor> find(String key) {
         Json field = fields().get(key);
         return field == null || field instanceof Json.JsonNull
                 ? Optional.empty() : Optional.of(new JsonCursor(field, file, this, key));
     }
 
     /** The string field {@code key}, unless absent or null. */
-    Optional<String> optString(String key) {
+    public Optional<String> optString(String key) {
         return find(key).map(JsonCursor::string);
     }
 
     /** The boolean field {@code key}, or {@code otherwise} if absent or null. */
-    boolean bool(String key, boolean otherwise) {
+    public boolean bool(String key, boolean otherwise) {
         return find(key).map(JsonCursor::bool).orElse(otherwise);
     }
 
     /** This object's fields in file order. */
-    List<JsonCursor> fieldValues() {
+    public List<JsonCursor> fieldValues() {
         List<JsonCursor> out = new ArrayList<>(fields().size());
         fields().forEach((k, v) -> out.add(new JsonCursor(v, file, this, k)));
         return out;
     }
 
     /** The key of this value in its parent object. */
-    String key() {
+    public String key() {
         return (String) step;
     }
 
-    Map<String, Json> fields() {
+    public Map<String, Json> fields() {
         if (value instanceof Json.JsonObject(Map<String, Json> fields)) {
             return fields;
         }
@@ -97,7 +97,7 @@ record JsonCursor(Json value, String file, JsonCursor parent, Object step) {
     }
 
     /** The elements of this array. */
-    List<JsonCursor> elements() {
+    public List<JsonCursor> elements() {
         if (!(value instanceof Json.JsonArray(List<Json> elements))) {
             throw error("expected an array, found " + Json.kind(value));
         }
@@ -109,21 +109,21 @@ record JsonCursor(Json value, String file, JsonCursor parent, Object step) {
     }
 
     /** The number of elements of this array. */
-    int size() {
+    public int size() {
         if (value instanceof Json.JsonArray(List<Json> elements)) {
             return elements.size();
         }
         throw error("expected an array, found " + Json.kind(value));
     }
 
-    String string() {
+    public String string() {
         if (value instanceof Json.JsonString(String s)) {
             return s;
         }
         throw error("expected a string, found " + Json.kind(value));
     }
 
-    boolean bool() {
+    public boolean bool() {
         if (value instanceof Json.JsonBoolean(boolean b)) {
             return b;
         }
@@ -131,7 +131,7 @@ record JsonCursor(Json value, String file, JsonCursor parent, Object step) {
     }
 
     /** This number as an int in {@code [min, max]}. */
-    int integer(int min, int max) {
+    public int integer(int min, int max) {
         if (!(value instanceof Json.JsonNumber(String text))) {
             throw error("expected an integer, found " + Json.kind(value));
         }
@@ -147,8 +147,25 @@ record JsonCursor(Json value, String file, JsonCursor parent, Object step) {
         return (int) v;
     }
 
+    /** This number as a long in {@code [min, max]} (byte offsets, sizes). */
+    public long longInteger(long min, long max) {
+        if (!(value instanceof Json.JsonNumber(String text))) {
+            throw error("expected an integer, found " + Json.kind(value));
+        }
+        long v;
+        try {
+            v = Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw error("expected an integer, found " + text);
+        }
+        if (v < min || v > max) {
+            throw error(text + " is outside [" + min + ", " + max + "]");
+        }
+        return v;
+    }
+
     /** This number as a double. */
-    double number() {
+    public double number() {
         if (value instanceof Json.JsonNumber(String text)) {
             return Double.parseDouble(text);
         }

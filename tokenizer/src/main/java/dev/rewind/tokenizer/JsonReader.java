@@ -8,13 +8,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A strict JSON parser (RFC 8259) for the tokenizer files of a Hugging Face model folder. It builds
+ * A strict JSON parser (RFC 8259) for the files of a Hugging Face model folder (tokenizer files, config.json,
+ * safetensors headers). It builds
  * {@link Json} values and fails with one line that names the file, the line and column, and the JSON path
  * being read, e.g. {@code tokenizer.json: not valid JSON at line 12, column 5 (in model.merges[3]): expected ','
  * or ']'}. Nesting is limited to {@link #MAX_DEPTH} levels so that a hostile file cannot exhaust the stack;
  * a key given twice in one object is an error, since either reading of it would be a guess.
  */
-final class JsonReader {
+public final class JsonReader {
 
     /** Deeper than any tokenizer file (they nest about six levels). */
     static final int MAX_DEPTH = 128;
@@ -35,7 +36,7 @@ final class JsonReader {
      *
      * @throws TokenizerException if the text is not one JSON value
      */
-    static Json parse(String text, String file) {
+    public static Json parse(String text, String file) {
         JsonReader reader = new JsonReader(text, file);
         if (reader.text.startsWith("\uFEFF")) {
             reader.pos = 1;

@@ -3,7 +3,6 @@ package dev.rewind.tools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rewind.engine.gguf.GgufTensorInfo;
 import dev.rewind.engine.kv.KvType;
 import dev.rewind.engine.kv.PagePool;
 import dev.rewind.engine.kv.Sequence;
@@ -14,6 +13,7 @@ import dev.rewind.engine.tensor.Precision;
 import dev.rewind.engine.tensor.Simd;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.ModelLoader;
+import dev.rewind.models.WeightTensor;
 import dev.rewind.models.ModelRunner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,7 +46,7 @@ final class BenchCommand implements Callable<Integer> {
     enum Output { md, json, jsonl, csv }
 
     @Option(names = {"-m", "--model"}, paramLabel = "FILE", required = true, split = ",",
-            description = "GGUF model file(s), comma-separated or repeated.")
+            description = "GGUF model file(s) or Hugging Face model folder(s), comma-separated or repeated.")
     List<Path> models;
 
     @Option(names = {"-p", "--n-prompt"}, paramLabel = "N", split = ",", defaultValue = "512",
@@ -160,8 +160,8 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         for (Path m : models) {
-            if (!Files.isRegularFile(m)) {
-                throw new UserException(Files.exists(m) ? m + " is not a regular file" : "no such model file: " + m);
+            if (!Files.isRegularFile(m) && !Files.isDirectory(m)) {
+                throw new UserException(Files.exists(m) ? m + " is neither a file nor a folder" : "no such model file: " + m);
             }
         }
         List<Result> results = new ArrayList<>();
@@ -245,7 +245,7 @@ final class BenchCommand implements Callable<Integer> {
     /** llama.cpp's description: architecture, size class and the weights' dominant type, e.g. {@code llama 1B Q4_0}. */
     static String modelType(LoadedModel loaded) {
         Map<GgmlType, Long> bytes = new EnumMap<>(GgmlType.class);
-        for (GgufTensorInfo t : loaded.file().tensors()) {
+        for (WeightTensor t : loaded.file().tensors()) {
             if (t.shape().length >= 2) {
                 bytes.merge(t.type(), t.byteSize(), Long::sum);
             }
@@ -257,12 +257,12 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     static long modelSize(LoadedModel loaded) {
-        return loaded.file().tensors().stream().mapToLong(GgufTensorInfo::byteSize).sum();
+        return loaded.file().tensors().stream().mapToLong(WeightTensor::byteSize).sum();
     }
 
     static long params(LoadedModel loaded) {
         long n = 0;
-        for (GgufTensorInfo t : loaded.file().tensors()) {
+        for (WeightTensor t : loaded.file().tensors()) {
             long e = 1;
             for (long d : t.shape()) {
                 e *= d;

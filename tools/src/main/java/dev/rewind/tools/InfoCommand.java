@@ -1,6 +1,9 @@
 package dev.rewind.tools;
 
 import dev.rewind.engine.gguf.GgufFile;
+import dev.rewind.engine.safetensors.SafetensorsFolder;
+import dev.rewind.engine.safetensors.SafetensorsTensor;
+import dev.rewind.models.HfConfig;
 import dev.rewind.engine.gguf.GgufTensorInfo;
 import dev.rewind.engine.gguf.GgufValue;
 import dev.rewind.engine.tensor.GgmlType;
@@ -15,12 +18,13 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
-/** {@code rewind info}: what a GGUF file holds. */
+/** {@code rewind info}: what a GGUF file or a Hugging Face folder holds. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Print a GGUF file's metadata, its tensor table (name, type, shape, bytes) and the number of tensors of each type.")
+        description = "Print a GGUF file's metadata, its tensor table (name, type, shape, bytes) and the number of tensors of each type; "
+                + "for a Hugging Face folder, what its config.json describes and the safetensors tensor table.")
 final class InfoCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "PATH", description = "GGUF file.")
+    @Parameters(paramLabel = "PATH", description = "GGUF file or Hugging Face model folder.")
     Path path;
 
     private final PrintStream out;
@@ -31,6 +35,9 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (java.nio.file.Files.isDirectory(path)) {
+            return folder();
+        }
         try (GgufFile file = GgufFile.open(path)) {
             out.printf("file: %s%nGGUF version %d, %d bytes, alignment %d, data at offset %d%n%n",
                     path, file.version(), file.fileSize(), file.alignment(), file.dataOffset());
@@ -70,6 +77,25 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("  %-7s  %5d tensor%s  %12d bytes%s%n", e.getKey(), count, count == 1 ? " " : "s", e.getValue()[1],
                     e.getKey().isSupported() ? "" : "  (no Rewind kernels)");
         }
+    }
+
+    private int folder() throws java.io.IOException {
+        HfConfig hf = HfConfig.read(path);
+        try (SafetensorsFolder st = SafetensorsFolder.open(path)) {
+            out.printf("folder: %s%n%s, %d shard(s), %d bytes%n%s (rope scaling %s, tied output %s)%n%n", path, hf.className(),
+                    st.shards().size(), st.fileSize(), hf.config(), hf.ropeScaling(), hf.tied());
+            out.printf("tensors (%d):%n", st.tensors().size());
+            int width = st.tensors().stream().mapToInt(t -> t.name().length()).max().orElse(4);
+            out.printf("  %-" + width + "s  %-7s  %-22s  %12s%n", "name", "dtype", "shape", "bytes");
+            long total = 0;
+            for (SafetensorsTensor t : st.tensors()) {
+                String shape = Arrays.stream(t.shape()).mapToObj(Long::toString).collect(Collectors.joining(" × "));
+                out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", t.name(), t.dtype(), shape, t.byteSize());
+                total += t.byteSize();
+            }
+            out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", "total", "", "", total);
+        }
+        return 0;
     }
 
     private static String oneLine(GgufValue v) {

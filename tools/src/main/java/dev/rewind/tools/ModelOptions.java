@@ -1,12 +1,15 @@
 package dev.rewind.tools;
 
 import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.engine.tensor.GgmlType;
 import dev.rewind.engine.tensor.Precision;
+import dev.rewind.models.LoadTimeQuantizer;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.ModelLoader;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -14,7 +17,7 @@ import java.nio.file.Path;
 final class ModelOptions {
 
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
-            description = "GGUF model file (default: ${DEFAULT-VALUE}).",
+            description = "GGUF model file, or a Hugging Face model folder (config.json, *.safetensors, tokenizer.json) (default: ${DEFAULT-VALUE}).",
             defaultValue = "${sys:rewind.home:-.}/../shared/models/stories260K.gguf")
     Path model;
 
@@ -27,6 +30,21 @@ final class ModelOptions {
                     + "in 16-bit integers against 8-bit activations, as ggml does); exact: float activations against exactly "
                     + "dequantized weights (float64 parity)."})
     Precision precision;
+
+    @Option(names = "--quantize", paramLabel = "TYPE",
+            description = "Quantize F32/F16/BF16 weight matrices to Q8_0 or Q4_0 while loading (in memory; the files are not changed).")
+    String quantize;
+
+    private final PrintStream err;
+
+    /** Options that report load progress on {@code err} (null: silent). */
+    ModelOptions(PrintStream err) {
+        this.err = err;
+    }
+
+    ModelOptions() {
+        this(null);
+    }
 
     /** Parses {@code fast} / {@code exact}, any case. */
     static final class PrecisionConverter implements picocli.CommandLine.ITypeConverter<Precision> {
@@ -56,9 +74,29 @@ final class ModelOptions {
      */
     LoadedModel load(WorkerPool pool) throws IOException {
         Path path = model.normalize();
-        if (!Files.isRegularFile(path)) {
-            throw new UserException(Files.exists(path) ? path + " is not a regular file" : "no such model file: " + path);
+        if (!Files.isRegularFile(path) && !Files.isDirectory(path)) {
+            throw new UserException(Files.exists(path) ? path + " is neither a file nor a folder" : "no such model file: " + path);
         }
-        return ModelLoader.load(path, pool, precision);
+        if (quantize == null) {
+            return ModelLoader.load(path, pool, precision);
+        }
+        GgmlType type = LoadTimeQuantizer.TYPES.stream().filter(t -> t.name().equalsIgnoreCase(quantize.strip())).findFirst()
+                .orElseThrow(() -> new UserException("unknown --quantize type '" + quantize + "' (valid: Q8_0, Q4_0)"));
+        Progress progress = err == null ? null : new Progress(err, "quantizing to " + type, quantizable(path));
+        LoadedModel loaded = ModelLoader.load(path, pool, precision, type, progress == null ? null : (name, bytes) -> progress.update(bytes));
+        if (progress != null) {
+            progress.done();
+        }
+        return loaded;
+    }
+
+    /** Bytes of the weight files, the most that quantizing can read (for the progress line). */
+    private static long quantizable(Path path) throws IOException {
+        if (!Files.isDirectory(path)) {
+            return Files.size(path);
+        }
+        try (var files = Files.list(path)) {
+            return files.filter(p -> p.getFileName().toString().endsWith(".safetensors")).mapToLong(p -> p.toFile().length()).sum();
+        }
     }
 }

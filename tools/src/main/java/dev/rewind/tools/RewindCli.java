@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
         subcommands = {GenerateCommand.class, ChatCommand.class, InfoCommand.class, TokenizeCommand.class, TemplateCommand.class,
                 SynthCommand.class, DeraCommand.class, AlignerCommand.class, RainCommand.class, RainViewCommand.class, BenchCommand.class,
+                ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class RewindCli {
 
@@ -73,6 +74,12 @@ public final class RewindCli {
             }
             if (cls == RainCommand.class) {
                 return cls.cast(new RainCommand(out, err));
+            }
+            if (cls == ModelOptions.class) {
+                return cls.cast(new ModelOptions(err));
+            }
+            if (cls == ConvertCommand.class) {
+                return cls.cast(new ConvertCommand(out, err));
             }
             if (cls == BenchCommand.class) {
                 return cls.cast(new BenchCommand(out, err));

@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
                 "Works on vocabulary-only GGUF files. --no-bos --no-parse-special is the mode of llama.cpp's tokenizer test suites."})
 final class TokenizeCommand implements Callable<Integer> {
 
-    @Option(names = {"-m", "--model"}, paramLabel = "PATH", required = true, description = "GGUF file with a tokenizer.")
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH", required = true, description = "GGUF file with a tokenizer, or a Hugging Face folder with tokenizer.json.")
     Path model;
 
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", required = true, description = "Text to tokenize.")
