@@ -22,7 +22,7 @@ import java.util.function.LongConsumer;
 import java.util.stream.Collectors;
 
 /**
- * Writes GGUF files of the {@code llama} architecture with random weights, in the shape of a real
+ * Writes GGUF files of the {@code llama} architecture (or another of {@link #ARCHITECTURES}) with random weights, in the shape of a real
  * model (or a tiny one for tests), so that speed can be measured and the loader exercised without
  * downloading anything. The files load in Rewind and in llama.cpp.
  *
@@ -53,8 +53,18 @@ import java.util.stream.Collectors;
  */
 public final class SyntheticModel {
 
-    /** The architectures this class writes. */
-    public static final List<String> ARCHITECTURES = List.of("llama");
+    /**
+     * The architectures this class writes: {@code llama}; {@code mixtral} (a {@code llama} file with
+     * {@value #EXPERTS} experts of the shape's feed-forward width, {@value #EXPERTS_USED} used, the
+     * router in F32 as llama-quantize leaves it); {@code qwen3} (per-head q/k norms); {@code gemma2}
+     * (post-norms, soft-caps 50 and 30, a window of 4096 on even layers, tied output); {@code gemma3}
+     * (q/k norms, post-norms, a window of 1024 on five layers of six, tied output).
+     */
+    public static final List<String> ARCHITECTURES = List.of("llama", "mixtral", "qwen3", "gemma2", "gemma3");
+
+    /** Experts of a synthetic {@code mixtral} layer, and how many each token uses (Mixtral 8x7B's). */
+    public static final int EXPERTS = 8;
+    public static final int EXPERTS_USED = 2;
 
     /** The weight types it writes: those Rewind has kernels for. */
     public static final List<GgmlType> TYPES = WeightMatrix.SUPPORTED_TYPES;
@@ -187,12 +197,33 @@ public final class SyntheticModel {
      */
     public static void write(Path path, Shape shape, GgmlType type, long seed, WorkerPool pool, LongConsumer bytesDone)
             throws IOException {
-        writer(shape, type, seed, pool, bytesDone).write(path);
+        write(path, "llama", shape, type, seed, pool, bytesDone);
+    }
+
+    /**
+     * {@link #write(Path, Shape, GgmlType, long, WorkerPool, LongConsumer)} for one of the
+     * {@link #ARCHITECTURES}, with the shape's dimensions.
+     *
+     * @throws IllegalArgumentException if {@code arch} is not one of {@link #ARCHITECTURES}
+     */
+    public static void write(Path path, String arch, Shape shape, GgmlType type, long seed, WorkerPool pool, LongConsumer bytesDone)
+            throws IOException {
+        writer(arch, shape, type, seed, pool, bytesDone).write(path);
     }
 
     /** The bytes of tensor data {@link #write} generates: the file size minus the header and padding. */
     public static long tensorBytes(Shape shape, GgmlType type) {
-        return tensors(shape, type).stream().mapToLong(t -> t.bytes()).sum();
+        return tensorBytes("llama", shape, type);
+    }
+
+    /** The bytes of tensor data a file of {@code arch} holds. */
+    public static long tensorBytes(String arch, Shape shape, GgmlType type) {
+        return tensors(arch, shape, type).stream().mapToLong(t -> t.bytes()).sum();
+    }
+
+    /** The weights (norms included, a tied embedding once) of a file of {@code arch} in {@code shape}. */
+    public static long parameters(String arch, Shape shape) {
+        return tensors(arch, shape, GgmlType.F32).stream().mapToLong(t -> t.bytes() / 4).sum();
     }
 
     /**
@@ -202,13 +233,19 @@ public final class SyntheticModel {
      * @see #write
      */
     public static GgufWriter writer(Shape shape, GgmlType type, long seed, WorkerPool pool, LongConsumer bytesDone) {
+        return writer("llama", shape, type, seed, pool, bytesDone);
+    }
+
+    /** {@link #writer(Shape, GgmlType, long, WorkerPool, LongConsumer)} for one of the {@link #ARCHITECTURES}. */
+    public static GgufWriter writer(String arch, Shape shape, GgmlType type, long seed, WorkerPool pool, LongConsumer bytesDone) {
         Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(pool, "pool");
         Objects.requireNonNull(bytesDone, "bytesDone");
         GgufWriter w = GgufWriter.create();
-        metadata(w, shape, type, seed);
+        List<TensorSpec> specs = tensors(arch, shape, type);
+        metadata(w, arch, shape, type, seed);
         long before = 0; // tensor bytes ahead of this one: progress is reported as before + done within it
-        for (TensorSpec t : tensors(shape, type)) {
+        for (TensorSpec t : specs) {
             long offset = before;
             if (t.norm()) {
                 w.tensor(t.name(), GgmlType.F32, new long[]{t.cols()}, target -> {
@@ -219,53 +256,85 @@ public final class SyntheticModel {
                 });
             } else {
                 long tensorSeed = mix(seed ^ mix(t.name().hashCode()));
-                w.tensor(t.name(), type, new long[]{t.cols(), t.rows()},
-                        target -> fillRandom(target, type, t.rows(), t.cols(), tensorSeed, pool, done -> bytesDone.accept(offset + done)));
+                long[] dims = t.experts() > 0 ? new long[]{t.cols(), t.rows(), t.experts()} : new long[]{t.cols(), t.rows()};
+                int allRows = t.rows() * Math.max(1, t.experts()); // an expert tensor is its experts' rows one after another
+                w.tensor(t.name(), t.type(), dims,
+                        target -> fillRandom(target, t.type(), allRows, t.cols(), tensorSeed, pool, done -> bytesDone.accept(offset + done)));
             }
             before += t.bytes();
         }
         return w;
     }
 
-    /** One tensor of the file: a norm vector ({@code rows == 1}, F32) or a weight matrix. */
-    private record TensorSpec(String name, int rows, int cols, boolean norm, long bytes) {
+    /** One tensor of the file: a norm vector ({@code rows == 1}, F32), a weight matrix, or {@code experts} of them (3-D). */
+    private record TensorSpec(String name, int rows, int cols, int experts, boolean norm, GgmlType type, long bytes) {
         static TensorSpec norm(String name, int width) {
-            return new TensorSpec(name, 1, width, true, 4L * width);
+            return new TensorSpec(name, 1, width, 0, true, GgmlType.F32, 4L * width);
         }
 
         static TensorSpec matrix(String name, int rows, int cols, GgmlType type) {
-            return new TensorSpec(name, rows, cols, false, Quantizer.bytes(type, (long) rows * cols));
+            return new TensorSpec(name, rows, cols, 0, false, type, Quantizer.bytes(type, (long) rows * cols));
+        }
+
+        static TensorSpec experts(String name, int experts, int rows, int cols, GgmlType type) {
+            return new TensorSpec(name, rows, cols, experts, false, type, Quantizer.bytes(type, (long) experts * rows * cols));
         }
     }
 
     /** The tensors in the order llama.cpp's converter writes them. */
-    private static List<TensorSpec> tensors(Shape s, GgmlType type) {
+    private static List<TensorSpec> tensors(String arch, Shape s, GgmlType type) {
         fileType(type); // rejects unsupported types with a clear message
+        if (!ARCHITECTURES.contains(arch)) {
+            throw new IllegalArgumentException("no synthetic models of architecture " + arch + " (supported: "
+                    + String.join(", ", ARCHITECTURES) + ")");
+        }
+        boolean gemma = arch.startsWith("gemma");
+        boolean qkNorm = arch.equals("qwen3") || arch.equals("gemma3");
         List<TensorSpec> list = new ArrayList<>();
         list.add(TensorSpec.matrix("token_embd.weight", s.vocab(), s.dim(), type));
         for (int l = 0; l < s.layers(); l++) {
             String p = "blk." + l + ".";
             list.add(TensorSpec.norm(p + "attn_norm.weight", s.dim()));
             list.add(TensorSpec.matrix(p + "attn_q.weight", s.dim(), s.dim(), type));
+            if (qkNorm) {
+                list.add(TensorSpec.norm(p + "attn_q_norm.weight", s.headDim()));
+            }
             list.add(TensorSpec.matrix(p + "attn_k.weight", s.kvDim(), s.dim(), type));
+            if (qkNorm) {
+                list.add(TensorSpec.norm(p + "attn_k_norm.weight", s.headDim()));
+            }
             list.add(TensorSpec.matrix(p + "attn_v.weight", s.kvDim(), s.dim(), type));
             list.add(TensorSpec.matrix(p + "attn_output.weight", s.dim(), s.dim(), type));
+            if (gemma) {
+                list.add(TensorSpec.norm(p + "post_attention_norm.weight", s.dim()));
+            }
             list.add(TensorSpec.norm(p + "ffn_norm.weight", s.dim()));
-            list.add(TensorSpec.matrix(p + "ffn_gate.weight", s.ffnDim(), s.dim(), type));
-            list.add(TensorSpec.matrix(p + "ffn_up.weight", s.ffnDim(), s.dim(), type));
-            list.add(TensorSpec.matrix(p + "ffn_down.weight", s.dim(), s.ffnDim(), type));
+            if (arch.equals("mixtral")) {
+                list.add(TensorSpec.matrix(p + "ffn_gate_inp.weight", EXPERTS, s.dim(), GgmlType.F32));
+                list.add(TensorSpec.experts(p + "ffn_gate_exps.weight", EXPERTS, s.ffnDim(), s.dim(), type));
+                list.add(TensorSpec.experts(p + "ffn_up_exps.weight", EXPERTS, s.ffnDim(), s.dim(), type));
+                list.add(TensorSpec.experts(p + "ffn_down_exps.weight", EXPERTS, s.dim(), s.ffnDim(), type));
+            } else {
+                list.add(TensorSpec.matrix(p + "ffn_gate.weight", s.ffnDim(), s.dim(), type));
+                list.add(TensorSpec.matrix(p + "ffn_up.weight", s.ffnDim(), s.dim(), type));
+                list.add(TensorSpec.matrix(p + "ffn_down.weight", s.dim(), s.ffnDim(), type));
+            }
+            if (gemma) {
+                list.add(TensorSpec.norm(p + "post_ffw_norm.weight", s.dim()));
+            }
         }
         list.add(TensorSpec.norm("output_norm.weight", s.dim()));
-        if (!s.tiedOutput()) {
+        if (!s.tiedOutput() && !gemma) {
             list.add(TensorSpec.matrix("output.weight", s.vocab(), s.dim(), type));
         }
         return list;
     }
 
-    private static void metadata(GgufWriter w, Shape s, GgmlType type, long seed) {
-        String arch = "llama.";
-        w.metadata("general.architecture", new GgufValue.Str("llama"));
-        w.metadata("general.name", new GgufValue.Str("synthetic-" + s.name()));
+    private static void metadata(GgufWriter w, String family, Shape s, GgmlType type, long seed) {
+        String ggufArch = family.equals("mixtral") ? "llama" : family;
+        String arch = ggufArch + ".";
+        w.metadata("general.architecture", new GgufValue.Str(ggufArch));
+        w.metadata("general.name", new GgufValue.Str("synthetic-" + (family.equals("llama") ? "" : family + "-") + s.name()));
         w.metadata("general.description", new GgufValue.Str("random weights N(0, 1/sqrt(input width)), norms 1, seed " + seed
                 + ", shape " + s.name() + ", written by Rewind's SyntheticModel; byte-level vocabulary"));
         w.metadata("general.file_type", u32(fileType(type)));
@@ -280,6 +349,23 @@ public final class SyntheticModel {
         w.metadata(arch + "rope.freq_base", new GgufValue.Real(GgufValueType.FLOAT32, s.ropeBase()));
         w.metadata(arch + "rope.dimension_count", u32(s.headDim()));
         w.metadata(arch + "vocab_size", u32(s.vocab()));
+        if (!ggufArch.equals("llama")) {
+            w.metadata(arch + "attention.key_length", u32(s.headDim()));
+            w.metadata(arch + "attention.value_length", u32(s.headDim()));
+        }
+        switch (family) {
+            case "mixtral" -> {
+                w.metadata(arch + "expert_count", u32(EXPERTS));
+                w.metadata(arch + "expert_used_count", u32(EXPERTS_USED));
+            }
+            case "gemma2" -> {
+                w.metadata(arch + "attention.sliding_window", u32(4096));
+                w.metadata(arch + "attn_logit_softcapping", new GgufValue.Real(GgufValueType.FLOAT32, 50));
+                w.metadata(arch + "final_logit_softcapping", new GgufValue.Real(GgufValueType.FLOAT32, 30));
+            }
+            case "gemma3" -> w.metadata(arch + "attention.sliding_window", u32(1024));
+            default -> { }
+        }
 
         List<String> tokens = new ArrayList<>(s.vocab());
         double[] scores = new double[s.vocab()];

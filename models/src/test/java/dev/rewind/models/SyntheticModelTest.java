@@ -248,4 +248,46 @@ class SyntheticModelTest {
             assertTrue(Float.isFinite(row[i]), "logit " + i + " is " + row[i]);
         }
     }
+
+    /** Every other architecture writes a file that loads as that family, with the tensor bytes announced, and runs on both paths. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"mixtral", "qwen3", "gemma2", "gemma3"})
+    void otherArchitecturesLoadAsTheirFamilyAndRun(String arch) throws IOException {
+        for (GgmlType type : List.of(GgmlType.F32, GgmlType.Q8_0)) {
+            Path path = dir.resolve(arch + "-" + type + ".gguf");
+            SyntheticModel.write(path, arch, SyntheticModel.TINY, type, SEED, pool, done -> { });
+            try (GgufFile file = GgufFile.open(path)) {
+                long bytes = file.tensors().stream().mapToLong(GgufTensorInfo::byteSize).sum();
+                assertEquals(SyntheticModel.tensorBytes(arch, SyntheticModel.TINY, type), bytes, "announced tensor bytes");
+            }
+            float[][] rows = new float[2][];
+            int i = 0;
+            for (dev.rewind.engine.tensor.Precision precision : dev.rewind.engine.tensor.Precision.values()) {
+                try (LoadedModel loaded = ModelLoader.load(path, pool, precision)) {
+                    TransformerConfig c = loaded.model().config();
+                    assertEquals(arch.equals("mixtral") ? "llama" : arch, c.architecture());
+                    assertEquals(arch.equals("mixtral"), c.experts().present());
+                    assertEquals(arch.equals("mixtral") ? Mixtral.class : switch (arch) {
+                        case "qwen3" -> Qwen3.class;
+                        case "gemma2" -> Gemma2.class;
+                        default -> Gemma3.class;
+                    }, loaded.model().getClass());
+                    assertEquals(arch.startsWith("gemma"), c.attention().slidingWindow() > 0);
+                    int[] ids = loaded.tokenizer().encode(PROMPT, true, false);
+                    try (PagePool kv = PagePool.forTokens(c.layers(), c.kvDim(), 16, ids.length, KvType.F32);
+                         Sequence seq = kv.newSequence()) {
+                        float[] row = loaded.model().forward(Batch.single(seq, ids), loaded.model().newWorkspace()).row(0);
+                        for (float v : row) {
+                            assertTrue(Float.isFinite(v), arch + " " + type + " logits must be finite");
+                        }
+                        rows[i++] = row.clone();
+                    }
+                }
+            }
+            // F32 and float-activation Q8_0 products are plain float math on both paths
+            for (int k = 0; k < rows[0].length; k++) {
+                assertEquals(rows[0][k], rows[1][k], 1e-3, arch + " " + type + ": exact and fast paths, logit " + k);
+            }
+        }
+    }
 }

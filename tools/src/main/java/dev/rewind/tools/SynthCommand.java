@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
 final class SynthCommand implements Callable<Integer> {
 
     @Option(names = "--arch", required = true, paramLabel = "ARCH", completionCandidates = Architectures.class,
-            description = "Architecture: ${COMPLETION-CANDIDATES}.")
+            description = "Architecture: ${COMPLETION-CANDIDATES} (mixtral: llama with 8 experts, 2 used; each in the shape's dimensions).")
     String arch;
 
     @Option(names = "--shape", required = true, paramLabel = "NAME", completionCandidates = Shapes.class,
@@ -71,13 +71,13 @@ final class SynthCommand implements Callable<Integer> {
         }
 
         long start = System.nanoTime();
-        Progress progress = new Progress(err, "writing " + target.getFileName(), SyntheticModel.tensorBytes(s, t));
+        Progress progress = new Progress(err, "writing " + target.getFileName(), SyntheticModel.tensorBytes(arch, s, t));
         try (WorkerPool pool = new WorkerPool(n)) {
-            SyntheticModel.write(target, s, t, seed, pool, progress::update);
+            SyntheticModel.write(target, arch, s, t, seed, pool, progress::update);
         }
         progress.done();
-        out.printf("wrote %s: %s %s, %,d parameters, seed %d, %,d bytes in %.1f s%n", file, s.name(), t,
-                s.parameters(), seed, Files.size(target), (System.nanoTime() - start) / 1e9);
+        out.printf("wrote %s: %s %s %s, %,d parameters, seed %d, %,d bytes in %.1f s%n", file, arch, s.name(), t,
+                SyntheticModel.parameters(arch, s), seed, Files.size(target), (System.nanoTime() - start) / 1e9);
         return 0;
     }
 

@@ -36,7 +36,7 @@ class SynthCommandTest {
         Path model = dir.resolve("tiny-q4.gguf");
         Run synth = run("synth", "--arch", "llama", "--shape", "tiny", "--type", "q4_0", "--out", model.toString(), "--seed", "3");
         assertEquals(0, synth.exit(), synth.err());
-        assertTrue(synth.out().startsWith("wrote " + model + ": tiny Q4_0"), synth.out());
+        assertTrue(synth.out().startsWith("wrote " + model + ": llama tiny Q4_0"), synth.out());
         assertTrue(Files.size(model) > 700_000, "tiny Q4_0 is about 0.8 MB");
         try (var files = Files.list(dir)) {
             assertEquals(1, files.count(), "no temporary file is left behind");
