@@ -36,9 +36,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * where its own gap is within μ) or, for the files whose oracle is the float64 pass (qwen3, gemma3),
  * against that pass's greedy run (divergence only at a margin below 1e-4).
  *
- * <p>A file holding a weight type this build has no kernels for (tiny-mixtral-Q4_K_M needs Q4_K and
- * Q6_K) is checked to be refused at load with the type named; once those types are supported, the
- * same case runs the full parity instead.
+ * <p>tiny-mixtral-Q4_K_M is left out: this branch has no Q4_K/Q6_K kernels, and with the quants
+ * branch's (1e81c40) three of its eight runs have rows 0.55–1.06 off llama.cpp whose routing margins
+ * (0.057–0.15) are above the Q8_0-calibrated {@value #REROUTE_MARGIN}, on the exact path too; whether
+ * Q8_K activation rounding reroutes them needs a measurement before a K-quant margin is set.
+ * {@link #unsupportedTypes} keeps a file of types without kernels from running the parity: it must be refused, naming the type.
  */
 class NewFamilyParityTest {
 
@@ -54,8 +56,7 @@ class NewFamilyParityTest {
             // llama.cpp's F16 GELU table: 2.0e-3 measured over 26 layers (README-new-families, section 4)
             new Case("tiny-gemma2-F32", Oracle.LLAMA_CPP, new ReferenceParityTest.Tolerance(5e-3, 5e-3)),
             new Case("tiny-mixtral-F32", Oracle.LLAMA_CPP, new ReferenceParityTest.Tolerance(1e-4, 1e-4)),
-            new Case("tiny-mixtral-Q8_0", Oracle.LLAMA_CPP, new ReferenceParityTest.Tolerance(0.2, 0.1)),
-            new Case("tiny-mixtral-Q4_K_M", Oracle.LLAMA_CPP, new ReferenceParityTest.Tolerance(0.4, 0.2)));
+            new Case("tiny-mixtral-Q8_0", Oracle.LLAMA_CPP, new ReferenceParityTest.Tolerance(0.2, 0.1)));
 
     static WorkerPool pool;
 
