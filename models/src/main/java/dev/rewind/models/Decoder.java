@@ -57,6 +57,23 @@ abstract class Decoder {
         }
     }
 
+    /** One expert of a mixture-of-experts feed-forward: a SwiGLU network of its own. */
+    record Expert(WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
+
+        /** Reads the experts of {@code blk.N.ffn_{gate,up,down}_exps} (3-D tensors, one expert per ne2 index). */
+        static Expert[] load(ModelTensors t, String prefix, TransformerConfig c) throws ModelFormatException {
+            int n = c.experts().count();
+            WeightMatrix[] gate = t.experts(prefix + "ffn_gate_exps.weight", n, c.ffnDim(), c.dim());
+            WeightMatrix[] up = t.experts(prefix + "ffn_up_exps.weight", n, c.ffnDim(), c.dim());
+            WeightMatrix[] down = t.experts(prefix + "ffn_down_exps.weight", n, c.dim(), c.ffnDim());
+            Expert[] experts = new Expert[n];
+            for (int e = 0; e < n; e++) {
+                experts[e] = new Expert(gate[e], up[e], down[e]);
+            }
+            return experts;
+        }
+    }
+
     final TransformerConfig config;
     final Ends ends;
     final WorkerPool pool;

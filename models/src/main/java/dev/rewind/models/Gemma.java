@@ -34,7 +34,7 @@ public final class Gemma extends Decoder implements LanguageModel {
             // attention
             s.rmsNorm(s.xb, s.x, w.attnNorm());
             s.matmul(s.xb, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v);
-            s.rope();
+            s.rope(l);
             s.storeKeysAndValues(l);
             s.attention(l);
             s.matmul(w.wo(), s.att, s.xb2);

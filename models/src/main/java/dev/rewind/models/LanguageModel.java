@@ -10,16 +10,24 @@ import dev.rewind.engine.parallel.WorkerPool;
  * tokenizers, sampling or command lines. The model holds no per-sequence state: keys and values
  * live in the batch's sequences, activations in a {@link Workspace}.
  */
-public sealed interface LanguageModel permits Llama, Qwen2, Gemma, Phi3 {
+public sealed interface LanguageModel permits Llama, Mixtral, Qwen2, Qwen3, Gemma, Gemma2, Gemma3, Phi3 {
 
     TransformerConfig config();
 
     /** The pool the forward pass splits its work over. */
     WorkerPool pool();
 
-    /** Activation buffers for forward calls of this model (one call at a time per workspace). */
+    /** Activation buffers for forward calls of this model (one call at a time per workspace), for sequences up to the trained context. */
     default Workspace newWorkspace() {
-        return new Workspace(config(), pool());
+        return newWorkspace(config().contextLength());
+    }
+
+    /**
+     * Activation buffers for sequences of at most {@code context} positions (LongRoPE picks its
+     * factors by this length, as llama.cpp does by its context size).
+     */
+    default Workspace newWorkspace(int context) {
+        return new Workspace(config(), pool(), context);
     }
 
     /**

@@ -23,7 +23,7 @@ import java.util.function.BiConsumer;
 public final class ModelLoader {
 
     /** The {@code general.architecture} values Rewind runs. */
-    public static final java.util.List<String> SUPPORTED_ARCHITECTURES = java.util.List.of("llama", "qwen2", "gemma", "phi3");
+    public static final java.util.List<String> SUPPORTED_ARCHITECTURES = java.util.List.of("llama", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3");
 
     private ModelLoader() {
     }
@@ -89,9 +89,12 @@ public final class ModelLoader {
     private static LanguageModel build(Path path, TransformerConfig config, ModelTensors tensors, WorkerPool pool)
             throws ModelFormatException {
         return switch (config.architecture()) {
-            case "llama" -> Llama.load(tensors, config, pool);
+            case "llama" -> config.experts().present() ? Mixtral.load(tensors, config, pool) : Llama.load(tensors, config, pool);
             case "qwen2" -> Qwen2.load(tensors, config, pool);
+            case "qwen3" -> Qwen3.load(tensors, config, pool);
             case "gemma" -> Gemma.load(tensors, config, pool);
+            case "gemma2" -> Gemma2.load(tensors, config, pool);
+            case "gemma3" -> Gemma3.load(tensors, config, pool);
             case "phi3" -> Phi3.load(tensors, config, pool);
             default -> throw new ModelFormatException(path, "architecture '" + config.architecture()
                     + "' is not supported (supported: " + String.join(", ", SUPPORTED_ARCHITECTURES) + ")");
@@ -123,7 +126,7 @@ public final class ModelLoader {
         }
     }
 
-    /** Reads the transformer hyper-parameters under the {@code <architecture>.} prefix. */
+    /** Reads the transformer hyper-parameters under the {@code <architecture>.} prefix, the family's own included ({@link FamilyParameters}). */
     static TransformerConfig config(GgufFile file) throws ModelFormatException {
         Path path = file.path();
         GgufMetadata m = file.metadata();
@@ -169,7 +172,7 @@ public final class ModelLoader {
                 default -> Rope.Style.HALVES;
             };
             Rope rope = new Rope(ropeDim, base, linearScale, freqFactors, style);
-            return new TransformerConfig(arch, dim, layers, heads, kvHeads, headDim, ffnDim, vocab, context, eps, rope);
+            return FamilyParameters.complete(file, new TransformerConfig(arch, dim, layers, heads, kvHeads, headDim, ffnDim, vocab, context, eps, rope));
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(path, e.getMessage(), e);
         }

@@ -27,7 +27,7 @@ public final class ModelRunner implements LogitsSource, AutoCloseable {
         TransformerConfig c = model.config();
         this.model = model;
         this.pool = PagePool.forTokens(c.layers(), c.kvDim(), pageSize, capacity, kvType);
-        this.workspace = model.newWorkspace();
+        this.workspace = model.newWorkspace(capacity);
     }
 
     public LanguageModel model() {

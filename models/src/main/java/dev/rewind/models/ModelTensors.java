@@ -66,6 +66,27 @@ final class ModelTensors {
         }
     }
 
+    /**
+     * The {@code count} matrices of a 3-D expert tensor (ggml shape [cols, rows, count]): expert
+     * {@code e} is the {@code e}-th block of {@code rows} rows, each read in place (packed for products
+     * when this reads for the fast path).
+     */
+    WeightMatrix[] experts(String name, int count, int rows, int cols) throws ModelFormatException {
+        GgufTensorInfo info = require(name);
+        checkShape(info, cols, rows, count);
+        MemorySegment data = file.tensorData(info);
+        long bytes = data.byteSize() / count;
+        WeightMatrix[] out = new WeightMatrix[count];
+        try {
+            for (int e = 0; e < count; e++) {
+                out[e] = forProducts(WeightMatrix.of(name + "[" + e + "]", info.type(), data.asSlice(e * bytes, bytes), rows, cols));
+            }
+        } catch (UnsupportedTensorTypeException e) {
+            throw new ModelFormatException(file.path(), e.getMessage(), e);
+        }
+        return out;
+    }
+
     Optional<WeightMatrix> optionalMatrix(String name, int rows, int cols) throws ModelFormatException {
         return has(name) ? Optional.of(matrix(name, rows, cols)) : Optional.empty();
     }

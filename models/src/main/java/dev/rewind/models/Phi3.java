@@ -52,7 +52,7 @@ public final class Phi3 extends Decoder implements LanguageModel {
             s.split(s.fused, qDim + 2 * kvDim, 0, qDim, s.q);
             s.split(s.fused, qDim + 2 * kvDim, qDim, kvDim, s.k);
             s.split(s.fused, qDim + 2 * kvDim, qDim + kvDim, kvDim, s.v);
-            s.rope();
+            s.rope(l);
             s.storeKeysAndValues(l);
             s.attention(l);
             s.matmul(w.wo(), s.att, s.xb2);

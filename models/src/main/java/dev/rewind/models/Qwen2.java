@@ -52,7 +52,7 @@ public final class Qwen2 extends Decoder implements LanguageModel {
             s.addBias(s.q, w.bq());
             s.addBias(s.k, w.bk());
             s.addBias(s.v, w.bv());
-            s.rope();
+            s.rope(l);
             s.storeKeysAndValues(l);
             s.attention(l);
             s.matmul(w.wo(), s.att, s.xb2);

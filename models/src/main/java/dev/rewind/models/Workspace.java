@@ -51,10 +51,20 @@ public final class Workspace {
     float[] hb2 = new float[0];
     /** Fused projections (Phi-3), count × max(qDim + 2 kvDim, 2 ffnDim). */
     float[] fused = new float[0];
-    /** Rotary cos/sin per token, count × (ropeDim / 2). */
-    float[] cos = new float[0];
-    float[] sin = new float[0];
-    private final double[] ropeFrequencies;
+    /** Rotary angles of the global layers, and of the sliding layers (the same object unless their rope differs). */
+    private final RopeAngles globalAngles;
+    private final RopeAngles slidingAngles;
+    /** Mixture of experts: router logits (count × experts), chosen experts and their weights (count × used). */
+    private float[] routerLogits = new float[0];
+    private int[] chosen = new int[0];
+    private float[] chosenWeights = new float[0];
+    /** Per row, the smallest routing margin over the layers of the last call ({@link MoeRouting#topK}). */
+    private float[] routingMargins = new float[0];
+    /** Rows routed to one expert: their batch rows, inputs and outputs (at most count rows). */
+    private int[] expertRows = new int[0];
+    private float[] expertWeightOfRow = new float[0];
+    private float[] expertIn = new float[0];
+    private float[] expertOut = new float[0];
 
     /** Rows of {@link #x} whose logits were asked for, in batch order. */
     private int[] logitSources = new int[0];
@@ -70,14 +80,16 @@ public final class Workspace {
     private final WorkerPool.RangeTask attendTask;
     private final ThreadLocal<PagedAttention.Scratch> attentionScratch = ThreadLocal.withInitial(PagedAttention.Scratch::new);
 
-    Workspace(TransformerConfig config, WorkerPool pool) {
+    /**
+     * @param context the most positions one sequence will hold (LongRoPE chooses its factors by it,
+     *                as llama.cpp does by its context size)
+     */
+    Workspace(TransformerConfig config, WorkerPool pool, int context) {
         this.config = config;
         this.pool = pool;
-        int pairs = config.rope().dimensions() / 2;
-        this.ropeFrequencies = new double[pairs];
-        for (int i = 0; i < pairs; i++) {
-            ropeFrequencies[i] = config.rope().frequency(i);
-        }
+        this.globalAngles = new RopeAngles(config.ropeFor(context));
+        Rope sliding = config.attention().slidingRope();
+        this.slidingAngles = sliding == null ? globalAngles : new RopeAngles(sliding);
         this.attendTask = (from, to) -> {
             int kvHeads = config.kvHeads();
             for (int i = from; i < to; i++) {
@@ -138,13 +150,10 @@ public final class Workspace {
                 }
             }
         }
-        int pairs = ropeFrequencies.length;
-        for (int t = 0; t < count; t++) {
-            for (int i = 0; i < pairs; i++) {
-                double angle = positions[t] * ropeFrequencies[i];
-                cos[t * pairs + i] = (float) Math.cos(angle);
-                sin[t * pairs + i] = (float) Math.sin(angle);
-            }
+        Arrays.fill(routingMargins, 0, routingMargins.length, Float.POSITIVE_INFINITY);
+        globalAngles.compute(positions, count);
+        if (slidingAngles != globalAngles) {
+            slidingAngles.compute(positions, count);
         }
     }
 
@@ -211,13 +220,69 @@ public final class Workspace {
         }
     }
 
-    /** Rotates Q and K of every row by its position's angles. */
-    void rope() {
-        Rope rope = config.rope();
-        int pairs = ropeFrequencies.length;
+    /** Rotates Q and K of every row by its position's angles, with the rope of {@code layer} (sliding layers may have their own). */
+    void rope(int layer) {
+        RopeAngles a = config.attention().isSliding(layer) ? slidingAngles : globalAngles;
+        int pairs = a.pairs;
         for (int t = 0; t < count; t++) {
-            rope.rotate(q, t * config.qDim(), config.heads(), config.headDim(), cos, sin, t * pairs);
-            rope.rotate(k, t * config.kvDim(), config.kvHeads(), config.headDim(), cos, sin, t * pairs);
+            a.rope.rotate(q, t * config.qDim(), config.heads(), config.headDim(), a.cos, a.sin, t * pairs);
+            a.rope.rotate(k, t * config.kvDim(), config.kvHeads(), config.headDim(), a.cos, a.sin, t * pairs);
+        }
+    }
+
+    /** RMSNorm of every head of every row of {@code x} (rows of {@code heads} heads) over the head dimension, times {@code weight}. */
+    void headNorm(float[] x, int heads, float[] weight) {
+        int headDim = config.headDim();
+        for (int h = 0; h < count * heads; h++) {
+            TransformerOps.rmsNorm(x, h * headDim, x, h * headDim, weight, headDim, config.rmsEps());
+        }
+    }
+
+    /**
+     * The router of a mixture of experts: for every row of {@link #xb}, the {@code used} experts of
+     * largest {@code router · xb[t]} (ties to the lower index) and their weights, the softmax of
+     * the router logits renormalised over the chosen experts (Mixtral's routing).
+     */
+    void route(WeightMatrix router, int used) {
+        int n = router.rows();
+        matmul.matmul(router, xb, count, routerLogits, pool);
+        for (int t = 0; t < count; t++) {
+            float margin = MoeRouting.topK(routerLogits, t * n, n, used, chosen, chosenWeights, t * used);
+            routingMargins[t] = Math.min(routingMargins[t], margin);
+        }
+    }
+
+    /**
+     * {@code out[t] = Σ over the experts chosen for row t of weight · down(silu(gate · xb[t]) ⊙ up · xb[t])}:
+     * each expert's matrices are read once, for all the rows routed to it.
+     */
+    void experts(Decoder.Expert[] experts, int used, float[] out) {
+        int dim = config.dim();
+        int ffn = config.ffnDim();
+        Arrays.fill(out, 0, count * dim, 0f);
+        for (int e = 0; e < experts.length; e++) {
+            int m = 0;
+            for (int t = 0; t < count; t++) {
+                for (int j = 0; j < used; j++) {
+                    if (chosen[t * used + j] == e) {
+                        expertRows[m] = t;
+                        expertWeightOfRow[m] = chosenWeights[t * used + j];
+                        System.arraycopy(xb, t * dim, expertIn, m * dim, dim);
+                        m++;
+                    }
+                }
+            }
+            if (m == 0) {
+                continue;
+            }
+            Decoder.Expert x = experts[e];
+            matmul.matmul(x.gate(), hb, x.up(), hb2, null, null, expertIn, m, pool);
+            MathOps.swiGlu(hb, hb2, m * ffn);
+            matmul.matmul(x.down(), hb, m, expertOut, pool);
+            for (int i = 0; i < m; i++) {
+                FloatOps.scale(expertOut, i * dim, dim, expertWeightOfRow[i]);
+                FloatOps.add(out, expertRows[i] * dim, expertOut, i * dim, dim);
+            }
         }
     }
 
@@ -230,8 +295,9 @@ public final class Workspace {
     }
 
     /**
-     * Causal attention of every row's query heads over its own sequence, positions 0..its own,
-     * into {@link #att}: all (row, KV head) pairs in parallel, the query heads that share a KV
+     * Causal attention of every row's query heads over its own sequence, positions 0..its own (on a
+     * sliding layer, the window ending there), scaled and soft-capped as {@link TransformerConfig#attention()}
+     * says, into {@link #att}: all (row, KV head) pairs in parallel, the query heads that share a KV
      * head together ({@link PagedAttention}).
      */
     void attention(int layer) {
@@ -242,9 +308,9 @@ public final class Workspace {
     private void attendGroup(int t, int kvHead) {
         int group = config.groupSize();
         int at = t * config.qDim() + kvHead * group * config.headDim();
-        float scale = (float) (1.0 / Math.sqrt(config.headDim()));
-        PagedAttention.attend(sequences[t], attentionLayer, positions[t], 0, kvHead, config.headDim(),
-                q, at, group, scale, 0f, att, at, attentionScratch.get());
+        TransformerConfig.Attention a = config.attention();
+        PagedAttention.attend(sequences[t], attentionLayer, positions[t], a.firstVisible(attentionLayer, positions[t]), kvHead,
+                config.headDim(), q, at, group, a.scale(), a.softcap(), att, at, attentionScratch.get());
     }
 
     /** Marks the new positions as filled in every sequence. */
@@ -266,6 +332,12 @@ public final class Workspace {
         }
         if (logitCount > 0) {
             matmul.matmul(output, gathered, logitCount, flatLogits, pool);
+            float cap = config.logitSoftcap();
+            if (cap > 0f) {
+                FloatOps.scale(flatLogits, 0, logitCount * vocab, 1f / cap);
+                MathOps.tanh(flatLogits, 0, logitCount * vocab);
+                FloatOps.scale(flatLogits, 0, logitCount * vocab, cap);
+            }
             for (int i = 0; i < logitCount; i++) {
                 System.arraycopy(flatLogits, i * vocab, logitRows[i], 0, vocab);
             }
@@ -273,6 +345,15 @@ public final class Workspace {
         advanceSequences(batch);
         view.rows = logitCount;
         return view;
+    }
+
+    /**
+     * The smallest router margin (last chosen minus best unchosen expert logit) of batch row
+     * {@code row} over all layers of the last call; +∞ for a dense model. For tests and diagnostics:
+     * where it is tiny, a slightly different input could route the token to another expert.
+     */
+    float routingMargin(int row) {
+        return row < routingMargins.length ? routingMargins[row] : Float.POSITIVE_INFINITY;
     }
 
     /** The final normalised hidden state of row {@code t} (for embeddings); valid after {@link #logits}. */
@@ -299,8 +380,20 @@ public final class Workspace {
             hb = new float[cap * c.ffnDim()];
             hb2 = new float[cap * c.ffnDim()];
             fused = new float[cap * Math.max(c.qDim() + 2 * c.kvDim(), 2 * c.ffnDim())];
-            cos = new float[cap * ropeFrequencies.length];
-            sin = new float[cap * ropeFrequencies.length];
+            globalAngles.grow(cap);
+            if (slidingAngles != globalAngles) {
+                slidingAngles.grow(cap);
+            }
+            if (c.experts().present()) {
+                routerLogits = new float[cap * c.experts().count()];
+                chosen = new int[cap * c.experts().used()];
+                chosenWeights = new float[cap * c.experts().used()];
+                routingMargins = new float[cap];
+                expertRows = new int[cap];
+                expertWeightOfRow = new float[cap];
+                expertIn = new float[cap * c.dim()];
+                expertOut = new float[cap * c.dim()];
+            }
         }
         if (logitRows.length < logitRowsWanted) {
             int cap = Math.max(logitRowsWanted, logitRows.length * 2);
@@ -311,6 +404,40 @@ public final class Workspace {
             logitRows = rows;
             gathered = new float[cap * config.dim()];
             flatLogits = new float[cap * config.vocabularySize()];
+        }
+    }
+
+    /** One rope's frequencies and, per row of the batch, its cosines and sines (times the rope's attention factor). */
+    private static final class RopeAngles {
+        final Rope rope;
+        final int pairs;
+        final double[] frequencies;
+        float[] cos = new float[0];
+        float[] sin = new float[0];
+
+        RopeAngles(Rope rope) {
+            this.rope = rope;
+            this.pairs = rope.dimensions() / 2;
+            this.frequencies = new double[pairs];
+            for (int i = 0; i < pairs; i++) {
+                frequencies[i] = rope.frequency(i);
+            }
+        }
+
+        void grow(int rows) {
+            cos = new float[rows * pairs];
+            sin = new float[rows * pairs];
+        }
+
+        void compute(int[] positions, int count) {
+            double m = rope.attentionFactor();
+            for (int t = 0; t < count; t++) {
+                for (int i = 0; i < pairs; i++) {
+                    double angle = positions[t] * frequencies[i];
+                    cos[t * pairs + i] = (float) (Math.cos(angle) * m);
+                    sin[t * pairs + i] = (float) (Math.sin(angle) * m);
+                }
+            }
         }
     }
 

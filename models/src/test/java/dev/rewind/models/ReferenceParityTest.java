@@ -243,7 +243,7 @@ class ReferenceParityTest {
         }
     }
 
-    private static void assertRowsClose(float[][] expected, float[][] actual, double tolerance, String what) {
+    static void assertRowsClose(float[][] expected, float[][] actual, double tolerance, String what) {
         assertTrue(expected.length == actual.length, what + ": " + expected.length + " reference rows, " + actual.length + " computed");
         double worst = 0;
         int worstRow = -1;
@@ -265,7 +265,7 @@ class ReferenceParityTest {
     }
 
     /** Without a llama.cpp logits file: compare the top-10 entries printed for every generated step. */
-    private static void assertTop10Close(JsonNode steps, float[][] logits, int promptLength, double tolerance) {
+    static void assertTop10Close(JsonNode steps, float[][] logits, int promptLength, double tolerance) {
         for (int k = 0; k < steps.size(); k++) {
             float[] row = logits[promptLength - 1 + k];
             for (JsonNode entry : steps.get(k).get("top10")) {
@@ -283,7 +283,7 @@ class ReferenceParityTest {
      * Stops at the first step where our token differs from llama.cpp's, and accepts the run only if
      * llama.cpp's own logit for our token is within μ of its top logit there.
      */
-    private static void assertGreedyAgainstLlamaCpp(JsonNode steps, int[] expected, int[] actual, double mu) {
+    static void assertGreedyAgainstLlamaCpp(JsonNode steps, int[] expected, int[] actual, double mu) {
         for (int k = 0; k < expected.length; k++) {
             if (actual[k] == expected[k]) {
                 continue;

@@ -1,0 +1,78 @@
+package dev.rewind.models;
+
+import dev.rewind.engine.logits.Batch;
+import dev.rewind.engine.logits.Logits;
+import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.engine.tensor.WeightMatrix;
+
+/**
+ * The {@code gemma3} architecture: Gemma 2's block (post-attention and post-feed-forward norms,
+ * embedding × √dim, GeGLU, tied output) with every query and key head RMS-normalised before the
+ * rope, five sliding-window ("local") layers to one global layer, and a rope of their own on the
+ * local layers (base 10000, unscaled) while the global layers use the file's base and scaling.
+ */
+public final class Gemma3 extends Decoder implements LanguageModel {
+
+    record Layer(float[] attnNorm, WeightMatrix wq, float[] qNorm, WeightMatrix wk, float[] kNorm, WeightMatrix wv,
+                 WeightMatrix wo, float[] postAttnNorm, float[] ffnNorm, WeightMatrix gate, WeightMatrix up,
+                 WeightMatrix down, float[] postFfwNorm) {
+    }
+
+    private final Layer[] layers;
+    private final float embeddingScale;
+
+    private Gemma3(TransformerConfig config, Ends ends, Layer[] layers, WorkerPool pool) {
+        super(config, ends, pool);
+        this.layers = layers;
+        this.embeddingScale = (float) Math.sqrt(config.dim());
+    }
+
+    static Gemma3 load(ModelTensors t, TransformerConfig c, WorkerPool pool) throws ModelFormatException {
+        Layer[] layers = new Layer[c.layers()];
+        for (int i = 0; i < c.layers(); i++) {
+            String p = "blk." + i + ".";
+            layers[i] = new Layer(
+                    t.vector(p + "attn_norm.weight", c.dim()),
+                    t.matrix(p + "attn_q.weight", c.qDim(), c.dim()), t.vector(p + "attn_q_norm.weight", c.headDim()),
+                    t.matrix(p + "attn_k.weight", c.kvDim(), c.dim()), t.vector(p + "attn_k_norm.weight", c.headDim()),
+                    t.matrix(p + "attn_v.weight", c.kvDim(), c.dim()),
+                    t.matrix(p + "attn_output.weight", c.dim(), c.qDim()),
+                    t.vector(p + "post_attention_norm.weight", c.dim()),
+                    t.vector(p + "ffn_norm.weight", c.dim()),
+                    t.matrix(p + "ffn_gate.weight", c.ffnDim(), c.dim()),
+                    t.matrix(p + "ffn_up.weight", c.ffnDim(), c.dim()),
+                    t.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim()),
+                    t.vector(p + "post_ffw_norm.weight", c.dim()));
+        }
+        return new Gemma3(c, Ends.load(t, c), layers, pool);
+    }
+
+    @Override
+    public Logits forward(Batch batch, Workspace s) {
+        s.begin(batch);
+        s.embed(ends.embedding(), embeddingScale);
+        for (int l = 0; l < config.layers(); l++) {
+            Layer w = layers[l];
+            // attention: per-head q/k RMSNorm, the layer's own rope, a window on local layers
+            s.rmsNorm(s.xb, s.x, w.attnNorm());
+            s.matmul(s.xb, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v);
+            s.headNorm(s.q, config.heads(), w.qNorm());
+            s.headNorm(s.k, config.kvHeads(), w.kNorm());
+            s.rope(l);
+            s.storeKeysAndValues(l);
+            s.attention(l);
+            s.matmul(w.wo(), s.att, s.xb2);
+            s.rmsNorm(s.xb2, s.xb2, w.postAttnNorm());
+            s.addResidual(s.x, s.xb2);
+
+            // GeGLU feed-forward, normalised before the residual
+            s.rmsNorm(s.xb, s.x, w.ffnNorm());
+            s.matmul(s.xb, w.gate(), s.hb, w.up(), s.hb2);
+            s.geGlu();
+            s.matmul(w.down(), s.hb, s.xb2);
+            s.rmsNorm(s.xb2, s.xb2, w.postFfwNorm());
+            s.addResidual(s.x, s.xb2);
+        }
+        return s.logits(batch, ends.outputNorm(), ends.output());
+    }
+}
