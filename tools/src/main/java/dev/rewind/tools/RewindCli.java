@@ -28,7 +28,7 @@ public final class RewindCli {
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setExecutionExceptionHandler(new ErrorReporter(err));
         cli.setParameterExceptionHandler((ex, a) -> {
-            err.println("rewind: " + ex.getMessage());
+            err.println(dev.rewind.engine.text.Escape.visible("rewind: " + ex.getMessage()));
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options.");
             return 2;
         });
