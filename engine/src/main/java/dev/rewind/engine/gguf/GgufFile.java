@@ -13,6 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -176,6 +177,19 @@ public final class GgufFile implements AutoCloseable {
             infos.add(info);
             byName.put(p.name, info);
         }
+        // Two tensors sharing bytes would be one tensor read two ways (and a write through a packed copy
+        // of one would not show in the other): each tensor's bytes must be its own.
+        List<Pending> byStart = new ArrayList<>(pending);
+        byStart.sort(java.util.Comparator.comparingLong(Pending::relOffset));
+        for (int i = 1; i < byStart.size(); i++) {
+            Pending before = byStart.get(i - 1);
+            Pending p = byStart.get(i);
+            if (p.relOffset - before.relOffset < before.byteSize) {
+                throw new GgufFormatException(path, p.offsetFieldOffset, Problem.OVERLAPPING_TENSOR_DATA,
+                        "tensor " + q(p.name) + " data at offset " + p.relOffset + " of the data section overlaps the data of tensor "
+                                + q(before.name) + " (" + before.byteSize + " bytes at offset " + before.relOffset + ")");
+            }
+        }
         this.tensors = Collections.unmodifiableList(infos);
         this.tensorsByName = Collections.unmodifiableMap(byName);
     }
@@ -187,9 +201,22 @@ public final class GgufFile implements AutoCloseable {
      * @throws IOException         when it cannot be opened or mapped
      */
     public static GgufFile open(Path path) throws IOException {
+        // Refuse what is not a regular file before opening it: a directory cannot be mapped, and opening a
+        // FIFO would block until someone writes to it.
+        if (Files.isDirectory(path)) {
+            throw new IOException(Escape.visible(path + " is a directory, not a GGUF file"));
+        }
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            throw new IOException(Escape.visible(path + " is not a regular file (a device, a pipe or a socket), so it cannot be mapped"));
+        }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            MemorySegment seg;
+            try {
+                seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            } catch (IOException e) {
+                throw new IOException(Escape.visible(path + ": cannot map the file: " + e.getMessage()), e);
+            }
             return new GgufFile(path, arena, seg);
         } catch (IOException | RuntimeException e) {
             arena.close();
