@@ -219,7 +219,8 @@ final class AlignerCommand implements Callable<Integer> {
         if (ctx < 2 || ctx > modelContext) {
             throw new UserException("--upstream-context must be between 2 and the upstream model's context length " + modelContext + ", got " + ctx);
         }
-        MemoryBudget.checkKvCache(model.model().config(), ctx, generation.pageSize, generation.kvType, model.file().fileSize());
+        MemoryBudget.checkKvCache(model.model().config(), ctx, generation.pageSize, generation.kvType, model.file().fileSize(),
+                "lower --upstream-context");
         ModelRunner runner = keep(open, new ModelRunner(model.model(), ctx, generation.pageSize, generation.kvType));
         return Optional.of(keep(open, new LocalModelUpstream(upstreamPath.getFileName().toString(), runner, model.tokenizer(),
                 upstreamFormat, upstreamMaxTokens, ctx)));
@@ -234,7 +235,8 @@ final class AlignerCommand implements Callable<Integer> {
             throw new UserException("--context must be at least 2 for the aligner, got " + ctx);
         }
         int capacity = generation.capacityFor(ctx);
-        MemoryBudget.checkKvCache(model.model().config(), capacity, generation.pageSize, generation.kvType, model.file().fileSize());
+        MemoryBudget.checkKvCache(model.model().config(), capacity, generation.pageSize, generation.kvType, model.file().fileSize(),
+                generation.capacityRemedy());
         ModelRunner runner = keep(open, new ModelRunner(model.model(), capacity, generation.pageSize, generation.kvType));
         Aligner.Settings settings = new Aligner.Settings(generation.samplingParams(seed), generation.maxTokens, generation.ignoreEos,
                 generation.topLogits, ctx);

@@ -187,7 +187,8 @@ final class RainCommand implements Callable<Integer> {
         if (pageSize < 1 || pageSize > 4096) {
             throw new UserException("--page-size must be between 1 and 4096, got " + pageSize);
         }
-        MemoryBudget.checkKvCache(model.model().config(), capacity, pageSize, kvType, model.file().fileSize());
+        MemoryBudget.checkKvCache(model.model().config(), capacity, pageSize, kvType, model.file().fileSize(),
+                kvCapacity != null ? "lower --kv-capacity" : "lower --context (the default --kv-capacity grows with it) or give a smaller --kv-capacity");
         ModelRunner runner = new ModelRunner(model.model(), capacity, pageSize, kvType);
         open.add(runner);
         return runner;

@@ -91,4 +91,34 @@ class ReliabilityCliTest {
         assertCleanRefusal(run("tokenize", "--model", sub.toString(), "--prompt", "x"), sub.toString(), "directory");
         assertCleanRefusal(run("generate", "--model", sub.toString(), "--prompt", "x"), sub.toString());
     }
+
+    @Test
+    void d8AHugeMaxTokensStopsAtTheEndOfTheContext() {
+        String model = shared().resolve("stories260K.gguf").toString();
+        CliTest.Run r = run("generate", "--model", model, "--prompt", "hi", "--max-tokens", "2000000000", "--temperature", "0");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("stopped at the end of the context (128 tokens)"), r.err());
+        CliTest.Run dera = run("dera", "--aligned", model, "--reference", model, "--lambda", "0.5", "--prompt", "hi",
+                "--max-tokens", "2000000000", "--temperature", "0");
+        assertEquals(0, dera.exit(), dera.err());
+        assertTrue(dera.err().contains("stopped at the end of the context (128 tokens)"), dera.err());
+    }
+
+    @Test
+    void d9TheLargestMaxTokensDoesNotOverflow() {
+        String model = shared().resolve("stories260K.gguf").toString();
+        CliTest.Run r = run("generate", "--model", model, "--prompt", "hi", "--max-tokens", "2147483647", "--temperature", "0",
+                "--output-format", "json");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("\"stop\":\"context_full\""), r.out());
+        assertFalse(r.err().contains("-2147483"), r.err());
+    }
+
+    @Test
+    void aKvCapacityTooLargeForTheMachineNamesKvCapacity() {
+        String model = shared().resolve("tiny-llama-F32.gguf").toString();
+        CliTest.Run r = run("generate", "--model", model, "--prompt", "hi", "--kv-capacity", "2147483647", "--page-size", "4096");
+        assertCleanRefusal(r, "lower --kv-capacity");
+        assertFalse(r.err().contains("lower --context"), r.err());
+    }
 }
