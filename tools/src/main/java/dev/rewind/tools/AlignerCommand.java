@@ -11,6 +11,8 @@ import dev.rewind.align.aligner.LocalModelUpstream;
 import dev.rewind.align.aligner.OpenAiUpstream;
 import dev.rewind.align.aligner.ResumableOutput;
 import dev.rewind.align.aligner.Upstream;
+import dev.rewind.align.batch.BatchInput;
+import dev.rewind.engine.text.Escape;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.ModelRunner;
@@ -138,15 +140,17 @@ final class AlignerCommand implements Callable<Integer> {
         Optional<String> apiKey = apiKey();
         List<AutoCloseable> open = new ArrayList<>();
         try {
-            List<InputLine> lines = input != null ? InputLine.read(input)
-                    : List.of(new InputLine.Item(TextNode.valueOf(question), question, Optional.empty()));
+            // the input is opened (and counted) before any model is loaded: an unreadable file fails at once
+            BatchInput batchInput = input != null ? keep(open, BatchInput.open(input)) : null;
             Optional<Upstream> upstream = upstream(apiKey, open);
             Aligner aligner = aligner(template, seed, open);
             AlignerBatch batch = new AlignerBatch(aligner, upstream);
-            if (input == null && output == null) {
-                return single(batch, lines.getFirst());
+            InputLine.Item one = new InputLine.Item(TextNode.valueOf(question == null ? "" : question), question == null ? "" : question,
+                    Optional.empty());
+            if (batchInput == null && output == null) {
+                return single(batch, one);
             }
-            return batch(batch, lines);
+            return batch(batch, batchInput != null ? AlignerBatch.Items.of(batchInput) : AlignerBatch.Items.of(List.of(one)));
         } finally {
             for (int i = open.size() - 1; i >= 0; i--) {
                 open.get(i).close();
@@ -273,21 +277,22 @@ final class AlignerCommand implements Callable<Integer> {
     }
 
     /** Many items (or one with --output): JSON lines to --output (resumable) or stdout, progress on stderr. */
-    private int batch(AlignerBatch batch, List<InputLine> lines) throws IOException {
+    private int batch(AlignerBatch batch, AlignerBatch.Items lines) throws IOException {
         ObjectMapper mapper = new ObjectMapper();
         long start = System.nanoTime();
         int limit = maxItems != null ? maxItems : Integer.MAX_VALUE;
         AlignerBatch.Summary summary;
         AlignerBatch.Progress progress = (position, total, item) -> {
-            err.printf("aligner: [%d/%d] %s: %.2f s%s%n", position, total, item.id(), item.seconds(),
-                    item.error().map(e -> ", failed: " + e).orElse(item.truncated() ? ", answer truncated to fit" : ""));
+            err.println(Escape.visible(String.format("aligner: [%d/%s] %s: %.2f s%s", position, total < 0 ? "?" : total,
+                    Escape.excerpt(item.id().toString(), 80), item.seconds(),
+                    item.error().map(e -> ", failed: " + e).orElse(item.truncated() ? ", answer truncated to fit" : ""))));
             err.flush();
         };
         if (output != null) {
             try (ResumableOutput file = ResumableOutput.open(output, retryErrors)) {
                 ResumableOutput.Resumed r = file.resumed();
                 if (r.done() > 0 || r.cutBytes() > 0 || r.retriedErrors() > 0) {
-                    err.println("aligner: resuming " + output + ": " + r.done() + " items done"
+                    err.println("aligner: resuming " + Escape.visible(output.toString()) + ": " + r.done() + " items done"
                             + (r.cutBytes() > 0 ? ", an unfinished last line (" + r.cutBytes() + " bytes) removed" : "")
                             + (r.retriedErrors() > 0 ? ", " + r.retriedErrors() + " failed items to do again" : ""));
                 }
@@ -300,7 +305,7 @@ final class AlignerCommand implements Callable<Integer> {
                 out.flush();
             }, progress, limit);
         }
-        err.printf("aligner: %d items: %d done in this run, %d skipped (done before or repeated ids), %d failed, %d truncated; %.1f s%s%n",
+        err.printf("aligner: %d items: %d done in this run, %d skipped (done before), %d failed, %d truncated; %.1f s%s%n",
                 summary.items(), summary.processed(), summary.skipped(), summary.failed(), summary.truncated(),
                 (System.nanoTime() - start) / 1e9, summary.stopped() ? "; stopped at --max-items, run again to continue" : "");
         return 0;

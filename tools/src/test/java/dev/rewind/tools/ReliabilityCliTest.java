@@ -121,4 +121,101 @@ class ReliabilityCliTest {
         assertCleanRefusal(r, "lower --kv-capacity");
         assertFalse(r.err().contains("lower --context"), r.err());
     }
+
+    /** Lines 1 and 3 are good, line 2 holds the bytes 0xFF 0xFE: the issue's D5 reproducer. */
+    private Path nonUtf8Input(String field) throws IOException {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        b.writeBytes(("{\"id\": \"one\", \"" + field + "\": \"Once upon a time\", \"answer\": \"Lily played.\"}\n").getBytes(StandardCharsets.UTF_8));
+        b.writeBytes(("{\"id\": \"two\", \"" + field + "\": \"Bad ").getBytes(StandardCharsets.UTF_8));
+        b.write(0xff);
+        b.write(0xfe);
+        b.writeBytes(("\", \"answer\": \"x\"}\n{\"id\": \"three\", \"" + field + "\": \"The cat\", \"answer\": \"It sat.\"}\n")
+                .getBytes(StandardCharsets.UTF_8));
+        Path in = dir.resolve(field + "-input.jsonl");
+        Files.write(in, b.toByteArray());
+        return in;
+    }
+
+    private static List<com.fasterxml.jackson.databind.JsonNode> jsonLines(Path file) throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<com.fasterxml.jackson.databind.JsonNode> out = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            out.add(json.readTree(line));
+        }
+        return out;
+    }
+
+    private static String[] rainArgs(String... more) {
+        List<String> args = new java.util.ArrayList<>(List.of("rain", "--model", shared().resolve("stories260K.gguf").toString(), "--raw-prompt",
+                "--param", "maxSearches=3", "--param", "searchFloor=1", "-n", "3", "--threads", "1", "--no-plain"));
+        args.addAll(List.of(more));
+        return args.toArray(String[]::new);
+    }
+
+    @Test
+    void d5AnAlignerBatchWithANonUtf8LineFailsOnlyThatItem() throws IOException {
+        Path in = nonUtf8Input("question");
+        Path out = dir.resolve("aligner-out.jsonl");
+        CliTest.Run r = run("aligner", "--aligner", shared().resolve("stories260K.gguf").toString(), "--input", in.toString(),
+                "--output", out.toString(), "-n", "3");
+        assertEquals(0, r.exit(), r.err());
+        List<com.fasterxml.jackson.databind.JsonNode> lines = jsonLines(out);
+        assertEquals(List.of("one", "line:2", "three"), lines.stream().map(n -> n.get("id").asText()).toList());
+        assertTrue(lines.get(0).get("error").isNull() && lines.get(2).get("error").isNull());
+        assertTrue(lines.get(1).get("error").asText().equals("line 2 is not valid UTF-8: byte 0xFF at byte offset 103 of the file"),
+                lines.get(1).toString());
+    }
+
+    @Test
+    void d5ARainBatchWithANonUtf8LineFailsOnlyThatItem() throws IOException {
+        Path in = nonUtf8Input("prompt");
+        Path out = dir.resolve("rain-out.jsonl");
+        CliTest.Run r = run(rainArgs("--input", in.toString(), "--output", out.toString()));
+        assertEquals(0, r.exit(), r.err());
+        List<com.fasterxml.jackson.databind.JsonNode> lines = jsonLines(out);
+        assertEquals(List.of("one", "line:2", "three"), lines.stream().map(n -> n.get("id").asText()).toList());
+        assertTrue(lines.get(1).get("error").asText().startsWith("line 2 is not valid UTF-8: byte 0xFF at byte offset"), lines.get(1).toString());
+        assertTrue(lines.get(0).has("answer") && lines.get(2).has("answer"));
+    }
+
+    @Test
+    void d6NoItemIsLostToAnIdCollisionInEitherCommand() throws IOException {
+        Path in = dir.resolve("ids.jsonl");
+        Files.writeString(in, """
+                {"question": "first", "prompt": "first", "answer": "a"}
+                {"id": 1, "question": "second", "prompt": "second", "answer": "b"}
+                {"id": null, "question": "third", "prompt": "third", "answer": "c"}
+                """);
+        Path alignerOut = dir.resolve("ids-aligner.jsonl");
+        CliTest.Run a = run("aligner", "--aligner", shared().resolve("stories260K.gguf").toString(), "--input", in.toString(),
+                "--output", alignerOut.toString(), "-n", "2");
+        assertEquals(0, a.exit(), a.err());
+        Path rainOut = dir.resolve("ids-rain.jsonl");
+        CliTest.Run r = run(rainArgs("--input", in.toString(), "--output", rainOut.toString()));
+        assertEquals(0, r.exit(), r.err());
+        for (Path out : List.of(alignerOut, rainOut)) {
+            List<com.fasterxml.jackson.databind.JsonNode> lines = jsonLines(out);
+            assertEquals(List.of("\"line:1\"", "1", "\"line:3\""), lines.stream().map(n -> n.get("id").toString()).toList(), out.toString());
+            assertTrue(lines.stream().allMatch(n -> n.get("error") == null || n.get("error").isNull()), lines.toString());
+        }
+    }
+
+    @Test
+    void aResumedRainBatchKeepsOneTraceLinePerResultAndNoHalfLine() throws IOException {
+        Path in = dir.resolve("traced.jsonl");
+        Files.writeString(in, "{\"id\": \"a\", \"prompt\": \"Once upon a time\"}\n{\"id\": \"b\", \"prompt\": \"The dog\"}\n");
+        Path out = dir.resolve("traced-out.jsonl");
+        Path trace = dir.resolve("traced-trace.jsonl");
+        assertEquals(0, run(rainArgs("--input", in.toString(), "--output", out.toString(), "--trace", trace.toString())).exit());
+        // as if killed after b's trace but before its result line, in the middle of a repeat of b's trace
+        List<String> results = Files.readAllLines(out);
+        Files.writeString(out, results.getFirst() + "\n");
+        List<String> traces = Files.readAllLines(trace);
+        Files.writeString(trace, traces.get(0) + "\n" + traces.get(1) + "\n" + traces.get(1).substring(0, 40));
+        CliTest.Run again = run(rainArgs("--input", in.toString(), "--output", out.toString(), "--trace", trace.toString()));
+        assertEquals(0, again.exit(), again.err());
+        List<com.fasterxml.jackson.databind.JsonNode> kept = jsonLines(trace);
+        assertEquals(List.of("a", "b"), kept.stream().map(n -> n.get("id").asText()).toList());
+        assertEquals(List.of("a", "b"), jsonLines(out).stream().map(n -> n.get("id").asText()).toList());
+    }
 }
