@@ -81,7 +81,8 @@ final class AlignerCommand implements Callable<Integer> {
     String apiKeyVariable;
 
     @Option(names = "--upstream-timeout", paramLabel = "SECONDS", defaultValue = "120",
-            description = "Longest wait for the endpoint to connect, and then to reply, per question (default: ${DEFAULT-VALUE}).")
+            description = "One deadline per question for connecting, the headers and the whole reply (read up to 8 MiB)"
+                    + " (default: ${DEFAULT-VALUE}).")
     double upstreamTimeout;
 
     @Option(names = "--upstream-format", paramLabel = "TEXT", defaultValue = "{question}",
@@ -178,8 +179,8 @@ final class AlignerCommand implements Callable<Integer> {
         if (maxItems != null && maxItems < 0) {
             throw new UserException("--max-items must be >= 0, got " + maxItems);
         }
-        if (!(upstreamTimeout > 0) || Double.isInfinite(upstreamTimeout)) {
-            throw new UserException("--upstream-timeout must be a positive number of seconds, got " + upstreamTimeout);
+        if (!(upstreamTimeout >= 0.001 && upstreamTimeout <= 86_400)) {
+            throw new UserException("--upstream-timeout must be between 0.001 and 86400 seconds, got " + upstreamTimeout);
         }
         if (upstreamMaxTokens < 1) {
             throw new UserException("--upstream-max-tokens must be >= 1, got " + upstreamMaxTokens);

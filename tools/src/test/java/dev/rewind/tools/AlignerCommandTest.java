@@ -134,7 +134,10 @@ class AlignerCommandTest {
         assertEquals(4, Files.readAllLines(out).size(), "nothing left to do");
     }
 
-    /** An OpenAI-compatible server on loopback: HTTP 500 for questions with FAIL, no reply for HANG, else an answer. */
+    /**
+     * An OpenAI-compatible server on loopback: HTTP 500 for questions with FAIL, no reply for HANG, a 401
+     * echoing the Authorization header for ECHO, else an answer.
+     */
     private static final class Stub implements AutoCloseable {
         final HttpServer server;
         final ExecutorService executor = Executors.newCachedThreadPool();
@@ -155,6 +158,15 @@ class AlignerCommandTest {
                         Thread.currentThread().interrupt();
                     }
                     exchange.close();
+                    return;
+                }
+                if (q.contains("ECHO")) { // a 401 repeating the credentials, as some gateways do
+                    byte[] reply = ("{\"error\": \"bad key in Authorization: " + exchange.getRequestHeaders().getFirst("Authorization") + "\"}")
+                            .getBytes(StandardCharsets.UTF_8);
+                    exchange.sendResponseHeaders(401, reply.length);
+                    try (OutputStream o = exchange.getResponseBody()) {
+                        o.write(reply);
+                    }
                     return;
                 }
                 boolean fail = q.contains("FAIL");
@@ -223,6 +235,28 @@ class AlignerCommandTest {
                     "--api-key-env", "MY_KEY"), "MY_KEY", "not set");
             CliTest.Run single = runWithEnvironment(Map.of(), "--aligner", stories(), "--question", "FAIL please", "--upstream-url", stub.url());
             assertOneLineError(single, "HTTP 500");
+        }
+    }
+
+    /** Issue 9, D10: an error body that echoes the Authorization header must not put the key into the output or stderr. */
+    @Test
+    void anEchoedApiKeyIsRedactedFromTheOutputLineAndStderr(@TempDir Path dir) throws IOException {
+        Path in = dir.resolve("in.jsonl");
+        Files.writeString(in, "{\"id\": 1, \"question\": \"ECHO my key\"}\n");
+        Path out = dir.resolve("out.jsonl");
+        try (Stub stub = new Stub()) {
+            CliTest.Run r = runWithEnvironment(Map.of("OPENAI_API_KEY", "sk-live-abcdef123456"), "--aligner", stories(), "--input",
+                    in.toString(), "--upstream-url", stub.url(), "--output", out.toString(), "-n", "2");
+            assertEquals(0, r.exit(), r.err());
+            String written = Files.readString(out);
+            assertTrue(written.contains("HTTP 401") && written.contains("Bearer [redacted]"), written);
+            assertTrue(!written.contains("abcdef123456") && !r.err().contains("abcdef123456") && !r.out().contains("abcdef123456"),
+                    "the key is nowhere: " + written + r.err());
+            assertTrue(r.err().contains("Bearer [redacted]"), r.err());
+            CliTest.Run single = runWithEnvironment(Map.of("OPENAI_API_KEY", "sk-live-abcdef123456"), "--aligner", stories(),
+                    "--question", "ECHO again", "--upstream-url", stub.url());
+            assertOneLineError(single, "HTTP 401", "[redacted]");
+            assertTrue(!single.err().contains("abcdef123456"), single.err());
         }
     }
 
