@@ -33,9 +33,7 @@ public final class Gemma extends Decoder implements LanguageModel {
             StandardLayer w = layers[l];
             // attention
             s.rmsNorm(s.xb, s.x, w.attnNorm());
-            s.matmul(w.wq(), s.xb, s.q);
-            s.matmul(w.wk(), s.xb, s.k);
-            s.matmul(w.wv(), s.xb, s.v);
+            s.matmul(s.xb, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v);
             s.rope();
             s.storeKeysAndValues(l);
             s.attention(l);
@@ -44,8 +42,7 @@ public final class Gemma extends Decoder implements LanguageModel {
 
             // GeGLU feed-forward
             s.rmsNorm(s.xb, s.x, w.ffnNorm());
-            s.matmul(w.gate(), s.xb, s.hb);
-            s.matmul(w.up(), s.xb, s.hb2);
+            s.matmul(s.xb, w.gate(), s.hb, w.up(), s.hb2);
             s.geGlu();
             s.matmul(w.down(), s.hb, s.xb2);
             s.addResidual(s.x, s.xb2);

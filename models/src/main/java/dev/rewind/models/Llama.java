@@ -31,9 +31,7 @@ public final class Llama extends Decoder implements LanguageModel {
             StandardLayer w = layers[l];
             // attention
             s.rmsNorm(s.xb, s.x, w.attnNorm());
-            s.matmul(w.wq(), s.xb, s.q);
-            s.matmul(w.wk(), s.xb, s.k);
-            s.matmul(w.wv(), s.xb, s.v);
+            s.matmul(s.xb, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v);
             s.rope();
             s.storeKeysAndValues(l);
             s.attention(l);
@@ -42,8 +40,7 @@ public final class Llama extends Decoder implements LanguageModel {
 
             // SwiGLU feed-forward
             s.rmsNorm(s.xb, s.x, w.ffnNorm());
-            s.matmul(w.gate(), s.xb, s.hb);
-            s.matmul(w.up(), s.xb, s.hb2);
+            s.matmul(s.xb, w.gate(), s.hb, w.up(), s.hb2);
             s.swiGlu();
             s.matmul(w.down(), s.hb, s.xb2);
             s.addResidual(s.x, s.xb2);

@@ -48,11 +48,9 @@ public final class Qwen2 extends Decoder implements LanguageModel {
             Layer w = layers[l];
             // attention, with biased projections
             s.rmsNorm(s.xb, s.x, w.attnNorm());
-            s.matmul(w.wq(), s.xb, s.q);
+            s.matmul(s.xb, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v);
             s.addBias(s.q, w.bq());
-            s.matmul(w.wk(), s.xb, s.k);
             s.addBias(s.k, w.bk());
-            s.matmul(w.wv(), s.xb, s.v);
             s.addBias(s.v, w.bv());
             s.rope();
             s.storeKeysAndValues(l);
@@ -62,8 +60,7 @@ public final class Qwen2 extends Decoder implements LanguageModel {
 
             // SwiGLU feed-forward
             s.rmsNorm(s.xb, s.x, w.ffnNorm());
-            s.matmul(w.gate(), s.xb, s.hb);
-            s.matmul(w.up(), s.xb, s.hb2);
+            s.matmul(s.xb, w.gate(), s.hb, w.up(), s.hb2);
             s.swiGlu();
             s.matmul(w.down(), s.hb, s.xb2);
             s.addResidual(s.x, s.xb2);

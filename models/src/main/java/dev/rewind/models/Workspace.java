@@ -172,6 +172,16 @@ public final class Workspace {
         matmul.matmul(w, in, count, out, pool);
     }
 
+    /** outA[t] = A · in[t] and outB[t] = B · in[t] for every row, in one parallel section where the layouts allow. */
+    void matmul(float[] in, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB) {
+        matmul.matmul(a, outA, b, outB, null, null, in, count, pool);
+    }
+
+    /** outA[t] = A · in[t], outB[t] = B · in[t] and outC[t] = C · in[t] for every row, in one parallel section where the layouts allow. */
+    void matmul(float[] in, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB, WeightMatrix c, float[] outC) {
+        matmul.matmul(a, outA, b, outB, c, outC, in, count, pool);
+    }
+
     /** x[t] += bias for every row of width {@code bias.length}. */
     void addBias(float[] x, float[] bias) {
         for (int t = 0; t < count; t++) {

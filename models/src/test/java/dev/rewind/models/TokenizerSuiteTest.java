@@ -7,6 +7,8 @@ import dev.rewind.tokenizer.StreamDecoder;
 import dev.rewind.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,9 +31,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The tokenizer against llama.cpp on real vocabularies: the five tokenizer suites of llama.cpp's
- * {@code test-tokenizer-0}, the ids {@code llama-tokenize} gives for the reference prompts, and decode
- * round trips. Needs {@code ../shared} (system property {@code rewind.shared}); fails if it is missing.
+ * The tokenizer against llama.cpp on real vocabularies: the suites of llama.cpp's {@code test-tokenizer-0}
+ * (five in {@code ../shared/models/tokenizers}, six more carried in this module's test resources, see
+ * {@code llama-cpp-vocab/README.md}), the ids {@code llama-tokenize} gives for the reference prompts, and
+ * decode round trips. Needs {@code ../shared} (system property {@code rewind.shared}); fails if it is missing.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TokenizerSuiteTest {
@@ -39,28 +42,38 @@ class TokenizerSuiteTest {
     private static final String SEPARATOR = "\n__ggml_vocab_test__\n";
     private static final List<String> SUITES = List.of("llama-spm", "phi-3", "gpt-2", "llama-bpe", "qwen2");
 
+    /** Suites whose vocabulary files are small enough to live in the test resources (one pre-tokenizer each). */
+    private static final List<String> BUNDLED_SUITES = List.of(
+            "deepseek-coder", "deepseek-llm", "falcon", "mpt", "refact", "starcoder");
+
     private final Map<String, Tokenizer> tokenizers = new HashMap<>();
 
     @TestFactory
     Stream<DynamicNode> llamaCppTokenizerSuites() {
-        return SUITES.stream().map(name -> {
-            Path vocab = models().resolve("tokenizers/ggml-vocab-" + name + ".gguf");
-            List<String> inputs = suiteInputs(vocab);
-            List<int[]> expected = suiteOutputs(vocab);
-            assertEquals(inputs.size(), expected.size(), name + ": .inp and .out disagree on the number of cases");
-            List<DynamicTest> cases = new ArrayList<>();
-            for (int i = 0; i < inputs.size(); i++) {
-                String text = inputs.get(i);
-                int[] want = expected.get(i);
-                String label = "#" + i + " " + shown(text);
-                cases.add(DynamicTest.dynamicTest(label, () -> {
-                    int[] got = tokenizer(vocab).encode(text, false, false);
-                    assertArrayEquals(want, got, () -> name + " case " + label
-                            + "\n  expected " + Arrays.toString(want) + "\n  actual   " + Arrays.toString(got));
-                }));
-            }
-            return DynamicContainer.dynamicContainer(name, cases);
-        });
+        return SUITES.stream().map(name -> suite(name, models().resolve("tokenizers/ggml-vocab-" + name + ".gguf")));
+    }
+
+    @TestFactory
+    Stream<DynamicNode> bundledLlamaCppTokenizerSuites() {
+        return BUNDLED_SUITES.stream().map(name -> suite(name, bundledVocab(name)));
+    }
+
+    private DynamicNode suite(String name, Path vocab) {
+        List<String> inputs = suiteInputs(vocab);
+        List<int[]> expected = suiteOutputs(vocab);
+        assertEquals(inputs.size(), expected.size(), name + ": .inp and .out disagree on the number of cases");
+        List<DynamicTest> cases = new ArrayList<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            String text = inputs.get(i);
+            int[] want = expected.get(i);
+            String label = "#" + i + " " + shown(text);
+            cases.add(DynamicTest.dynamicTest(label, () -> {
+                int[] got = tokenizer(vocab).encode(text, false, false);
+                assertArrayEquals(want, got, () -> name + " case " + label
+                        + "\n  expected " + Arrays.toString(want) + "\n  actual   " + Arrays.toString(got));
+            }));
+        }
+        return DynamicContainer.dynamicContainer(name, cases);
     }
 
     @TestFactory
@@ -100,16 +113,34 @@ class TokenizerSuiteTest {
      */
     @TestFactory
     Stream<DynamicNode> decodeRoundTrips() {
-        return SUITES.stream().map(name -> {
-            Path vocab = models().resolve("tokenizers/ggml-vocab-" + name + ".gguf");
-            List<String> texts = new ArrayList<>(suiteInputs(vocab));
-            texts.addAll(promptTexts());
-            List<DynamicTest> cases = new ArrayList<>();
-            for (String text : texts) {
-                cases.add(DynamicTest.dynamicTest(shown(text), () -> checkRoundTrip(tokenizer(vocab), name, text)));
-            }
-            return DynamicContainer.dynamicContainer(name, cases);
-        });
+        Stream<DynamicNode> shared = SUITES.stream()
+                .map(name -> roundTrips(name, models().resolve("tokenizers/ggml-vocab-" + name + ".gguf")));
+        Stream<DynamicNode> bundled = BUNDLED_SUITES.stream().map(name -> roundTrips(name, bundledVocab(name)));
+        return Stream.concat(shared, bundled);
+    }
+
+    private DynamicNode roundTrips(String name, Path vocab) {
+        List<String> texts = new ArrayList<>(suiteInputs(vocab));
+        texts.addAll(promptTexts());
+        List<DynamicTest> cases = new ArrayList<>();
+        for (String text : texts) {
+            cases.add(DynamicTest.dynamicTest(shown(text), () -> checkRoundTrip(tokenizer(vocab), name, text)));
+        }
+        return DynamicContainer.dynamicContainer(name, cases);
+    }
+
+    /** A vocabulary file of the test resources. */
+    private static Path bundledVocab(String name) {
+        String resource = "/llama-cpp-vocab/ggml-vocab-" + name + ".gguf";
+        URL url = TokenizerSuiteTest.class.getResource(resource);
+        if (url == null) {
+            fail("missing test resource " + resource);
+        }
+        try {
+            return Path.of(url.toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @TestFactory

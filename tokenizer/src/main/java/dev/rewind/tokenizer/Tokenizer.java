@@ -1,18 +1,22 @@
 package dev.rewind.tokenizer;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.OptionalInt;
 
 /**
- * Text to token ids and back, with the behaviour of llama.cpp's tokenizer for the same vocabulary.
+ * Text to token ids and back.
  *
- * <p>Two kinds exist, chosen by {@code tokenizer.ggml.model}: {@code llama} is a SentencePiece
- * vocabulary ({@link SentencePieceTokenizer}: merges by piece score, {@code ▁} for spaces, byte
- * fallback) and {@code gpt2} is a byte-level BPE vocabulary ({@link BytePairTokenizer}: merge ranks
- * and a pre-tokenizer regex chosen by {@code tokenizer.ggml.pre}).
+ * <p>A GGUF vocabulary behaves as llama.cpp's tokenizer for it, and is one of two kinds chosen by
+ * {@code tokenizer.ggml.model}: {@code llama} is a SentencePiece vocabulary ({@link SentencePieceTokenizer}:
+ * merges by piece score, {@code ▁} for spaces, byte fallback) and {@code gpt2} is a byte-level BPE
+ * vocabulary ({@link BytePairTokenizer}: merge ranks and the pre-tokenizer regexes chosen by
+ * {@code tokenizer.ggml.pre}). A Hugging Face model folder ({@code tokenizer.json} and
+ * {@code tokenizer_config.json}) behaves as the Hugging Face tokenizers do ({@link HuggingFaceTokenizer}).
  *
  * <p>Instances are immutable and safe to share between threads.
  */
-public sealed interface Tokenizer permits SentencePieceTokenizer, BytePairTokenizer {
+public sealed interface Tokenizer permits SentencePieceTokenizer, BytePairTokenizer, HuggingFaceTokenizer {
 
     /**
      * Builds the tokenizer described by {@code tokenizer.ggml.*} metadata.
@@ -22,6 +26,21 @@ public sealed interface Tokenizer permits SentencePieceTokenizer, BytePairTokeni
      */
     static Tokenizer fromMetadata(TokenizerMetadata metadata) {
         return TokenizerFactory.create(metadata);
+    }
+
+    /**
+     * Reads the tokenizer of a Hugging Face model folder: {@code tokenizer.json}, with
+     * {@code tokenizer_config.json}, {@code chat_template.jinja} and {@code generation_config.json} where
+     * present. {@code encode(text, true, ...)} adds what {@code tokenizer.json}'s post-processor adds.
+     *
+     * @throws TokenizerException with one line naming the file and the JSON path if a file is missing, not
+     *                            JSON, or describes something malformed or not supported (such as a model
+     *                            type other than BPE)
+     * @throws IOException        if a file cannot be read
+     * @see HuggingFaceTokenizer#load(Path, HuggingFaceTokenizer.SpecialTokenRule)
+     */
+    static HuggingFaceTokenizer fromHuggingFace(Path folder) throws IOException {
+        return HuggingFaceTokenizer.load(folder);
     }
 
     /**

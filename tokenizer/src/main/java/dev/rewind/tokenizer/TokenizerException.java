@@ -2,13 +2,17 @@ package dev.rewind.tokenizer;
 
 import java.io.Serial;
 
-/** Tokenizer metadata that is missing, malformed or not supported; the message names the key. */
+/**
+ * A tokenizer description that is missing, malformed or not supported. The message is one line that names the
+ * place: the metadata key of a GGUF file, or the file and JSON path of a Hugging Face folder
+ * ({@code tokenizer.json: model.merges[12]: ...}).
+ */
 public final class TokenizerException extends IllegalArgumentException {
 
     @Serial
     private static final long serialVersionUID = 1L;
 
-    /** An exception with the given message, which should name the offending metadata key. */
+    /** An exception with the given message, which should name the offending key or path. */
     public TokenizerException(String message) {
         super(message);
     }

@@ -9,11 +9,34 @@ import java.util.TreeSet;
 final class TokenizerFactory {
 
     /** Texts llama.cpp takes for an end-of-turn token when no key names one, most specific first. */
-    private static final List<String> END_OF_TURN_TEXTS = List.of(
+    static final List<String> END_OF_TURN_TEXTS = List.of(
             "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>", "_<EOT>",
-            "<|end_of_text|>");
+            "<|end_of_text|>", "<\uFF5Cend\u2581of\u2581sentence\uFF5C>");
 
-    private static final String END_OF_MESSAGE_TEXT = "<|eom_id|>";
+    /**
+     * The fill-in-the-middle tokens: the key that names each, the texts llama.cpp looks for when no key does
+     * (a token found by text becomes CONTROL), and whether it ends generation (pad, repo and file separator do).
+     */
+    private record FimToken(String key, List<String> texts, boolean endsGeneration) {
+    }
+
+    private static final List<FimToken> FIM_TOKENS = List.of(
+            new FimToken("tokenizer.ggml.fim_pre_token_id",
+                    List.of("<|fim_prefix|>", "<fim-prefix>", "<\uFF5Cfim\u2581begin\uFF5C>", "<PRE>"), false),
+            new FimToken("tokenizer.ggml.fim_suf_token_id",
+                    List.of("<|fim_suffix|>", "<fim-suffix>", "<\uFF5Cfim\u2581hole\uFF5C>", "<SUF>"), false),
+            new FimToken("tokenizer.ggml.fim_mid_token_id",
+                    List.of("<|fim_middle|>", "<fim-middle>", "<\uFF5Cfim\u2581end\uFF5C>", "<MID>"), false),
+            new FimToken("tokenizer.ggml.fim_pad_token_id", List.of("<|fim_pad|>", "<fim-pad>", "<PAD>"), true),
+            new FimToken("tokenizer.ggml.fim_rep_token_id",
+                    List.of("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>"), true),
+            new FimToken("tokenizer.ggml.fim_sep_token_id", List.of("<|file_sep|>"), true));
+
+    /** The keys llama.cpp still reads for the first three FIM tokens. */
+    private static final List<String> DEPRECATED_FIM_KEYS = List.of(
+            "tokenizer.ggml.prefix_token_id", "tokenizer.ggml.suffix_token_id", "tokenizer.ggml.middle_token_id");
+
+    static final String END_OF_MESSAGE_TEXT = "<|eom_id|>";
 
     private TokenizerFactory() {
     }
@@ -53,7 +76,7 @@ final class TokenizerFactory {
 
         // Defaults of llama.cpp per model type; a default outside the vocabulary means none.
         boolean spm = kind == Kind.SENTENCE_PIECE;
-        int bos = in.tokenId(MetadataReader.BOS_ID, inRange(spm ? 1 : 11, n), n);
+        int bos = in.tokenId(MetadataReader.BOS_ID, inRange(spm ? 1 : pre.defaultBos() ? 11 : -1, n), n);
         int eos = in.tokenId(MetadataReader.EOS_ID, inRange(spm ? 2 : 11, n), n);
         int unknown = in.tokenId(MetadataReader.UNKNOWN_ID, inRange(spm ? 0 : -1, n), n);
         int padding = in.tokenId(MetadataReader.PADDING_ID, -1, n);
@@ -105,8 +128,26 @@ final class TokenizerFactory {
         if (eom >= 0) {
             attributes[eom] |= TokenAttributes.CONTROL;
         }
+        for (int i = 0; i < FIM_TOKENS.size(); i++) {
+            FimToken fim = FIM_TOKENS.get(i);
+            // llama.cpp reads the deprecated key after the current one, so it wins when both are present.
+            int id = i < DEPRECATED_FIM_KEYS.size() ? in.tokenId(DEPRECATED_FIM_KEYS.get(i), -1, n) : -1;
+            if (id < 0) {
+                id = in.tokenId(fim.key(), -1, n);
+            }
+            if (id < 0) {
+                id = fim.texts().stream().mapToInt(text -> indexOf(pieces, text)).filter(t -> t >= 0).findFirst()
+                        .orElse(-1);
+                if (id >= 0) {
+                    attributes[id] |= TokenAttributes.CONTROL;
+                }
+            }
+            if (id >= 0 && fim.endsGeneration()) {
+                endOfGeneration.add(id);
+            }
+        }
 
-        applyModelSpecificAttributes(in, pieces, attributes);
+        applyModelSpecificAttributes(in, pieces, attributes, pre);
 
         return new Vocabulary(pieces, scores, types, attributes,
                 new SpecialTokens(bos, eos, eot, eom, unknown, padding),
@@ -115,11 +156,21 @@ final class TokenizerFactory {
     }
 
     /**
-     * llama.cpp strips whitespace after the special tokens of Phi-3 vocabularies, recognised by a
-     * {@code general.name} containing "phi-3" or "phi3" (except after {@code <unk>}, {@code <s>} and
-     * {@code <|endoftext|>}; and also after {@code </s>}).
+     * llama.cpp strips whitespace before {@code <mask>} in the jina-v2 vocabularies, and after the special
+     * tokens of Phi-3 vocabularies, recognised by a {@code general.name} containing "phi-3" or "phi3" (except
+     * after {@code <unk>}, {@code <s>} and {@code <|endoftext|>}; and also after {@code </s>}).
      */
-    private static void applyModelSpecificAttributes(MetadataReader in, List<String> pieces, int[] attributes) {
+    private static void applyModelSpecificAttributes(MetadataReader in, List<String> pieces, int[] attributes,
+                                                     PreTokenizerChoice pre) {
+        String preName = in.string(MetadataReader.PRE).orElse("");
+        if (pre != null && (preName.contains("jina-v2-de") || preName.contains("jina-v2-es")
+                || preName.contains("jina-v2-code"))) {
+            int mask = indexOf(pieces, "<mask>");
+            if (mask >= 0) {
+                attributes[mask] |= TokenAttributes.LSTRIP;
+            }
+            return;
+        }
         String name = in.string(MetadataReader.GENERAL_NAME).orElse("").toLowerCase(Locale.ROOT);
         if (!name.contains("phi-3") && !name.contains("phi3")) {
             return;

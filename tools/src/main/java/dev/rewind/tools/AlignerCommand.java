@@ -218,7 +218,7 @@ final class AlignerCommand implements Callable<Integer> {
         }
         ModelOptions options = modelOptions(upstreamPath);
         WorkerPool pool = keep(open, options.newPool());
-        LoadedModel model = keep(open, options.load(pool, err));
+        LoadedModel model = keep(open, options.load(pool));
         int modelContext = model.model().config().contextLength();
         int ctx = upstreamContext != null ? upstreamContext : Math.min(modelContext, DEFAULT_CONTEXT_CAP);
         if (ctx < 2 || ctx > modelContext) {
@@ -234,7 +234,7 @@ final class AlignerCommand implements Callable<Integer> {
     private Aligner aligner(AlignerTemplate template, long seed, List<AutoCloseable> open) throws IOException {
         ModelOptions options = modelOptions(alignerPath);
         WorkerPool pool = keep(open, options.newPool());
-        LoadedModel model = keep(open, options.load(pool, err));
+        LoadedModel model = keep(open, options.load(pool));
         int ctx = generation.contextUpTo(model.model().config().contextLength(), DEFAULT_CONTEXT_CAP);
         if (ctx < 2) {
             throw new UserException("--context must be at least 2 for the aligner, got " + ctx);

@@ -100,7 +100,7 @@ final class DeraCommand implements Callable<Integer> {
         String alignedName = aligned.getFileName().toString();
         String referenceName = reference.getFileName().toString();
         try (WorkerPool alignedPool = alignedOptions.newPool(); WorkerPool referencePool = referenceOptions.newPool();
-             LoadedModel a = alignedOptions.load(alignedPool, err); LoadedModel r = referenceOptions.load(referencePool, err)) {
+             LoadedModel a = alignedOptions.load(alignedPool); LoadedModel r = referenceOptions.load(referencePool)) {
             SharedVocabulary vocabulary = Dera.checkVocabularies(alignedName, a, referenceName, r);
             if (vocabulary.maskedIds() > 0) {
                 err.println("dera: masking " + vocabulary.maskedIds() + " padding ids (" + vocabulary.tokens() + " to "

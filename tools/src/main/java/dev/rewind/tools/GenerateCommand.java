@@ -39,7 +39,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long actualSeed = generation.checkAndSeed();
-        try (WorkerPool pool = modelOptions.newPool(); LoadedModel loaded = modelOptions.load(pool, err)) {
+        try (WorkerPool pool = modelOptions.newPool(); LoadedModel loaded = modelOptions.load(pool)) {
             Tokenizer tokenizer = loaded.tokenizer();
             int[] promptIds = tokenizer.encode(prompt, true, true);
             int ctx = generation.contextFor(promptIds.length, loaded.model().config().contextLength());

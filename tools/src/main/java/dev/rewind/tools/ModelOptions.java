@@ -7,7 +7,6 @@ import dev.rewind.models.ModelLoader;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -50,21 +49,16 @@ final class ModelOptions {
         return new WorkerPool(n);
     }
 
-    /** Maps the model and pages its weights in, showing progress on {@code err} when that takes a while. */
-    LoadedModel load(WorkerPool pool, PrintStream err) throws IOException {
+    /**
+     * Maps the model (and, for the fast precision, packs its quantized matrices). The weights are
+     * not paged in ahead of use: measured, touching a 1.3 GB file before the first token cost
+     * 0.7–1 s of time to first token and won nothing later.
+     */
+    LoadedModel load(WorkerPool pool) throws IOException {
         Path path = model.normalize();
         if (!Files.isRegularFile(path)) {
             throw new UserException(Files.exists(path) ? path + " is not a regular file" : "no such model file: " + path);
         }
-        LoadedModel loaded = ModelLoader.load(path, pool, precision);
-        try {
-            Progress progress = new Progress(err, "loading " + path.getFileName(), loaded.file().fileSize());
-            loaded.prefetch(progress::update);
-            progress.done();
-            return loaded;
-        } catch (RuntimeException e) {
-            loaded.close();
-            throw e;
-        }
+        return ModelLoader.load(path, pool, precision);
     }
 }

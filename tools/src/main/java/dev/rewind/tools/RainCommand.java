@@ -128,7 +128,7 @@ final class RainCommand implements Callable<Integer> {
         JudgeTemplate template = judgeTemplate != null ? JudgeTemplates.read(judgeTemplate) : p.judge();
         List<AutoCloseable> open = new ArrayList<>();
         try (WorkerPool pool = modelOptions.newPool()) {
-            LoadedModel generator = modelOptions.load(pool, err);
+            LoadedModel generator = modelOptions.load(pool);
             open.add(generator);
             int ctx = context != null ? context : generator.model().config().contextLength();
             ModelRunner runner = runner(generator, ctx, open);
@@ -137,7 +137,7 @@ final class RainCommand implements Callable<Integer> {
             if (judgeModel != null) {
                 ModelOptions judgeOptions = new ModelOptions();
                 judgeOptions.model = judgeModel;
-                judgeLoaded = judgeOptions.load(pool, err);
+                judgeLoaded = judgeOptions.load(pool);
                 open.add(judgeLoaded);
                 judgeRunner = runner(judgeLoaded, judgeLoaded.model().config().contextLength(), open);
             }

@@ -87,31 +87,31 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
      * conversion assumes finite halves, so such a matrix must not be used packed.
      */
     static boolean pack(Q4_0Matrix m, MemorySegment into, int fromGroup, int toGroup) {
+        // Whole groups go through heap arrays with bulk copies at both ends, so that the shuffle
+        // in between is plain array code, fast even before the JIT has compiled it (TTFT).
         int blocks = m.cols() / 32;
-        MemorySegment src = m.data();
-        long srcRow = (long) blocks * BLOCK_BYTES_PER_ROW;
+        int rowBytes = blocks * BLOCK_BYTES_PER_ROW;
+        byte[] in = new byte[G * rowBytes];
+        byte[] out = new byte[blocks * GROUP_BLOCK];
         boolean finite = true;
         for (int g = fromGroup; g < toGroup; g++) {
+            int n = Math.min(G, m.rows() - g * G);
+            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
+            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: scale 0
             for (int b = 0; b < blocks; b++) {
-                long out = ((long) g * blocks + b) * GROUP_BLOCK;
+                int o = b * GROUP_BLOCK;
                 for (int i = 0; i < G; i++) {
-                    int r = g * G + i;
-                    if (r >= m.rows()) {
-                        break; // the allocation is zeroed: padding rows have scale 0
-                    }
-                    long in = r * srcRow + (long) b * BLOCK_BYTES_PER_ROW;
-                    short d = src.get(I16_LE, in);
-                    finite &= Halves.isFinite(d);
-                    into.set(I16_LE, out + 2L * i, d);
-                    long lo = src.get(ValueLayout.JAVA_LONG_UNALIGNED, in + 2);
-                    long hi = src.get(ValueLayout.JAVA_LONG_UNALIGNED, in + 10);
+                    int src = i * rowBytes + b * BLOCK_BYTES_PER_ROW;
+                    out[o + 2 * i] = in[src];
+                    out[o + 2 * i + 1] = in[src + 1];
+                    finite &= ((in[src + 1] & 0x7c) != 0x7c); // the half's exponent bits are not all ones
                     for (int s = 0; s < STEPS; s++) {
-                        long word = s < 4 ? lo : hi;
-                        short pair = (short) (word >>> (16 * (s & 3)));
-                        into.set(I16_LE, out + 2L * G + (long) s * STEP_BYTES + 2L * i, pair);
+                        out[o + STEP_BYTES * (s + 1) + 2 * i] = in[src + 2 + 2 * s];
+                        out[o + STEP_BYTES * (s + 1) + 2 * i + 1] = in[src + 3 + 2 * s];
                     }
                 }
             }
+            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * GROUP_BLOCK, out.length);
         }
         return finite;
     }
@@ -119,6 +119,12 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
     @Override
     public GgmlType type() {
         return GgmlType.Q4_0;
+    }
+
+    /** The buffers {@link #multiply} passes four rows' block sums through; one per thread. */
+    static final class Scratch {
+        final short[] sums = new short[8 * G];
+        final float[] accs = new float[4 * G];
     }
 
     /** Row groups: {@code ceil(rows / G)}. */
@@ -133,14 +139,16 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
      * step of weights widened once for the four, with the group's weights (a few tens of KiB)
      * staying in the core's cache while all the rows pass over them. Allocates nothing.
      */
-    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out) {
+    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Scratch scratch) {
         if (a.cols != cols) {
             throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
         }
+        short[] sums = scratch.sums;
+        float[] accs = scratch.accs;
         for (int g = fromGroup; g < toGroup; g++) {
             int t = 0;
             for (; t + 4 <= a.count; t += 4) {
-                group4(a, t, g, out);
+                group4(a, t, g, out, sums, accs);
             }
             for (; t < a.count; t++) {
                 group1(a, t, g, out);
@@ -189,8 +197,13 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
         }
     }
 
-    /** Group {@code g} against activation rows {@code t .. t+3}. */
-    private void group4(Q8Rows a, int t, int g, float[] out) {
+    /**
+     * Group {@code g} against activation rows {@code t .. t+3}. The four rows' block sums pass
+     * through {@code sums} and their float accumulators live in {@code accs}, so that each
+     * block's finish is one short loop: written out four times, the method outgrew what the JIT
+     * compiles with its vectors in registers (measured: boxed, several times slower).
+     */
+    private void group4(Q8Rows a, int t, int g, float[] out, short[] sums, float[] accs) {
         int blocks = cols / 32;
         long at = (long) g * blocks * GROUP_BLOCK;
         int[] pairs = a.pairs;
@@ -198,10 +211,7 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
         int x1 = x0 + blocks * 16;
         int x2 = x1 + blocks * 16;
         int x3 = x2 + blocks * 16;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F);
-        FloatVector acc3 = FloatVector.zero(F);
+        java.util.Arrays.fill(accs, 0, 4 * G, 0f);
         for (int b = 0; b < blocks; b++, at += GROUP_BLOCK, x0 += 16, x1 += 16, x2 += 16, x3 += 16) {
             ShortVector s0 = ShortVector.zero(S2);
             ShortVector s1 = ShortVector.zero(S2);
@@ -216,36 +226,29 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
                 s2 = s2.add(lo.mul(IntVector.broadcast(I, pairs[x2 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x2 + 8 + s]).reinterpretAsShorts()));
                 s3 = s3.add(lo.mul(IntVector.broadcast(I, pairs[x3 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x3 + 8 + s]).reinterpretAsShorts()));
             }
-            int block = t * blocks + b;
+            s0.intoArray(sums, 0);
+            s1.intoArray(sums, 2 * G);
+            s2.intoArray(sums, 4 * G);
+            s3.intoArray(sums, 6 * G);
             // the G rows' half scales, converted exactly (they are finite: checked when packed)
             IntVector dh = (IntVector) ShortVector.fromMemorySegment(S, data, at, LE).convertShape(VectorOperators.S2I, I, 0);
             FloatVector d = dh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
                     .reinterpretAsInts().or(dh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
-            acc0 = ((FloatVector) s0.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16)
-                    .add(s0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                    .sub(a.offsets[block]).convert(VectorOperators.I2F, 0)).mul(a.scales[block]).fma(d, acc0);
-            acc1 = ((FloatVector) s1.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16)
-                    .add(s1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                    .sub(a.offsets[block + blocks]).convert(VectorOperators.I2F, 0)).mul(a.scales[block + blocks]).fma(d, acc1);
-            acc2 = ((FloatVector) s2.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16)
-                    .add(s2.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                    .sub(a.offsets[block + 2 * blocks]).convert(VectorOperators.I2F, 0)).mul(a.scales[block + 2 * blocks]).fma(d, acc2);
-            acc3 = ((FloatVector) s3.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16)
-                    .add(s3.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                    .sub(a.offsets[block + 3 * blocks]).convert(VectorOperators.I2F, 0)).mul(a.scales[block + 3 * blocks]).fma(d, acc3);
+            for (int u = 0, block = t * blocks + b; u < 4; u++, block += blocks) {
+                IntVector both = ShortVector.fromArray(S2, sums, 2 * G * u).reinterpretAsInts();
+                ((FloatVector) both.lanewise(VectorOperators.ASHR, 16)
+                        .add(both.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .sub(a.offsets[block]).convert(VectorOperators.I2F, 0)).mul(a.scales[block])
+                        .fma(d, FloatVector.fromArray(F, accs, G * u)).intoArray(accs, G * u);
+            }
         }
         int o = t * rows + g * G;
-        if ((g + 1) * G <= rows) {
-            acc0.intoArray(out, o);
-            acc1.intoArray(out, o + rows);
-            acc2.intoArray(out, o + 2 * rows);
-            acc3.intoArray(out, o + 3 * rows);
-        } else {
-            VectorMask<Float> live = F.indexInRange(g * G, rows);
-            acc0.intoArray(out, o, live);
-            acc1.intoArray(out, o + rows, live);
-            acc2.intoArray(out, o + 2 * rows, live);
-            acc3.intoArray(out, o + 3 * rows, live);
+        for (int u = 0; u < 4; u++, o += rows) {
+            if ((g + 1) * G <= rows) {
+                FloatVector.fromArray(F, accs, G * u).intoArray(out, o);
+            } else {
+                FloatVector.fromArray(F, accs, G * u).intoArray(out, o, F.indexInRange(g * G, rows));
+            }
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.rewind.engine.tensor;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -8,9 +7,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
-import static dev.rewind.engine.tensor.Simd.B;
 import static dev.rewind.engine.tensor.Simd.F;
 import static dev.rewind.engine.tensor.Simd.I;
 import static dev.rewind.engine.tensor.Simd.I16_LE;
@@ -26,13 +23,14 @@ import static dev.rewind.engine.tensor.Simd.S;
  *
  * <p>Layout: group {@code g} (rows {@code gG .. gG+G-1}; rows past the end are zero), block
  * {@code b} takes 34G bytes at {@code (g · blocks + b) · 34G}: the G rows' half scales {@code d},
- * then the block's 32 columns of G bytes each: column {@code c}'s byte {@code i} is quant
- * {@code c} of row {@code i}'s block (weight {@code d · q}, as in {@link Q8_0Matrix}).
+ * then 8 steps of 4G bytes; in step {@code s}, the 4 bytes at {@code 4i} are quants
+ * {@code 4s .. 4s+3} of row {@code i}'s block (weights {@code d · q}, as in {@link Q8_0Matrix}),
+ * so one int lane holds four consecutive weights of its row, a step is one vector load and
+ * packing copies ints.
  *
  * <p>The product ({@link #multiply}) keeps the activations in float, so it computes what the exact
- * path computes, in another order: per row and block, four partial sums {@code p_m} of
- * {@code q · x} (columns {@code 4k + m}, each in column order), then
- * {@code acc = fma((p0 + p1) + (p2 + p3), d, acc)} in block order.
+ * path computes, in another order: per row and block, two partial sums of {@code q · x} (even and
+ * odd columns, each in column order), then {@code acc = fma(even + odd, d, acc)} in block order.
  * That order is the same whether one or four activation rows are multiplied at once, so a row's
  * result never depends on the batch it is in; {@link #multiplyScalar} computes it the same way.
  *
@@ -74,31 +72,33 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
      * conversion assumes finite halves, so such a matrix must not be used packed.
      */
     static boolean pack(Q8_0Matrix m, MemorySegment into, int fromGroup, int toGroup) {
+        // Whole groups go through heap arrays with bulk copies at both ends, so that the shuffle
+        // in between is plain array code, fast even before the JIT has compiled it (TTFT).
         int blocks = m.cols() / 32;
-        MemorySegment src = m.data();
-        long srcRow = (long) blocks * 34;
+        int rowBytes = blocks * 34;
+        byte[] in = new byte[G * rowBytes];
+        byte[] out = new byte[blocks * GROUP_BLOCK];
         boolean finite = true;
         for (int g = fromGroup; g < toGroup; g++) {
+            int n = Math.min(G, m.rows() - g * G);
+            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
+            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: scale 0
             for (int b = 0; b < blocks; b++) {
-                long out = ((long) g * blocks + b) * GROUP_BLOCK;
+                int o = b * GROUP_BLOCK;
                 for (int i = 0; i < G; i++) {
-                    int r = g * G + i;
-                    if (r >= m.rows()) {
-                        break; // the allocation is zeroed: padding rows have scale 0
-                    }
-                    long in = r * srcRow + (long) b * 34;
-                    short d = src.get(I16_LE, in);
-                    finite &= Halves.isFinite(d);
-                    into.set(I16_LE, out + 2L * i, d);
-                    long column = out + 2L * G + i;
-                    for (int word = 0; word < 4; word++) {
-                        long q = src.get(ValueLayout.JAVA_LONG_UNALIGNED, in + 2 + 8L * word);
-                        for (int k = 0; k < 8; k++, column += G) {
-                            into.set(I8, column, (byte) (q >>> (8 * k)));
-                        }
+                    int src = i * rowBytes + b * 34;
+                    out[o + 2 * i] = in[src];
+                    out[o + 2 * i + 1] = in[src + 1];
+                    finite &= ((in[src + 1] & 0x7c) != 0x7c); // the half's exponent bits are not all ones
+                    for (int s = 0, q = src + 2, d = o + 2 * G + 4 * i; s < 8; s++, q += 4, d += 4 * G) {
+                        out[d] = in[q];
+                        out[d + 1] = in[q + 1];
+                        out[d + 2] = in[q + 2];
+                        out[d + 3] = in[q + 3];
                     }
                 }
             }
+            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * GROUP_BLOCK, out.length);
         }
         return finite;
     }
@@ -139,26 +139,25 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
         int xa = t * cols;
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, at += GROUP_BLOCK, xa += 32) {
-            FloatVector p0 = FloatVector.zero(F);
-            FloatVector p1 = FloatVector.zero(F);
-            FloatVector p2 = FloatVector.zero(F);
-            FloatVector p3 = FloatVector.zero(F);
+            FloatVector even = FloatVector.zero(F);
+            FloatVector odd = FloatVector.zero(F);
             long q = at + 2L * G;
             for (int c = 0; c < 32; c += 4, q += 4L * G) {
-                FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, q, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + G, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 2L * G, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 3L * G, LE).convertShape(VectorOperators.B2F, F, 0);
-                p0 = w0.fma(FloatVector.broadcast(F, x[xa + c]), p0);
-                p1 = w1.fma(FloatVector.broadcast(F, x[xa + c + 1]), p1);
-                p2 = w2.fma(FloatVector.broadcast(F, x[xa + c + 2]), p2);
-                p3 = w3.fma(FloatVector.broadcast(F, x[xa + c + 3]), p3);
+                IntVector v = IntVector.fromMemorySegment(I, data, q, LE);
+                FloatVector w0 = (FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                FloatVector w1 = (FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                FloatVector w2 = (FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                FloatVector w3 = (FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                even = w0.fma(FloatVector.broadcast(F, x[xa + c]), even);
+                odd = w1.fma(FloatVector.broadcast(F, x[xa + c + 1]), odd);
+                even = w2.fma(FloatVector.broadcast(F, x[xa + c + 2]), even);
+                odd = w3.fma(FloatVector.broadcast(F, x[xa + c + 3]), odd);
             }
             // the G rows' half scales, converted exactly (they are finite: checked when packed)
             IntVector dh = (IntVector) ShortVector.fromMemorySegment(S, data, at, LE).convertShape(VectorOperators.S2I, I, 0);
             FloatVector d = dh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
                     .reinterpretAsInts().or(dh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
-            acc = p0.add(p1).add(p2.add(p3)).fma(d, acc);
+            acc = even.add(odd).fma(d, acc);
         }
         int o = t * rows + g * G;
         if ((g + 1) * G <= rows) {
@@ -180,41 +179,42 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
         FloatVector acc2 = FloatVector.zero(F);
         FloatVector acc3 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, at += GROUP_BLOCK, x0 += 32, x1 += 32, x2 += 32, x3 += 32) {
-            FloatVector p00 = FloatVector.zero(F), p01 = FloatVector.zero(F), p02 = FloatVector.zero(F), p03 = FloatVector.zero(F);
-            FloatVector p10 = FloatVector.zero(F), p11 = FloatVector.zero(F), p12 = FloatVector.zero(F), p13 = FloatVector.zero(F);
-            FloatVector p20 = FloatVector.zero(F), p21 = FloatVector.zero(F), p22 = FloatVector.zero(F), p23 = FloatVector.zero(F);
-            FloatVector p30 = FloatVector.zero(F), p31 = FloatVector.zero(F), p32 = FloatVector.zero(F), p33 = FloatVector.zero(F);
+            FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F);
+            FloatVector e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
+            FloatVector e2 = FloatVector.zero(F), o2 = FloatVector.zero(F);
+            FloatVector e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
             long q = at + 2L * G;
             for (int c = 0; c < 32; c += 4, q += 4L * G) {
-                FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, q, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 1L * G, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 2L * G, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, data, q + 3L * G, LE).convertShape(VectorOperators.B2F, F, 0);
-                p00 = w0.fma(FloatVector.broadcast(F, x[x0 + c]), p00);
-                p01 = w1.fma(FloatVector.broadcast(F, x[x0 + c + 1]), p01);
-                p02 = w2.fma(FloatVector.broadcast(F, x[x0 + c + 2]), p02);
-                p03 = w3.fma(FloatVector.broadcast(F, x[x0 + c + 3]), p03);
-                p10 = w0.fma(FloatVector.broadcast(F, x[x1 + c]), p10);
-                p11 = w1.fma(FloatVector.broadcast(F, x[x1 + c + 1]), p11);
-                p12 = w2.fma(FloatVector.broadcast(F, x[x1 + c + 2]), p12);
-                p13 = w3.fma(FloatVector.broadcast(F, x[x1 + c + 3]), p13);
-                p20 = w0.fma(FloatVector.broadcast(F, x[x2 + c]), p20);
-                p21 = w1.fma(FloatVector.broadcast(F, x[x2 + c + 1]), p21);
-                p22 = w2.fma(FloatVector.broadcast(F, x[x2 + c + 2]), p22);
-                p23 = w3.fma(FloatVector.broadcast(F, x[x2 + c + 3]), p23);
-                p30 = w0.fma(FloatVector.broadcast(F, x[x3 + c]), p30);
-                p31 = w1.fma(FloatVector.broadcast(F, x[x3 + c + 1]), p31);
-                p32 = w2.fma(FloatVector.broadcast(F, x[x3 + c + 2]), p32);
-                p33 = w3.fma(FloatVector.broadcast(F, x[x3 + c + 3]), p33);
+                IntVector v = IntVector.fromMemorySegment(I, data, q, LE);
+                FloatVector w0 = (FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                FloatVector w1 = (FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                FloatVector w2 = (FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                FloatVector w3 = (FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                e0 = w0.fma(FloatVector.broadcast(F, x[x0 + c]), e0);
+                e1 = w0.fma(FloatVector.broadcast(F, x[x1 + c]), e1);
+                e2 = w0.fma(FloatVector.broadcast(F, x[x2 + c]), e2);
+                e3 = w0.fma(FloatVector.broadcast(F, x[x3 + c]), e3);
+                o0 = w1.fma(FloatVector.broadcast(F, x[x0 + c + 1]), o0);
+                o1 = w1.fma(FloatVector.broadcast(F, x[x1 + c + 1]), o1);
+                o2 = w1.fma(FloatVector.broadcast(F, x[x2 + c + 1]), o2);
+                o3 = w1.fma(FloatVector.broadcast(F, x[x3 + c + 1]), o3);
+                e0 = w2.fma(FloatVector.broadcast(F, x[x0 + c + 2]), e0);
+                e1 = w2.fma(FloatVector.broadcast(F, x[x1 + c + 2]), e1);
+                e2 = w2.fma(FloatVector.broadcast(F, x[x2 + c + 2]), e2);
+                e3 = w2.fma(FloatVector.broadcast(F, x[x3 + c + 2]), e3);
+                o0 = w3.fma(FloatVector.broadcast(F, x[x0 + c + 3]), o0);
+                o1 = w3.fma(FloatVector.broadcast(F, x[x1 + c + 3]), o1);
+                o2 = w3.fma(FloatVector.broadcast(F, x[x2 + c + 3]), o2);
+                o3 = w3.fma(FloatVector.broadcast(F, x[x3 + c + 3]), o3);
             }
             // the G rows' half scales, converted exactly (they are finite: checked when packed)
             IntVector dh = (IntVector) ShortVector.fromMemorySegment(S, data, at, LE).convertShape(VectorOperators.S2I, I, 0);
             FloatVector d = dh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
                     .reinterpretAsInts().or(dh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
-            acc0 = p00.add(p01).add(p02.add(p03)).fma(d, acc0);
-            acc1 = p10.add(p11).add(p12.add(p13)).fma(d, acc1);
-            acc2 = p20.add(p21).add(p22.add(p23)).fma(d, acc2);
-            acc3 = p30.add(p31).add(p32.add(p33)).fma(d, acc3);
+            acc0 = e0.add(o0).fma(d, acc0);
+            acc1 = e1.add(o1).fma(d, acc1);
+            acc2 = e2.add(o2).fma(d, acc2);
+            acc3 = e3.add(o3).fma(d, acc3);
         }
         int o = t * rows + g * G;
         if ((g + 1) * G <= rows) {
@@ -238,15 +238,13 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
             for (int r = 0; r < rows; r++) {
                 float acc = 0f;
                 for (int b = 0; b < blocks; b++) {
-                    float p0 = 0f, p1 = 0f, p2 = 0f, p3 = 0f;
-                    for (int c = 0; c < 32; c += 4) {
+                    float even = 0f, odd = 0f;
+                    for (int c = 0; c < 32; c += 2) {
                         int at = t * cols + b * 32 + c;
-                        p0 = Math.fma((float) quant(r, b, c), x[at], p0);
-                        p1 = Math.fma((float) quant(r, b, c + 1), x[at + 1], p1);
-                        p2 = Math.fma((float) quant(r, b, c + 2), x[at + 2], p2);
-                        p3 = Math.fma((float) quant(r, b, c + 3), x[at + 3], p3);
+                        even = Math.fma((float) quant(r, b, c), x[at], even);
+                        odd = Math.fma((float) quant(r, b, c + 1), x[at + 1], odd);
                     }
-                    acc = Math.fma((p0 + p1) + (p2 + p3), scale(r, b), acc);
+                    acc = Math.fma(even + odd, scale(r, b), acc);
                 }
                 out[t * rows + r] = acc;
             }
@@ -255,7 +253,7 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
 
     /** Quant {@code j} (0..31) of row {@code r}'s block {@code b}. */
     private int quant(int r, int b, int j) {
-        long at = ((long) (r / G) * (cols / 32) + b) * GROUP_BLOCK + 2L * G + (long) j * G + (r % G);
+        long at = ((long) (r / G) * (cols / 32) + b) * GROUP_BLOCK + 2L * G + (long) (j / 4) * 4 * G + 4L * (r % G) + (j % 4);
         return data.get(I8, at);
     }
 

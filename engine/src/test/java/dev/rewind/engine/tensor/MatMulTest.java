@@ -97,6 +97,40 @@ class MatMulTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "Q8_0", "Q4_0"})
+    void productsOfOneInputTogetherGiveTheBitsOfEachAlone(GgmlType type) {
+        Random random = new Random(type.ordinal() + 80);
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            int cols = 128;
+            // Q, K and V shapes: rows not multiples of the packed group, and one matrix unpacked in the mix.
+            WeightMatrix a = packer.pack(RandomWeights.matrix(arena, type, 37, cols, random));
+            WeightMatrix b = packer.pack(RandomWeights.matrix(arena, type, 16, cols, random));
+            WeightMatrix c = packer.pack(RandomWeights.matrix(arena, type, 5, cols, random));
+            WeightMatrix unpacked = RandomWeights.matrix(arena, type, 9, cols, random);
+            for (int count : new int[]{1, 2, 4, 7}) {
+                float[] x = RandomWeights.randomVector(count * cols, random);
+                for (WeightMatrix third : new WeightMatrix[]{c, unpacked, null}) {
+                    float[] outA = new float[count * a.rows()], outB = new float[count * b.rows()];
+                    float[] outC = third == null ? null : new float[count * third.rows()];
+                    MatMul m = new MatMul();
+                    m.matmul(a, outA, b, outB, third, outC, x, count, pool);
+                    assertArrayEquals(alone(a, x, count), outA, type + " A, count " + count);
+                    assertArrayEquals(alone(b, x, count), outB, type + " B, count " + count);
+                    if (third != null) {
+                        assertArrayEquals(alone(third, x, count), outC, type + " C, count " + count);
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] alone(WeightMatrix w, float[] x, int count) {
+        float[] out = new float[count * w.rows()];
+        new MatMul().matmul(w, x, count, out, pool);
+        return out;
+    }
+
     /** Σ |w_i x_i|: the scale the rounding error of a float dot product is relative to. */
     private static float magnitude(WeightMatrix w, int row, float[] x, int at) {
         float[] wr = new float[w.cols()];
