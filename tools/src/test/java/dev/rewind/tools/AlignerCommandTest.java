@@ -160,6 +160,34 @@ class AlignerCommandTest {
                     exchange.close();
                     return;
                 }
+                if (q.contains("FOREVER")) { // D7: headers, then chunked spaces without end, as fast as they are read
+                    exchange.sendResponseHeaders(200, 0);
+                    byte[] chunk = new byte[64 * 1024];
+                    java.util.Arrays.fill(chunk, (byte) ' ');
+                    try (OutputStream o = exchange.getResponseBody()) {
+                        o.write("{\"a\":".getBytes(StandardCharsets.US_ASCII));
+                        while (true) {
+                            o.write(chunk); // fails once the client gives up
+                        }
+                    } catch (IOException gaveUp) {
+                        return;
+                    }
+                }
+                if (q.contains("HUGE")) { // D12: a valid 50 MB reply
+                    byte[] content = new byte[50 << 20];
+                    java.util.Arrays.fill(content, (byte) 'x');
+                    byte[] head = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"".getBytes(StandardCharsets.US_ASCII);
+                    byte[] tail = "\"}}]}".getBytes(StandardCharsets.US_ASCII);
+                    exchange.sendResponseHeaders(200, head.length + content.length + tail.length);
+                    try (OutputStream o = exchange.getResponseBody()) {
+                        o.write(head);
+                        o.write(content);
+                        o.write(tail);
+                    } catch (IOException gaveUp) {
+                        return;
+                    }
+                    return;
+                }
                 if (q.contains("ECHO")) { // a 401 repeating the credentials, as some gateways do
                     byte[] reply = ("{\"error\": \"bad key in Authorization: " + exchange.getRequestHeaders().getFirst("Authorization") + "\"}")
                             .getBytes(StandardCharsets.UTF_8);
@@ -235,6 +263,35 @@ class AlignerCommandTest {
                     "--api-key-env", "MY_KEY"), "MY_KEY", "not set");
             CliTest.Run single = runWithEnvironment(Map.of(), "--aligner", stories(), "--question", "FAIL please", "--upstream-url", stub.url());
             assertOneLineError(single, "HTTP 500");
+        }
+    }
+
+    /**
+     * Issue 9, D7 and D12 through the command line: an upstream that streams without end and one that sends a
+     * valid 50 MB reply fail only their items, each within --upstream-timeout + 1 s, and the batch goes on.
+     */
+    @Test
+    void anUpstreamStreamingForeverOrSending50MegabytesFailsOnlyThatItemWithinTheTimeout(@TempDir Path dir) throws IOException {
+        Path in = dir.resolve("in.jsonl");
+        Files.writeString(in, """
+                {"id": "forever", "question": "FOREVER please"}
+                {"id": "huge", "question": "HUGE please"}
+                {"id": "fine", "question": "Where did Lily go?"}
+                """);
+        try (Stub stub = new Stub()) {
+            long start = System.nanoTime();
+            CliTest.Run r = runWithEnvironment(Map.of(), "--aligner", stories(), "--input", in.toString(), "--upstream-url", stub.url(),
+                    "--upstream-timeout", "2", "-n", "2");
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertEquals(0, r.exit(), r.err());
+            List<JsonNode> items = lines(r.out());
+            assertEquals(List.of("forever", "huge", "fine"), items.stream().map(n -> n.get("id").asText()).toList());
+            for (JsonNode failed : items.subList(0, 2)) {
+                assertTrue(failed.get("error").asText().contains("larger than 8388608 bytes"), failed.toString());
+                assertTrue(failed.get("upstream_seconds").asDouble() < 3, "within the timeout + 1 s: " + failed);
+            }
+            assertTrue(items.get(2).get("error").isNull(), items.get(2).toString());
+            assertTrue(seconds < 20, "the whole batch took " + seconds + " s");
         }
     }
 

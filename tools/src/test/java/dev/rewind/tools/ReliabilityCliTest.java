@@ -36,7 +36,11 @@ class ReliabilityCliTest {
     }
 
     private Path edited(String name, java.util.function.Consumer<GgufImage> edit) throws IOException {
-        GgufImage image = GgufImage.parse(Files.readAllBytes(shared().resolve("stories260K.gguf")));
+        return edited("stories260K.gguf", name, edit);
+    }
+
+    private Path edited(String model, String name, java.util.function.Consumer<GgufImage> edit) throws IOException {
+        GgufImage image = GgufImage.parse(Files.readAllBytes(shared().resolve(model)));
         edit.accept(image);
         Path file = dir.resolve(name);
         Files.write(file, image.serialize().bytes());
@@ -51,6 +55,38 @@ class ReliabilityCliTest {
         });
         assertCleanRefusal(run("generate", "--model", file.toString(), "--prompt", "hi", "-n", "4"),
                 "cut.gguf", "270 tokens", "512 rows");
+    }
+
+    @Test
+    void d2ARopeDimensionCountLargerThanTheHeadIsRefusedBeforeAnyOutput() throws IOException {
+        Path file = edited("tiny-llama-Q8_0.gguf", "rope.gguf",
+                image -> image.put("llama.rope.dimension_count", GgufImage.UINT32, GgufImage.u32(100000)));
+        assertCleanRefusal(run("generate", "--model", file.toString(), "--prompt", "hi", "-n", "4"),
+                "rope.gguf", "llama.rope.dimension_count", "100000", "head dimension");
+    }
+
+    /**
+     * D4 as the user met it: the real JVM (a separate process, with the incubator announcement on its first
+     * line) piped through the launcher's stderr filter, on the file whose architecture holds a NUL byte.
+     */
+    @Test
+    void d4TheMessageOfAnArchitectureHoldingANulReachesTheTerminalThroughTheLauncherFilter() throws Exception {
+        Path file = edited("arch.gguf", image -> image.put("general.architecture", GgufImage.STRING, GgufImage.string("xx\0yy")));
+        String javaBin = ProcessHandle.current().info().command().orElseThrow();
+        Path filter = Path.of("drop-incubator-warning.sh").toAbsolutePath();
+        assertTrue(Files.isRegularFile(filter), filter.toString());
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c",
+                "source \"$1\"; shift; set -o pipefail; { \"$@\" 2>&1 1>&3 3>&- | drop_incubator_warning >&2; } 3>&1",
+                "launcher", filter.toString(), javaBin, "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                RewindCli.class.getName(), "generate", "--model", file.toString(), "--prompt", "x");
+        Path err = dir.resolve("stderr");
+        Path out = dir.resolve("stdout");
+        Process p = pb.redirectError(err.toFile()).redirectOutput(out.toFile()).start();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the JVM ends");
+        String stderr = Files.readString(err, StandardCharsets.ISO_8859_1);
+        assertCleanRefusal(new CliTest.Run(p.exitValue(), Files.readString(out), stderr), "arch.gguf", "architecture 'xx\\0yy' is not supported");
+        assertFalse(stderr.contains("binary file"), stderr);
+        assertFalse(stderr.contains("WARNING: Using incubator modules"), "the announcement is dropped: " + stderr);
     }
 
     @Test
