@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 @Command(name = "rewind", mixinStandardHelpOptions = true, versionProvider = RewindCli.Version.class,
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
         subcommands = {GenerateCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, DeraCommand.class, AlignerCommand.class,
-                RainCommand.class, RainViewCommand.class, BenchCommand.class,
+                RainCommand.class, RainViewCommand.class, BenchCommand.class, FuzzCommand.class,
                 CommandLine.HelpCommand.class})
 public final class RewindCli {
 
@@ -41,6 +41,9 @@ public final class RewindCli {
         public <K> K create(Class<K> cls) throws Exception {
             if (cls == GenerateCommand.class) {
                 return cls.cast(new GenerateCommand(out, err));
+            }
+            if (cls == FuzzCommand.class) {
+                return cls.cast(new FuzzCommand(out));
             }
             if (cls == InfoCommand.class) {
                 return cls.cast(new InfoCommand(out));
