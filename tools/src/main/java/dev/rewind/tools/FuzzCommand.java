@@ -20,8 +20,8 @@ import java.util.stream.Stream;
  * one line per case that did not end cleanly (with the case seed that replays it), then a summary.
  */
 @Command(name = "fuzz", mixinStandardHelpOptions = true,
-        description = {"Fuzz the GGUF loader and command line (mutants of the shared models), the tokenizers (random strings)",
-                "and the batch reader (random JSONL). Each case ends as accepted, a clean one-line error, or unclean",
+        description = {"Fuzz the GGUF loader and command line (mutants of the shared models), the tokenizers (random strings),",
+                "the tokenizer.json reader (mutants of ../shared/hf files) and the batch reader (random JSONL). Each case ends as accepted, a clean one-line error, or unclean",
                 "(internal error, escaped exception, OOM, multi-line or control-character message, half output, a hang",
                 "past the watchdog); every unclean case is printed with its case seed. Exit 1 if any was unclean."})
 final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
@@ -35,6 +35,10 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--tokenizer-cases", paramLabel = "N", defaultValue = "10000", description = "Random tokenizer strings (default: ${DEFAULT-VALUE}).")
     int tokenizerCases;
 
+    @Option(names = "--tokenizer-json-cases", paramLabel = "N", defaultValue = "2000",
+            description = "Mutants of Hugging Face tokenizer.json files (default: ${DEFAULT-VALUE}).")
+    int tokenizerJsonCases;
+
     @Option(names = "--jsonl-cases", paramLabel = "N", defaultValue = "10000", description = "Random JSONL batch files (default: ${DEFAULT-VALUE}).")
     int jsonlCases;
 
@@ -47,7 +51,7 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--replay", paramLabel = "CASE_SEED", description = "Run only the case with this case seed (needs --target).")
     String replay;
 
-    @Option(names = "--target", paramLabel = "T", description = "With --replay: gguf, tokenizer or jsonl.")
+    @Option(names = "--target", paramLabel = "T", description = "With --replay: gguf, tokenizer, tokenizer_json or jsonl.")
     Fuzzer.Target target;
 
     @Option(names = "--keep", paramLabel = "FILE", description = "With --replay: write the case's input file here.")
@@ -61,7 +65,7 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (ggufCases < 0 || tokenizerCases < 0 || jsonlCases < 0) {
+        if (ggufCases < 0 || tokenizerCases < 0 || tokenizerJsonCases < 0 || jsonlCases < 0) {
             throw new UserException("case counts must not be negative");
         }
         if (!(watchdog > 0 && watchdog <= 3600)) {
@@ -85,12 +89,13 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
                 return o instanceof Outcome.Unclean ? 1 : 0;
             }
             long runSeed = seed != null ? seed : new SecureRandom().nextLong();
-            out.println("fuzz seed " + runSeed + " (" + ggufCases + " GGUF, " + tokenizerCases + " tokenizer, " + jsonlCases + " JSONL cases, models "
+            out.println("fuzz seed " + runSeed + " (" + ggufCases + " GGUF, " + tokenizerCases + " tokenizer, " + tokenizerJsonCases + " tokenizer.json, " + jsonlCases + " JSONL cases, models "
                     + folder + ")");
             out.flush();
             Map<Fuzzer.Target, Integer> cases = new EnumMap<>(Fuzzer.Target.class);
             cases.put(Fuzzer.Target.GGUF, ggufCases);
             cases.put(Fuzzer.Target.TOKENIZER, tokenizerCases);
+            cases.put(Fuzzer.Target.TOKENIZER_JSON, tokenizerJsonCases);
             cases.put(Fuzzer.Target.JSONL, jsonlCases);
             Fuzzer.Report report = fuzzer.run(runSeed, cases, f -> {
                 out.println(f);

@@ -27,6 +27,7 @@ class FuzzSuiteTest {
     static final long SEED = 20261201L;
     static final int GGUF_CASES = 1500;
     static final int TOKENIZER_CASES = 1500;
+    static final int TOKENIZER_JSON_CASES = 150;
     static final int JSONL_CASES = 1000;
 
     @TempDir
@@ -37,6 +38,7 @@ class FuzzSuiteTest {
         Map<Fuzzer.Target, Integer> cases = new EnumMap<>(Fuzzer.Target.class);
         cases.put(Fuzzer.Target.GGUF, Integer.getInteger("rewind.fuzz.gguf", GGUF_CASES));
         cases.put(Fuzzer.Target.TOKENIZER, TOKENIZER_CASES);
+        cases.put(Fuzzer.Target.TOKENIZER_JSON, Integer.getInteger("rewind.fuzz.tokenizer-json", TOKENIZER_JSON_CASES));
         cases.put(Fuzzer.Target.JSONL, JSONL_CASES);
         try (Fuzzer fuzzer = new Fuzzer(shared(), work, Duration.ofSeconds(10))) {
             Fuzzer.Report report = fuzzer.run(SEED, cases, f -> System.out.println(f));

@@ -38,7 +38,7 @@ import java.util.function.Consumer;
 public final class Fuzzer implements AutoCloseable {
 
     /** What a case feeds. */
-    public enum Target { GGUF, TOKENIZER, JSONL }
+    public enum Target { GGUF, TOKENIZER, TOKENIZER_JSON, JSONL }
 
     /** A case that did not end cleanly: reproduce it with {@code rewind fuzz --target T --replay CASE_SEED}. */
     public record Failure(Target target, long caseSeed, String input, String what) {
@@ -74,12 +74,16 @@ public final class Fuzzer implements AutoCloseable {
             "tokenizers/ggml-vocab-llama-bpe.gguf", "tokenizers/ggml-vocab-llama-spm.gguf", "tokenizers/ggml-vocab-phi-3.gguf",
             "tokenizers/ggml-vocab-qwen2.gguf");
 
+    /** The Hugging Face folders (of ../shared/hf) whose tokenizer.json the TOKENIZER_JSON target mutates (the two small ones). */
+    public static final List<String> HF_FOLDERS = List.of("llama2-spm", "phi3-spm");
+
     private final Path models;
     private final Path work;
     private final Duration watchdog;
     private final List<String> baseNames = new ArrayList<>();
     private final List<GgufMutator> mutators = new ArrayList<>();
     private final List<Tokenizer> tokenizers = new ArrayList<>();
+    private final List<TokenizerJsonMutator> jsonMutators = new ArrayList<>();
     private ExecutorService runner = newRunner();
     private long counter;
 
@@ -99,6 +103,13 @@ public final class Fuzzer implements AutoCloseable {
         for (String name : VOCABULARIES) {
             tokenizers.add(ModelLoader.loadTokenizer(models.resolve(name)));
         }
+        for (String name : HF_FOLDERS) {
+            jsonMutators.add(new TokenizerJsonMutator(hfFolder(name).resolve("tokenizer.json")));
+        }
+    }
+
+    private Path hfFolder(String name) {
+        return models.toAbsolutePath().getParent().resolve("hf").resolve(name);
     }
 
     private static ExecutorService newRunner() {
@@ -153,6 +164,7 @@ public final class Fuzzer implements AutoCloseable {
                 return switch (target) {
                     case GGUF -> ggufCase(caseSeed, input, keep);
                     case TOKENIZER -> tokenizerCase(caseSeed, input);
+                    case TOKENIZER_JSON -> tokenizerJsonCase(caseSeed, input, keep);
                     case JSONL -> jsonlCase(caseSeed, input, keep);
                 };
             } catch (Throwable t) { // an OutOfMemoryError or StackOverflowError too: anything escaping is a defect
@@ -271,6 +283,45 @@ public final class Fuzzer implements AutoCloseable {
             b.append(unit.repeat(run));
         }
         return b.toString();
+    }
+
+    // ---------------------------------------------------------------- tokenizer.json
+
+    private Outcome tokenizerJsonCase(long caseSeed, String[] input, Path keep) throws IOException {
+        SplittableRandom random = new SplittableRandom(caseSeed);
+        int base = random.nextInt(jsonMutators.size());
+        GgufMutator.Mutant mutant = jsonMutators.get(base).mutate(random);
+        input[0] = HF_FOLDERS.get(base) + "/tokenizer.json: " + mutant.description();
+        Path folder = TokenizerJsonMutator.writeFolder(work.resolve("hf-" + counter++), mutant.bytes(), hfFolder(HF_FOLDERS.get(base)));
+        try {
+            if (keep != null) {
+                Files.write(keep, mutant.bytes());
+            }
+            Tokenizer tokenizer;
+            try {
+                tokenizer = Tokenizer.fromHuggingFace(folder);
+            } catch (IOException | dev.rewind.tokenizer.TokenizerException e) {
+                return refusal(e.getMessage());
+            }
+            int[] ids = tokenizer.encode("Hello world, <s> 123 \u4e00\u6211 \ud83d\ude00 \t\n", true, true);
+            tokenizer.decode(ids);
+            return new Outcome.Success();
+        } finally {
+            try (var files = Files.walk(folder)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /** A refusal by exception: clean when its message is one visible, non-empty line. */
+    static Outcome refusal(String message) {
+        if (message == null || message.isBlank()) {
+            return new Outcome.Unclean("a refusal without a message");
+        }
+        if (message.contains("\n") || message.contains("\r") || !Escape.isVisible(message)) {
+            return new Outcome.Unclean("a refusal that is not one visible line: " + message);
+        }
+        return new Outcome.CleanError(message);
     }
 
     // ---------------------------------------------------------------- JSONL batch input
