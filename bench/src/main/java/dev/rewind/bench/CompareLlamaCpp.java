@@ -20,8 +20,11 @@ import java.util.Map;
  * The comparison the speed issue asks for; not part of CI (it needs a llama.cpp build).
  *
  * <pre>
- * bench/compare-llama-cpp --llama-bench PATH -m FILE[,FILE] [-p 64,512] [-n 128] [-t 2] [-r 3] [--rounds 3] [--rewind-arg ARG]...
+ * bench/compare-llama-cpp --llama-bench PATH -m FILE[,FILE] [-p 64,512] [-n 128] [-t 2] [-r 3] [--rounds 3] [--rewind-arg ARG]... [--lock FILE]
  * </pre>
+ *
+ * <p>{@code --lock FILE} runs every engine invocation under {@code flock FILE}, so that on a shared
+ * machine other jobs that take the same lock (builds, tests) never run during a measurement.
  */
 public final class CompareLlamaCpp {
 
@@ -39,6 +42,7 @@ public final class CompareLlamaCpp {
         String rewind = Path.of(System.getProperty("rewind.home", "."), "tools", "rewind").toString();
         List<String> rewindArgs = new ArrayList<>();
         List<String> llamaArgs = new ArrayList<>();
+        List<String> prefix = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String v = i + 1 < args.length ? args[i + 1] : null;
@@ -53,6 +57,7 @@ public final class CompareLlamaCpp {
                 case "--rewind" -> { rewind = v; i++; }
                 case "--rewind-arg" -> { rewindArgs.add(v); i++; }
                 case "--llama-arg" -> { llamaArgs.add(v); i++; }
+                case "--lock" -> { prefix = List.of("flock", v); i++; }
                 default -> {
                     System.err.println("compare-llama-cpp: unknown argument " + a);
                     System.exit(2);
@@ -61,7 +66,7 @@ public final class CompareLlamaCpp {
         }
         if (llamaBench == null || models == null) {
             System.err.println("usage: compare-llama-cpp --llama-bench PATH -m FILE[,FILE] [-p 64,512] [-n 128] [-t N] [-r 3] [--rounds 3]"
-                    + " [--rewind-arg ARG]... [--llama-arg ARG]...");
+                    + " [--rewind-arg ARG]... [--llama-arg ARG]... [--lock FILE]");
             System.exit(2);
         }
         List<String> common = List.of("-p", prompts, "-n", gens, "-t", threads, "-r", reps, "-o", "json");
@@ -70,11 +75,13 @@ public final class CompareLlamaCpp {
         String loadBefore = load();
         for (int round = 1; round <= rounds; round++) {
             for (String model : models.split(",")) {
-                List<String> l = new ArrayList<>(List.of(llamaBench, "-m", model));
+                List<String> l = new ArrayList<>(prefix);
+                l.addAll(List.of(llamaBench, "-m", model));
                 l.addAll(common);
                 l.addAll(llamaArgs);
                 collect(run(l), llama, "llama.cpp round " + round);
-                List<String> r = new ArrayList<>(List.of(rewind, "bench", "-m", model));
+                List<String> r = new ArrayList<>(prefix);
+                r.addAll(List.of(rewind, "bench", "-m", model));
                 r.addAll(common);
                 r.addAll(rewindArgs);
                 collect(run(r), ours, "rewind round " + round);

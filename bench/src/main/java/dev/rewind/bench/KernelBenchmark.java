@@ -2,8 +2,10 @@ package dev.rewind.bench;
 
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.engine.tensor.GgmlType;
-import dev.rewind.engine.tensor.MatVec;
+import dev.rewind.engine.tensor.MatMul;
+import dev.rewind.engine.tensor.Precision;
 import dev.rewind.engine.tensor.WeightMatrix;
+import dev.rewind.engine.tensor.WeightPacker;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -29,12 +31,18 @@ import java.util.concurrent.TimeUnit;
  * The weight kernels on a synthetic random {@code rows × cols} matrix in off-heap memory
  * ({@link Arena#ofShared()}, like a mapped GGUF file), per supported type:
  * <ul>
- *   <li>{@link #matvec}: one full matrix-vector product across a {@link WorkerPool} of
- *       {@code threads} threads (0 = all processors) — the decode-step operation;</li>
- *   <li>{@link #matvecSingleThread}: the same on the calling thread only;</li>
+ *   <li>{@link #matvec}: one full matrix-vector product ({@link MatMul} of one activation row,
+ *       as a decode step computes it) across a {@link WorkerPool} of {@code threads} threads
+ *       (0 = all processors);</li>
+ *   <li>{@link #matvecSingleThread}: the same on a pool of one thread (with {@code -p rows=128}
+ *       the matrix stays in L2 and the figure is the kernel's compute speed);</li>
  *   <li>{@link #dotRowInCache}: one row's {@link WeightMatrix#dot}, the same row every time, so
- *       the weights stay in L1/L2 and the figure is the kernel's compute speed.</li>
+ *       the weights stay in L1/L2 (the exact path's row kernel; a packed matrix's {@code dot} is
+ *       its scalar reference, its fast kernels work on groups of 16 rows).</li>
  * </ul>
+ * {@code precision} chooses the form multiplied: {@code FAST} (the default path) regroups Q4_0 and
+ * Q8_0 into their packed layouts with {@link WeightPacker}, as the model loader does; {@code EXACT}
+ * multiplies the file's blocks in float. The other types are the same on both.
  * With {@code workingSetMiB > 0} the benchmark cycles through enough copies of the matrix to
  * fill that many MiB, so that the weights come from DRAM rather than from the CPU caches
  * (as for a real model, which is larger than the last-level cache).
@@ -60,12 +68,19 @@ public class KernelBenchmark {
     @Param("0")
     public int threads;
 
+    /** {@code FAST} or {@code EXACT}, see the class comment. */
+    @Param("FAST")
+    public String precision;
+
     /** 0: a single matrix; otherwise cycle through copies filling about this many MiB. */
     @Param("0")
     public int workingSetMiB;
 
     private Arena arena;
     private WorkerPool pool;
+    private WorkerPool onePool;
+    private final MatMul matmul = new MatMul();
+    private WeightPacker packer;
     private WeightMatrix[] matrices;
     private int next;
     private float[] x;
@@ -79,22 +94,29 @@ public class KernelBenchmark {
         arena = Arena.ofShared();
         SplittableRandom random = new SplittableRandom(42);
         matrices = new WeightMatrix[copies];
+        pool = new WorkerPool(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        onePool = new WorkerPool(1);
+        packer = Precision.valueOf(precision) == Precision.FAST ? new WeightPacker(pool) : null;
         for (int c = 0; c < copies; c++) {
             MemorySegment data = arena.allocate(bytes, 64);
             fill(t, data, random);
-            matrices[c] = WeightMatrix.of("bench." + type + "." + c, t, data, rows, cols);
+            WeightMatrix m = WeightMatrix.of("bench." + type + "." + c, t, data, rows, cols);
+            matrices[c] = packer == null ? m : packer.pack(m);
         }
         x = new float[cols];
         for (int i = 0; i < cols; i++) {
             x[i] = (float) random.nextDouble(-1, 1);
         }
         out = new float[rows];
-        pool = new WorkerPool(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         pool.close();
+        onePool.close();
+        if (packer != null) {
+            packer.close();
+        }
         arena.close();
     }
 
@@ -106,13 +128,13 @@ public class KernelBenchmark {
 
     @Benchmark
     public float[] matvec() {
-        MatVec.matvec(nextMatrix(), x, 0, out, 0, pool);
+        matmul.matmul(nextMatrix(), x, 1, out, pool);
         return out;
     }
 
     @Benchmark
     public float[] matvecSingleThread() {
-        MatVec.matvec(nextMatrix(), x, 0, out, 0);
+        matmul.matmul(nextMatrix(), x, 1, out, onePool);
         return out;
     }
 
