@@ -6,12 +6,12 @@ import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.engine.tensor.GgmlType;
 import dev.rewind.engine.tensor.Precision;
 import dev.rewind.engine.tensor.WeightPacker;
+import dev.rewind.engine.text.Escape;
 import dev.rewind.tokenizer.Tokenizer;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.OptionalDouble;
 import java.util.OptionalLong;
 import java.util.function.BiConsumer;
 
@@ -24,6 +24,11 @@ public final class ModelLoader {
 
     /** The {@code general.architecture} values Rewind runs. */
     public static final java.util.List<String> SUPPORTED_ARCHITECTURES = java.util.List.of("llama", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3");
+
+    /** The largest width, count or length a metadata key may give (so products of two stay far from overflow). */
+    static final int MAX_WIDTH = 1 << 24;
+    /** The most tokens a vocabulary may have. */
+    static final int MAX_VOCABULARY = 1 << 24;
 
     private ModelLoader() {
     }
@@ -69,6 +74,7 @@ public final class ModelLoader {
                 weights = new GgufWeights(file);
                 tokenizer = tokenizer(file);
                 config = config(file);
+                checkVocabulary(file, tokenizer, config);
             }
             LanguageModel model = build(path, config, new ModelTensors(weights, packer, quantizer), pool);
             return new LoadedModel(weights, model, tokenizer, precision, packer, quantizer);
@@ -122,11 +128,24 @@ public final class ModelLoader {
         try {
             return Tokenizer.fromMetadata(new GgufTokenizerMetadata(file.metadata()));
         } catch (IllegalArgumentException e) {
-            throw new ModelFormatException(file.path(), "bad tokenizer metadata: " + e.getMessage(), e);
+            throw new ModelFormatException(file.path(), "bad tokenizer metadata: " + Escape.excerpt(String.valueOf(e.getMessage()), 400), e);
         }
     }
 
-    /** Reads the transformer hyper-parameters under the {@code <architecture>.} prefix, the family's own included ({@link FamilyParameters}). */
+    /**
+     * Every token id the tokenizer produces must have an embedding row, and every logit the output
+     * matrix produces must be a token the tokenizer can print: the two counts must be equal (as in
+     * llama.cpp, which sizes both matrices from the vocabulary).
+     */
+    static void checkVocabulary(GgufFile file, Tokenizer tokenizer, TransformerConfig config) throws ModelFormatException {
+        if (tokenizer.vocabularySize() != config.vocabularySize()) {
+            throw new ModelFormatException(file.path(), "the vocabulary has " + tokenizer.vocabularySize()
+                    + " tokens (tokenizer.ggml.tokens) but tensor 'token_embd.weight' has " + config.vocabularySize()
+                    + " rows; they must be equal");
+        }
+    }
+
+    /** Reads the transformer hyper-parameters under the {@code <architecture>.} prefix, the family's own included ({@link FamilyParameters}), checking what the forward pass relies on. */
     static TransformerConfig config(GgufFile file) throws ModelFormatException {
         Path path = file.path();
         GgufMetadata m = file.metadata();
@@ -134,39 +153,82 @@ public final class ModelLoader {
             String arch = m.string("general.architecture")
                     .orElseThrow(() -> new ModelFormatException(path, "metadata key 'general.architecture' is missing"));
             if (!SUPPORTED_ARCHITECTURES.contains(arch)) {
-                throw new ModelFormatException(path, "architecture '" + arch + "' is not supported (supported: "
+                throw new ModelFormatException(path, "architecture " + Escape.quote(arch) + " is not supported (supported: "
                         + String.join(", ", SUPPORTED_ARCHITECTURES) + ")");
             }
             String p = arch + ".";
             int dim = positive(path, m, p + "embedding_length");
             int layers = positive(path, m, p + "block_count");
+            if (layers > file.tensors().size()) {
+                throw new ModelFormatException(path, "metadata key '" + p + "block_count' = " + layers + " but the file has only "
+                        + file.tensors().size() + " tensors");
+            }
             int heads = positive(path, m, p + "attention.head_count");
             int kvHeads = optionalPositive(path, m, p + "attention.head_count_kv", heads);
             if (heads % kvHeads != 0) {
                 throw new ModelFormatException(path, p + "attention.head_count (" + heads
                         + ") is not a multiple of attention.head_count_kv (" + kvHeads + ")");
             }
+            if (!m.contains(p + "attention.key_length") && dim < heads) {
+                throw new ModelFormatException(path, p + "embedding_length (" + dim + ") is smaller than " + p
+                        + "attention.head_count (" + heads + "), so a head would have no dimensions");
+            }
             int headDim = optionalPositive(path, m, p + "attention.key_length", dim / heads);
+            if ((long) heads * headDim > MAX_WIDTH) {
+                throw new ModelFormatException(path, p + "attention.head_count (" + heads + ") × head dimension (" + headDim
+                        + ") is out of range (at most " + MAX_WIDTH + ")");
+            }
             int ffnDim = positive(path, m, p + "feed_forward_length");
             int context = positive(path, m, p + "context_length");
-            float eps = (float) m.real(p + "attention.layer_norm_rms_epsilon")
-                    .orElseThrow(() -> new ModelFormatException(path, "metadata key '" + p + "attention.layer_norm_rms_epsilon' is missing"));
-            int vocab = file.tensor("token_embd.weight").map(t -> (int) t.dim(1))
+            String epsKey = p + "attention.layer_norm_rms_epsilon";
+            float eps = (float) m.real(epsKey)
+                    .orElseThrow(() -> new ModelFormatException(path, "metadata key '" + epsKey + "' is missing"));
+            if (!(eps > 0) || !Float.isFinite(eps)) {
+                throw new ModelFormatException(path, "metadata key '" + epsKey + "' = " + eps + " must be a finite positive number");
+            }
+            long embeddingRows = file.tensor("token_embd.weight").map(t -> t.dim(1))
                     .orElseThrow(() -> new ModelFormatException(path, "tensor 'token_embd.weight' is missing"));
-            int ropeDim = optionalPositive(path, m, p + "rope.dimension_count", headDim);
-            double base = m.real(p + "rope.freq_base").orElse(10000.0);
+            if (embeddingRows > MAX_VOCABULARY) {
+                throw new ModelFormatException(path, "tensor 'token_embd.weight' has " + embeddingRows + " rows, more than "
+                        + MAX_VOCABULARY + " tokens");
+            }
+            int vocab = (int) embeddingRows;
+            String ropeKey = p + "rope.dimension_count";
+            int ropeDim = optionalPositive(path, m, ropeKey, headDim);
+            if (ropeDim > headDim || ropeDim % 2 != 0) {
+                throw new ModelFormatException(path, "metadata key '" + ropeKey + "' = " + ropeDim + " must be an even number of at most"
+                        + " the head dimension " + headDim + " (the rotated pairs are dimensions of a head)");
+            }
+            String baseKey = p + "rope.freq_base";
+            double base = m.real(baseKey).orElse(10000.0);
+            if (!(base > 0) || !Double.isFinite(base)) {
+                throw new ModelFormatException(path, "metadata key '" + baseKey + "' = " + base + " must be a finite positive number");
+            }
             String scaling = m.string(p + "rope.scaling.type").orElse("none");
             double linearScale = switch (scaling) {
                 case "none" -> 1.0;
                 case "linear" -> {
-                    OptionalDouble f = m.real(p + "rope.scaling.factor");
-                    yield f.isPresent() && f.getAsDouble() > 0 ? f.getAsDouble() : 1.0;
+                    String factorKey = p + "rope.scaling.factor";
+                    double f = m.real(factorKey).orElse(0);
+                    if (f < 0 || !Double.isFinite(f)) {
+                        throw new ModelFormatException(path, "metadata key '" + factorKey + "' = " + f
+                                + " must be a finite positive number (or 0 for none)");
+                    }
+                    yield f > 0 ? f : 1.0; // 0 means no scaling, as in llama.cpp
                 }
-                default -> throw new ModelFormatException(path, "rope scaling type '" + scaling
-                        + "' (" + p + "rope.scaling.type) is not supported (supported: none, linear, and rope_freqs factors)");
+                default -> throw new ModelFormatException(path, "rope scaling type " + Escape.quote(scaling)
+                        + " (" + p + "rope.scaling.type) is not supported (supported: none, linear, and rope_freqs factors)");
             };
             float[] freqFactors = file.tensor("rope_freqs.weight").isPresent()
                     ? new ModelTensors(file).vector("rope_freqs.weight", ropeDim / 2) : null;
+            if (freqFactors != null) {
+                for (int i = 0; i < freqFactors.length; i++) {
+                    if (!(freqFactors[i] > 0) || !Float.isFinite(freqFactors[i])) {
+                        throw new ModelFormatException(path, "tensor 'rope_freqs.weight' holds " + freqFactors[i] + " at index " + i
+                                + "; every frequency factor must be a finite positive number");
+                    }
+                }
+            }
             Rope.Style style = switch (arch) {
                 case "llama" -> Rope.Style.ADJACENT;
                 default -> Rope.Style.HALVES;
@@ -192,8 +254,9 @@ public final class ModelLoader {
     }
 
     private static int checkRange(Path path, String key, long v) throws ModelFormatException {
-        if (v <= 0 || v > 1 << 24) {
-            throw new ModelFormatException(path, "metadata key '" + key + "' = " + v + " is out of range");
+        if (v <= 0 || v > MAX_WIDTH) {
+            throw new ModelFormatException(path, "metadata key '" + key + "' = " + (v < 0 ? Long.toUnsignedString(v) + " (or " + v + ")" : v)
+                    + " is out of range (1 to " + MAX_WIDTH + ")");
         }
         return (int) v;
     }

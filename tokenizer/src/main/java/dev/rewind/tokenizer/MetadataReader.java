@@ -66,6 +66,18 @@ final class MetadataReader {
      * accepts), if present.
      */
     Optional<float[]> scores(String key, int minLength) {
+        Optional<float[]> scores = floatOrIntScores(key, minLength);
+        scores.ifPresent(values -> {
+            for (int i = 0; i < values.length; i++) {
+                if (Float.isNaN(values[i])) { // merges are ordered by score: NaN has no order
+                    throw new TokenizerException("metadata key '" + key + "' holds NaN at index " + i);
+                }
+            }
+        });
+        return scores;
+    }
+
+    private Optional<float[]> floatOrIntScores(String key, int minLength) {
         try {
             return floats(key, minLength);
         } catch (TokenizerException notFloats) {

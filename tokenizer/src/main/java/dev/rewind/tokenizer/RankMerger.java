@@ -1,7 +1,5 @@
 package dev.rewind.tokenizer;
 
-import java.util.PriorityQueue;
-
 /**
  * The merge loop of byte-level BPE for one pre-tokenized word, as llama.cpp runs it: the word's
  * characters (already byte-encoded) start as symbols, every adjacent pair that has a merge rule is
@@ -22,37 +20,41 @@ final class RankMerger {
         this.ignoreMerges = ignoreMerges;
     }
 
-    private record Candidate(int left, int right, int rank, int length) {
-    }
-
-    /** Appends the tokens of the byte-encoded {@code word} to {@code out}. */
-    void tokenize(String word, IntList out) {
+    /**
+     * Appends the tokens of the byte-encoded {@code word} to {@code out} and returns how many queued
+     * candidates the merge loop examined (at most 3 per character: every merge queues at most two).
+     */
+    int tokenize(String word, IntList out) {
         if (word.isEmpty()) {
-            return;
+            return 0;
         }
         if (ignoreMerges) {
             int id = vocabulary.idOrNegative(word);
             if (id >= 0) {
                 out.add(id);
-                return;
+                return 0;
             }
         }
         Symbols symbols = Symbols.ofChars(word);
-        PriorityQueue<Candidate> queue = new PriorityQueue<>((a, b) ->
-                a.rank != b.rank ? Integer.compare(a.rank, b.rank) : Integer.compare(a.left, b.left));
+        // Candidates by rank, then leftmost; each remembers the combined length of its pair when queued.
+        CandidateHeap queue = new CandidateHeap(symbols.count());
         for (int i = 1; i < symbols.count(); i++) {
             offer(word, symbols, i - 1, i, queue);
         }
+        int popped = 0;
         while (!queue.isEmpty()) {
-            Candidate c = queue.poll();
+            popped++;
+            int left = CandidateHeap.left(queue.topKey());
+            int length = queue.topLength();
+            queue.pop();
             // Symbols only grow, so a changed pair shows in its total length (or an emptied symbol).
-            if (symbols.length(c.left) == 0 || symbols.length(c.right) == 0
-                    || symbols.length(c.left) + symbols.length(c.right) != c.length) {
+            int right = symbols.next(left);
+            if (symbols.length(left) == 0 || right < 0 || symbols.length(left) + symbols.length(right) != length) {
                 continue;
             }
-            symbols.mergeWithNext(c.left);
-            offer(word, symbols, symbols.prev(c.left), c.left, queue);
-            offer(word, symbols, c.left, symbols.next(c.left), queue);
+            symbols.mergeWithNext(left);
+            offer(word, symbols, symbols.prev(left), left, queue);
+            offer(word, symbols, left, symbols.next(left), queue);
         }
         for (int i = 0; i >= 0; i = symbols.next(i)) {
             String piece = symbols.text(word, i);
@@ -73,15 +75,16 @@ final class RankMerger {
                 }
             }
         }
+        return popped;
     }
 
-    private void offer(String word, Symbols symbols, int left, int right, PriorityQueue<Candidate> queue) {
+    private void offer(String word, Symbols symbols, int left, int right, CandidateHeap queue) {
         if (left < 0 || right < 0) {
             return;
         }
         int rank = ranks.rank(symbols.text(word, left), symbols.text(word, right));
         if (rank >= 0) {
-            queue.add(new Candidate(left, right, rank, symbols.length(left) + symbols.length(right)));
+            queue.add(CandidateHeap.key(rank, left), symbols.length(left) + symbols.length(right));
         }
     }
 }

@@ -1,7 +1,5 @@
 package dev.rewind.tokenizer;
 
-import java.util.PriorityQueue;
-
 /**
  * The merge loop of SentencePiece BPE, as llama.cpp's SPM tokenizer runs it. The text is split into
  * characters, every adjacent pair whose concatenation is a vocabulary piece is queued by that piece's
@@ -19,36 +17,45 @@ final class ScoreMerger {
         this.byteFallback = ByteTokens.fallbackTable(vocabulary);
     }
 
-    /** A queued candidate merge of symbol {@code left} with its right neighbour {@code right}. */
-    private record Candidate(int left, int right, float score, int length) {
+    /**
+     * The heap priority of a score: smaller for a higher score, in the order of the floats themselves
+     * (-0 and +0 are one score, as they compare equal; NaN scores are refused when the vocabulary is read).
+     */
+    static int priority(float score) {
+        int bits = Float.floatToIntBits(score == 0 ? 0f : score);
+        int ordered = bits ^ ((bits >> 31) & 0x7fffffff); // signed int order = float order
+        return ~ordered; // highest score first
     }
 
-    /** Appends the tokens of {@code text} (spaces already escaped) to {@code out}. */
-    void tokenize(String text, IntList out) {
+    /**
+     * Appends the tokens of {@code text} (spaces already escaped) to {@code out} and returns how many queued
+     * candidates the merge loop examined (at most 3 per character: every merge queues at most two).
+     */
+    int tokenize(String text, IntList out) {
         if (text.isEmpty()) {
-            return;
+            return 0;
         }
         Symbols symbols = Symbols.ofCodePoints(text);
-        PriorityQueue<Candidate> queue = new PriorityQueue<>((a, b) -> {
-            if (a.score != b.score) {
-                return a.score > b.score ? -1 : 1;
-            }
-            return Integer.compare(a.left, b.left);
-        });
+        // Candidates by score (highest first), then leftmost, each with the combined length of its pair when queued.
+        CandidateHeap queue = new CandidateHeap(symbols.count());
         for (int i = 1; i < symbols.count(); i++) {
             offer(text, symbols, i - 1, i, queue);
         }
+        int popped = 0;
         while (!queue.isEmpty()) {
-            Candidate c = queue.poll();
+            popped++;
+            int left = CandidateHeap.left(queue.topKey());
+            int length = queue.topLength();
+            queue.pop();
             // Skip a candidate whose symbols changed since it was queued: a merged-away symbol has
             // length 0, and a symbol that absorbed a neighbour is longer.
-            if (symbols.length(c.left) == 0 || symbols.length(c.right) == 0
-                    || symbols.length(c.left) + symbols.length(c.right) != c.length) {
+            int right = symbols.next(left);
+            if (symbols.length(left) == 0 || right < 0 || symbols.length(left) + symbols.length(right) != length) {
                 continue;
             }
-            symbols.mergeWithNext(c.left);
-            offer(text, symbols, symbols.prev(c.left), c.left, queue);
-            offer(text, symbols, c.left, symbols.next(c.left), queue);
+            symbols.mergeWithNext(left);
+            offer(text, symbols, symbols.prev(left), left, queue);
+            offer(text, symbols, left, symbols.next(left), queue);
         }
         // llama.cpp also keeps a map from merged text back to its two halves to re-split a final symbol
         // that is not a piece. Merges only ever produce pieces, so such a symbol is a single character
@@ -64,9 +71,10 @@ final class ScoreMerger {
                 }
             }
         }
+        return popped;
     }
 
-    private void offer(String text, Symbols symbols, int left, int right, PriorityQueue<Candidate> queue) {
+    private void offer(String text, Symbols symbols, int left, int right, CandidateHeap queue) {
         if (left < 0 || right < 0) {
             return;
         }
@@ -74,7 +82,7 @@ final class ScoreMerger {
         int length = symbols.length(left) + symbols.length(right);
         int id = vocabulary.idOrNegative(text.substring(start, start + length));
         if (id >= 0) {
-            queue.add(new Candidate(left, right, vocabulary.score(id), length));
+            queue.add(CandidateHeap.key(priority(vocabulary.score(id)), left), length);
         }
     }
 

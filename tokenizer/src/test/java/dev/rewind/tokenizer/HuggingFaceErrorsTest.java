@@ -57,6 +57,15 @@ class HuggingFaceErrorsTest {
         assertEquals("tokenizer.json: (the top level): expected an object, found an array", failure("[]"));
     }
 
+    /** Found by the fuzz suite: a merge quoted in the message brought its newline and escape sequence along. */
+    @Test
+    void textQuotedFromTheFileIsOneVisibleLine() {
+        assertEquals("tokenizer.json: model.merges[1]: expected two tokens separated by one space, found 'x\\nFAKE\\e[2J'",
+                failure(with("\"l l\"]", "\"x\\nFAKE\\u001b[2J\"]")));
+        assertEquals("tokenizer.json: model.merges[1]: expected two tokens separated by one space, found '\\u{D800}'",
+                failure(with("\"l l\"]", "\"\\ud800\"]")));
+    }
+
     @Test
     void missingAndMistypedFields() {
         assertEquals("tokenizer.json: model: missing", failure("{\"version\": \"1.0\"}"));

@@ -47,6 +47,14 @@ class TokenizerMetadataErrorsTest {
     }
 
     @Test
+    void aNaNScoreIsRefusedNamingItsIndexSinceMergesAreOrderedByScore() {
+        float[] scores = new float[261];
+        scores[260] = Float.NaN;
+        TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizer.fromMetadata(good().put("tokenizer.ggml.scores", scores)));
+        assertEquals("metadata key 'tokenizer.ggml.scores' holds NaN at index 260", e.getMessage());
+    }
+
+    @Test
     void integerScoresAreAccepted() {
         int[] scores = new int[261];
         scores[260] = -1;

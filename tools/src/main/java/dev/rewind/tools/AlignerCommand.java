@@ -11,6 +11,8 @@ import dev.rewind.align.aligner.LocalModelUpstream;
 import dev.rewind.align.aligner.OpenAiUpstream;
 import dev.rewind.align.aligner.ResumableOutput;
 import dev.rewind.align.aligner.Upstream;
+import dev.rewind.align.batch.BatchInput;
+import dev.rewind.engine.text.Escape;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.ModelRunner;
@@ -80,7 +82,8 @@ final class AlignerCommand implements Callable<Integer> {
     String apiKeyVariable;
 
     @Option(names = "--upstream-timeout", paramLabel = "SECONDS", defaultValue = "120",
-            description = "Longest wait for the endpoint to connect, and then to reply, per question (default: ${DEFAULT-VALUE}).")
+            description = "One deadline per question for connecting, the headers and the whole reply (read up to 8 MiB)"
+                    + " (default: ${DEFAULT-VALUE}).")
     double upstreamTimeout;
 
     @Option(names = "--upstream-format", paramLabel = "TEXT", defaultValue = "{question}",
@@ -152,15 +155,17 @@ final class AlignerCommand implements Callable<Integer> {
         Optional<String> apiKey = apiKey();
         List<AutoCloseable> open = new ArrayList<>();
         try {
-            List<InputLine> lines = input != null ? InputLine.read(input)
-                    : List.of(new InputLine.Item(TextNode.valueOf(question), question, Optional.empty()));
+            // the input is opened (and counted) before any model is loaded: an unreadable file fails at once
+            BatchInput batchInput = input != null ? keep(open, BatchInput.open(input)) : null;
             Optional<Upstream> upstream = upstream(apiKey, open);
             Aligner aligner = aligner(template, seed, open);
             AlignerBatch batch = new AlignerBatch(aligner, upstream);
-            if (input == null && output == null) {
-                return single(batch, lines.getFirst());
+            InputLine.Item one = new InputLine.Item(TextNode.valueOf(question == null ? "" : question), question == null ? "" : question,
+                    Optional.empty());
+            if (batchInput == null && output == null) {
+                return single(batch, one);
             }
-            return batch(batch, lines);
+            return batch(batch, batchInput != null ? AlignerBatch.Items.of(batchInput) : AlignerBatch.Items.of(List.of(one)));
         } finally {
             for (int i = open.size() - 1; i >= 0; i--) {
                 open.get(i).close();
@@ -195,8 +200,8 @@ final class AlignerCommand implements Callable<Integer> {
         if (maxItems != null && maxItems < 0) {
             throw new UserException("--max-items must be >= 0, got " + maxItems);
         }
-        if (!(upstreamTimeout > 0) || Double.isInfinite(upstreamTimeout)) {
-            throw new UserException("--upstream-timeout must be a positive number of seconds, got " + upstreamTimeout);
+        if (!(upstreamTimeout >= 0.001 && upstreamTimeout <= 86_400)) {
+            throw new UserException("--upstream-timeout must be between 0.001 and 86400 seconds, got " + upstreamTimeout);
         }
         if (upstreamMaxTokens < 1) {
             throw new UserException("--upstream-max-tokens must be >= 1, got " + upstreamMaxTokens);
@@ -240,7 +245,8 @@ final class AlignerCommand implements Callable<Integer> {
         if (ctx < 2 || ctx > modelContext) {
             throw new UserException("--upstream-context must be between 2 and the upstream model's context length " + modelContext + ", got " + ctx);
         }
-        MemoryBudget.checkKvCache(model.model().config(), ctx, generation.pageSize, generation.kvType, model.file().fileSize());
+        MemoryBudget.checkKvCache(model.model().config(), ctx, generation.pageSize, generation.kvType, model.file().fileSize(),
+                "lower --upstream-context");
         ModelRunner runner = keep(open, new ModelRunner(model.model(), ctx, generation.pageSize, generation.kvType));
         String name = upstreamPath.getFileName().toString();
         Optional<ChatPrompt> chat = noUpstreamChatTemplate ? Optional.empty()
@@ -265,7 +271,8 @@ final class AlignerCommand implements Callable<Integer> {
             throw new UserException("--context must be at least 2 for the aligner, got " + ctx);
         }
         int capacity = generation.capacityFor(ctx);
-        MemoryBudget.checkKvCache(model.model().config(), capacity, generation.pageSize, generation.kvType, model.file().fileSize());
+        MemoryBudget.checkKvCache(model.model().config(), capacity, generation.pageSize, generation.kvType, model.file().fileSize(),
+                generation.capacityRemedy());
         ModelRunner runner = keep(open, new ModelRunner(model.model(), capacity, generation.pageSize, generation.kvType));
         Aligner.Settings settings = new Aligner.Settings(generation.samplingParams(seed), generation.maxTokens, generation.ignoreEos,
                 generation.topLogits, ctx);
@@ -302,21 +309,22 @@ final class AlignerCommand implements Callable<Integer> {
     }
 
     /** Many items (or one with --output): JSON lines to --output (resumable) or stdout, progress on stderr. */
-    private int batch(AlignerBatch batch, List<InputLine> lines) throws IOException {
+    private int batch(AlignerBatch batch, AlignerBatch.Items lines) throws IOException {
         ObjectMapper mapper = new ObjectMapper();
         long start = System.nanoTime();
         int limit = maxItems != null ? maxItems : Integer.MAX_VALUE;
         AlignerBatch.Summary summary;
         AlignerBatch.Progress progress = (position, total, item) -> {
-            err.printf("aligner: [%d/%d] %s: %.2f s%s%n", position, total, item.id(), item.seconds(),
-                    item.error().map(e -> ", failed: " + e).orElse(item.truncated() ? ", answer truncated to fit" : ""));
+            err.println(Escape.visible(String.format("aligner: [%d/%s] %s: %.2f s%s", position, total < 0 ? "?" : total,
+                    Escape.excerpt(item.id().toString(), 80), item.seconds(),
+                    item.error().map(e -> ", failed: " + e).orElse(item.truncated() ? ", answer truncated to fit" : ""))));
             err.flush();
         };
         if (output != null) {
             try (ResumableOutput file = ResumableOutput.open(output, retryErrors)) {
                 ResumableOutput.Resumed r = file.resumed();
                 if (r.done() > 0 || r.cutBytes() > 0 || r.retriedErrors() > 0) {
-                    err.println("aligner: resuming " + output + ": " + r.done() + " items done"
+                    err.println("aligner: resuming " + Escape.visible(output.toString()) + ": " + r.done() + " items done"
                             + (r.cutBytes() > 0 ? ", an unfinished last line (" + r.cutBytes() + " bytes) removed" : "")
                             + (r.retriedErrors() > 0 ? ", " + r.retriedErrors() + " failed items to do again" : ""));
                 }
@@ -329,7 +337,7 @@ final class AlignerCommand implements Callable<Integer> {
                 out.flush();
             }, progress, limit);
         }
-        err.printf("aligner: %d items: %d done in this run, %d skipped (done before or repeated ids), %d failed, %d truncated; %.1f s%s%n",
+        err.printf("aligner: %d items: %d done in this run, %d skipped (done before), %d failed, %d truncated; %.1f s%s%n",
                 summary.items(), summary.processed(), summary.skipped(), summary.failed(), summary.truncated(),
                 (System.nanoTime() - start) / 1e9, summary.stopped() ? "; stopped at --max-items, run again to continue" : "");
         return 0;

@@ -199,6 +199,8 @@ final class BenchCommand implements Callable<Integer> {
             throw new UserException(file + ": a test of " + capacity + " tokens is longer than four times the model's context ("
                     + loaded.model().config().contextLength() + ")");
         }
+        MemoryBudget.checkKvCache(loaded.model().config(), capacity, PagePool.DEFAULT_PAGE_SIZE, kv, loaded.file().fileSize(),
+                "lower -p or -n");
         long[] samples = new long[repetitions];
         String testTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
         try (ModelRunner runner = new ModelRunner(loaded.model(), capacity, PagePool.DEFAULT_PAGE_SIZE, kv)) {

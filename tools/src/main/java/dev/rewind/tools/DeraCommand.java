@@ -130,8 +130,8 @@ final class DeraCommand implements Callable<Integer> {
             int ctx = generation.contextFor(promptIds.length, Math.min(ca.contextLength(), cr.contextLength()));
             int capacity = generation.capacityFor(ctx);
             long weights = a.file().fileSize() + r.file().fileSize();
-            MemoryBudget.checkKvCache(ca, capacity, generation.pageSize, generation.kvType, weights);
-            MemoryBudget.checkKvCache(cr, capacity, generation.pageSize, generation.kvType, weights);
+            MemoryBudget.checkKvCache(ca, capacity, generation.pageSize, generation.kvType, weights, generation.capacityRemedy());
+            MemoryBudget.checkKvCache(cr, capacity, generation.pageSize, generation.kvType, weights, generation.capacityRemedy());
             boolean stream = !generation.json() && values.size() == 1;
             List<GenerationOptions.Completion> runs = new ArrayList<>();
             try (ModelRunner ra = new ModelRunner(a.model(), capacity, generation.pageSize, generation.kvType);

@@ -1,6 +1,7 @@
 package dev.rewind.tools;
 
 import dev.rewind.engine.gguf.GgufFormatException;
+import dev.rewind.engine.text.Escape;
 import picocli.CommandLine;
 
 import java.io.IOException;
@@ -10,7 +11,9 @@ import java.nio.file.NoSuchFileException;
 
 /**
  * Turns a failure into one line on stderr and an exit code: 1 for bad input (a file, a model),
- * 3 for an internal error. No stack trace reaches the user unless {@code REWIND_DEBUG} is set.
+ * 3 for an internal error. No stack trace reaches the user unless {@code REWIND_DEBUG} is set. The line
+ * goes through {@link Escape#visible} (idempotent, so text escaped where the message was made is not
+ * changed again): whatever a message quotes from a file, it cannot break the line or drive the terminal.
  */
 final class ErrorReporter implements CommandLine.IExecutionExceptionHandler {
 
@@ -38,7 +41,8 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler {
     }
 
     private int fail(String command, String message, int code) {
-        err.println(command + ": " + message);
+        err.println(Escape.visible(command + ": " + message));
+        err.flush();
         return code;
     }
 }

@@ -59,7 +59,8 @@ final class GenerateCommand implements Callable<Integer> {
             int[] promptIds = chat ? chatTemplate.require(loaded).encodeQuestion(system, prompt) : tokenizer.encode(prompt, true, true);
             int ctx = generation.contextFor(promptIds.length, loaded.model().config().contextLength());
             int capacity = generation.capacityFor(ctx);
-            MemoryBudget.checkKvCache(loaded.model().config(), capacity, generation.pageSize, generation.kvType, loaded.file().fileSize());
+            MemoryBudget.checkKvCache(loaded.model().config(), capacity, generation.pageSize, generation.kvType, loaded.file().fileSize(),
+                    generation.capacityRemedy());
             boolean stream = !generation.json();
             GenerationOptions.Completion completion;
             try (ModelRunner runner = new ModelRunner(loaded.model(), capacity, generation.pageSize, generation.kvType)) {

@@ -118,7 +118,8 @@ final class GenerationOptions {
      * @throws UserException if {@code --context} is out of range or the prompt does not fit
      */
     int contextFor(int promptTokens, int modelContext) {
-        int ctx = context != null ? context : Math.min(modelContext, promptTokens + Math.max(1, maxTokens));
+        // in long: the prompt plus --max-tokens 2147483647 must not wrap around
+        int ctx = context != null ? context : (int) Math.min(modelContext, (long) promptTokens + Math.max(1, maxTokens));
         if (context != null && (context < 1 || context > modelContext)) {
             throw new UserException("--context must be between 1 and the model's context length " + modelContext + ", got " + context);
         }
@@ -156,6 +157,11 @@ final class GenerationOptions {
             throw new UserException("--kv-capacity " + capacity + " is smaller than the context of " + ctx + " tokens");
         }
         return capacity;
+    }
+
+    /** What a KV cache too large for this machine should make the user do: lower the flag that sized it. */
+    String capacityRemedy() {
+        return kvCapacity != null ? "lower --kv-capacity" : "lower --context";
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.rewind.models.HfConfig;
 import dev.rewind.engine.gguf.GgufTensorInfo;
 import dev.rewind.engine.gguf.GgufValue;
 import dev.rewind.engine.tensor.GgmlType;
+import dev.rewind.engine.text.Escape;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -14,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
@@ -33,6 +35,10 @@ final class InfoCommand implements Callable<Integer> {
         this.out = out;
     }
 
+    /**
+     * Every key, value and tensor name comes from the file, so each goes through {@link Escape}: no byte
+     * of the file reaches the terminal as a control character, and each entry stays on its line.
+     */
     @Override
     public Integer call() throws Exception {
         if (java.nio.file.Files.isDirectory(path)) {
@@ -40,18 +46,20 @@ final class InfoCommand implements Callable<Integer> {
         }
         try (GgufFile file = GgufFile.open(path)) {
             out.printf("file: %s%nGGUF version %d, %d bytes, alignment %d, data at offset %d%n%n",
-                    path, file.version(), file.fileSize(), file.alignment(), file.dataOffset());
+                    Escape.visible(path.toString()), file.version(), file.fileSize(), file.alignment(), file.dataOffset());
             out.printf("metadata (%d keys):%n", file.metadata().asMap().size());
             for (Map.Entry<String, GgufValue> e : file.metadata().asMap().entrySet()) {
-                out.printf("  %-45s %s%n", e.getKey(), oneLine(e.getValue()));
+                out.printf("  %-45s %s%n", Escape.excerpt(e.getKey(), 200), Escape.excerpt(e.getValue().toString(), 160));
             }
             out.printf("%ntensors (%d):%n", file.tensors().size());
-            int width = file.tensors().stream().mapToInt(t -> t.name().length()).max().orElse(4);
+            List<String> names = file.tensors().stream().map(t -> Escape.excerpt(t.name(), 200)).toList();
+            int width = names.stream().mapToInt(String::length).max().orElse(4);
             out.printf("  %-" + width + "s  %-7s  %-22s  %12s%n", "name", "type", "shape", "bytes");
             long total = 0;
-            for (GgufTensorInfo t : file.tensors()) {
+            for (int i = 0; i < names.size(); i++) {
+                GgufTensorInfo t = file.tensors().get(i);
                 String shape = Arrays.stream(t.shape()).mapToObj(Long::toString).collect(Collectors.joining(" × "));
-                out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", t.name(), t.type(), shape, t.byteSize());
+                out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", names.get(i), t.type(), shape, t.byteSize());
                 total += t.byteSize();
             }
             out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", "total", "", "", total);
@@ -96,10 +104,5 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", "total", "", "", total);
         }
         return 0;
-    }
-
-    private static String oneLine(GgufValue v) {
-        String s = v.toString().replace("\n", "\\n").replace("\t", "\\t");
-        return s.length() > 160 ? s.substring(0, 157) + "…" : s;
     }
 }

@@ -2,10 +2,11 @@ package dev.rewind.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.rewind.align.aligner.ResumableOutput;
+import dev.rewind.align.batch.BatchInput;
+import dev.rewind.align.batch.BatchItem;
 import dev.rewind.align.rain.Conversation;
 import dev.rewind.align.rain.HiddenStateEmbedder;
 import dev.rewind.align.rain.JudgeTemplate;
@@ -19,23 +20,20 @@ import dev.rewind.align.rain.RainResult;
 import dev.rewind.engine.kv.KvCacheFullException;
 import dev.rewind.engine.kv.KvType;
 import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.engine.text.Escape;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.ModelRunner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code rewind rain}: RAIN, rewindable auto-regressive inference (Li et al., ICLR 2024). */
@@ -187,7 +185,8 @@ final class RainCommand implements Callable<Integer> {
         if (pageSize < 1 || pageSize > 4096) {
             throw new UserException("--page-size must be between 1 and 4096, got " + pageSize);
         }
-        MemoryBudget.checkKvCache(model.model().config(), capacity, pageSize, kvType, model.file().fileSize());
+        MemoryBudget.checkKvCache(model.model().config(), capacity, pageSize, kvType, model.file().fileSize(),
+                kvCapacity != null ? "lower --kv-capacity" : "lower --context (the default --kv-capacity grows with it) or give a smaller --kv-capacity");
         ModelRunner runner = new ModelRunner(model.model(), capacity, pageSize, kvType);
         open.add(runner);
         return runner;
@@ -230,54 +229,60 @@ final class RainCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The prompts of --input, one line at a time (see {@link BatchInput}): a line that cannot be read,
+     * has no string "prompt" or whose id the id rule refuses becomes a result line with an error, so every
+     * line of the input is one line of the output.
+     */
     private int batch(RainRun run, ObjectMapper json) throws IOException {
-        List<JsonNode> items = readInput(json);
         long start = System.nanoTime();
-        Set<String> seen = new HashSet<>();
         int done = 0;
         int skipped = 0;
         int failed = 0;
-        try (ResumableOutput file = output != null ? ResumableOutput.open(output, false) : null;
-             BufferedWriter traces = trace == null ? null : file != null && file.resumed().done() > 0
-                     // resuming: the traces of the prompts done before stay
-                     ? Files.newBufferedWriter(trace, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)
-                     : Files.newBufferedWriter(trace, StandardCharsets.UTF_8)) {
+        int position = 0;
+        try (BatchInput items = BatchInput.open(input);
+             ResumableOutput file = output != null ? ResumableOutput.open(output, false) : null;
+             TraceFile traces = trace == null ? null : TraceFile.open(trace, file)) {
             if (file != null && file.resumed().done() > 0) {
-                err.println("rain: resuming " + output + ": " + file.resumed().done() + " prompts done"
+                err.println("rain: resuming " + Escape.visible(output.toString()) + ": " + file.resumed().done() + " prompts done"
                         + (file.resumed().cutBytes() > 0 ? ", an unfinished last line removed" : ""));
             }
-            for (int i = 0; i < items.size(); i++) {
-                JsonNode item = items.get(i);
-                JsonNode id = item.get("id");
-                if ((file != null && file.isDone(id)) || !seen.add(id.toString())) {
+            String total = items.items() == BatchInput.UNKNOWN ? "?" : Integer.toString(items.items());
+            for (BatchItem item = items.next(); item != null; item = items.next()) {
+                position++;
+                JsonNode id = item.id();
+                if (file != null && file.isDone(id)) {
                     skipped++;
                     continue;
                 }
-                ObjectNode line;
-                String error = item.has("error") ? item.get("error").asText() : null;
+                String prompt = item instanceof BatchItem.Ok ok && ok.fields().path("prompt").isTextual()
+                        ? ok.fields().get("prompt").asText() : null;
+                String error = switch (item) {
+                    case BatchItem.Bad bad -> bad.problem();
+                    case BatchItem.Ok ok -> prompt == null ? "line " + ok.line() + " has no string \"prompt\"" : null;
+                };
                 RainRun.Outcome o = null;
                 if (error == null) {
                     try {
-                        o = runOne(run, item.get("prompt").asText());
+                        o = runOne(run, prompt);
                     } catch (UserException | IllegalArgumentException e) {
                         error = e.getMessage();
                     }
                 }
+                ObjectNode line;
                 if (o != null) {
                     line = o.toJson(json, id);
                     if (traces != null) {
                         ObjectNode t = json.createObjectNode();
                         t.set("id", id);
                         t.set("trace", json.valueToTree(o.result().trace().orElseThrow()));
-                        traces.write(json.writeValueAsString(t));
-                        traces.newLine();
-                        traces.flush();
+                        traces.append(json.writeValueAsString(t));
                     }
                 } else {
                     failed++;
                     line = json.createObjectNode();
                     line.set("id", id);
-                    line.put("prompt", item.path("prompt").asText(""));
+                    line.put("prompt", prompt == null ? "" : prompt);
                     line.put("error", error);
                 }
                 if (file != null) {
@@ -287,44 +292,15 @@ final class RainCommand implements Callable<Integer> {
                     out.flush();
                 }
                 done++;
-                err.printf("rain: [%d/%d] %s: %s%n", i + 1, items.size(), id,
+                err.println(Escape.visible(String.format("rain: [%d/%s] %s: %s", position, total, Escape.excerpt(id.toString(), 80),
                         o == null ? "failed: " + error : String.format("%d commits, %d searches, %.2f s (plain %.2f s)",
-                                o.result().commits(), o.result().searches(), o.result().cost().seconds(), o.plainSeconds()));
+                                o.result().commits(), o.result().searches(), o.result().cost().seconds(), o.plainSeconds()))));
                 err.flush();
             }
         }
-        err.printf("rain: %d prompts: %d done in this run, %d skipped (done before or repeated ids), %d failed; %.1f s%n",
-                items.size(), done, skipped, failed, (System.nanoTime() - start) / 1e9);
+        err.printf("rain: %d prompts: %d done in this run, %d skipped (done before), %d failed; %.1f s%n",
+                position, done, skipped, failed, (System.nanoTime() - start) / 1e9);
         return 0;
-    }
-
-    /** The input's items: objects with an id and a prompt; a line that is not one becomes an item with an error. */
-    private List<JsonNode> readInput(ObjectMapper json) throws IOException {
-        List<String> lines = Files.readAllLines(input, StandardCharsets.UTF_8);
-        List<JsonNode> items = new ArrayList<>();
-        for (int i = 0; i < lines.size(); i++) {
-            if (lines.get(i).isBlank()) {
-                continue;
-            }
-            ObjectNode item = json.createObjectNode();
-            try {
-                JsonNode node = json.readTree(lines.get(i));
-                if (!node.isObject()) {
-                    throw new IOException("not a JSON object");
-                }
-                item.set("id", node.has("id") ? node.get("id") : IntNode.valueOf(i + 1));
-                if (!node.path("prompt").isTextual()) {
-                    item.put("error", "line " + (i + 1) + " has no string \"prompt\"");
-                } else {
-                    item.put("prompt", node.get("prompt").asText());
-                }
-            } catch (IOException e) {
-                item.set("id", IntNode.valueOf(i + 1));
-                item.put("error", "line " + (i + 1) + " is not a JSON object: " + e.getMessage().lines().findFirst().orElse(""));
-            }
-            items.add(item);
-        }
-        return items;
     }
 
     private static void writeAtomically(Path file, String text) throws IOException {

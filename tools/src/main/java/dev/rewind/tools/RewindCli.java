@@ -15,7 +15,7 @@ import java.nio.charset.StandardCharsets;
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
         subcommands = {GenerateCommand.class, ChatCommand.class, InfoCommand.class, TokenizeCommand.class, TemplateCommand.class,
                 SynthCommand.class, DeraCommand.class, AlignerCommand.class, RainCommand.class, RainViewCommand.class, BenchCommand.class,
-                ConvertCommand.class,
+                ConvertCommand.class, FuzzCommand.class,
                 CommandLine.HelpCommand.class})
 public final class RewindCli {
 
@@ -37,7 +37,7 @@ public final class RewindCli {
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setExecutionExceptionHandler(new ErrorReporter(err));
         cli.setParameterExceptionHandler((ex, a) -> {
-            err.println("rewind: " + ex.getMessage());
+            err.println(dev.rewind.engine.text.Escape.visible("rewind: " + ex.getMessage()));
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options.");
             return 2;
         });
@@ -53,6 +53,9 @@ public final class RewindCli {
             }
             if (cls == GenerateCommand.class) {
                 return cls.cast(new GenerateCommand(out, err));
+            }
+            if (cls == FuzzCommand.class) {
+                return cls.cast(new FuzzCommand(out));
             }
             if (cls == InfoCommand.class) {
                 return cls.cast(new InfoCommand(out));

@@ -134,7 +134,10 @@ class AlignerCommandTest {
         assertEquals(4, Files.readAllLines(out).size(), "nothing left to do");
     }
 
-    /** An OpenAI-compatible server on loopback: HTTP 500 for questions with FAIL, no reply for HANG, else an answer. */
+    /**
+     * An OpenAI-compatible server on loopback: HTTP 500 for questions with FAIL, no reply for HANG, a 401
+     * echoing the Authorization header for ECHO, else an answer.
+     */
     private static final class Stub implements AutoCloseable {
         final HttpServer server;
         final ExecutorService executor = Executors.newCachedThreadPool();
@@ -155,6 +158,43 @@ class AlignerCommandTest {
                         Thread.currentThread().interrupt();
                     }
                     exchange.close();
+                    return;
+                }
+                if (q.contains("FOREVER")) { // D7: headers, then chunked spaces without end, as fast as they are read
+                    exchange.sendResponseHeaders(200, 0);
+                    byte[] chunk = new byte[64 * 1024];
+                    java.util.Arrays.fill(chunk, (byte) ' ');
+                    try (OutputStream o = exchange.getResponseBody()) {
+                        o.write("{\"a\":".getBytes(StandardCharsets.US_ASCII));
+                        while (true) {
+                            o.write(chunk); // fails once the client gives up
+                        }
+                    } catch (IOException gaveUp) {
+                        return;
+                    }
+                }
+                if (q.contains("HUGE")) { // D12: a valid 50 MB reply
+                    byte[] content = new byte[50 << 20];
+                    java.util.Arrays.fill(content, (byte) 'x');
+                    byte[] head = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"".getBytes(StandardCharsets.US_ASCII);
+                    byte[] tail = "\"}}]}".getBytes(StandardCharsets.US_ASCII);
+                    exchange.sendResponseHeaders(200, head.length + content.length + tail.length);
+                    try (OutputStream o = exchange.getResponseBody()) {
+                        o.write(head);
+                        o.write(content);
+                        o.write(tail);
+                    } catch (IOException gaveUp) {
+                        return;
+                    }
+                    return;
+                }
+                if (q.contains("ECHO")) { // a 401 repeating the credentials, as some gateways do
+                    byte[] reply = ("{\"error\": \"bad key in Authorization: " + exchange.getRequestHeaders().getFirst("Authorization") + "\"}")
+                            .getBytes(StandardCharsets.UTF_8);
+                    exchange.sendResponseHeaders(401, reply.length);
+                    try (OutputStream o = exchange.getResponseBody()) {
+                        o.write(reply);
+                    }
                     return;
                 }
                 boolean fail = q.contains("FAIL");
@@ -223,6 +263,57 @@ class AlignerCommandTest {
                     "--api-key-env", "MY_KEY"), "MY_KEY", "not set");
             CliTest.Run single = runWithEnvironment(Map.of(), "--aligner", stories(), "--question", "FAIL please", "--upstream-url", stub.url());
             assertOneLineError(single, "HTTP 500");
+        }
+    }
+
+    /**
+     * Issue 9, D7 and D12 through the command line: an upstream that streams without end and one that sends a
+     * valid 50 MB reply fail only their items, each within --upstream-timeout + 1 s, and the batch goes on.
+     */
+    @Test
+    void anUpstreamStreamingForeverOrSending50MegabytesFailsOnlyThatItemWithinTheTimeout(@TempDir Path dir) throws IOException {
+        Path in = dir.resolve("in.jsonl");
+        Files.writeString(in, """
+                {"id": "forever", "question": "FOREVER please"}
+                {"id": "huge", "question": "HUGE please"}
+                {"id": "fine", "question": "Where did Lily go?"}
+                """);
+        try (Stub stub = new Stub()) {
+            long start = System.nanoTime();
+            CliTest.Run r = runWithEnvironment(Map.of(), "--aligner", stories(), "--input", in.toString(), "--upstream-url", stub.url(),
+                    "--upstream-timeout", "2", "-n", "2");
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertEquals(0, r.exit(), r.err());
+            List<JsonNode> items = lines(r.out());
+            assertEquals(List.of("forever", "huge", "fine"), items.stream().map(n -> n.get("id").asText()).toList());
+            for (JsonNode failed : items.subList(0, 2)) {
+                assertTrue(failed.get("error").asText().contains("larger than 8388608 bytes"), failed.toString());
+                assertTrue(failed.get("upstream_seconds").asDouble() < 3, "within the timeout + 1 s: " + failed);
+            }
+            assertTrue(items.get(2).get("error").isNull(), items.get(2).toString());
+            assertTrue(seconds < 20, "the whole batch took " + seconds + " s");
+        }
+    }
+
+    /** Issue 9, D10: an error body that echoes the Authorization header must not put the key into the output or stderr. */
+    @Test
+    void anEchoedApiKeyIsRedactedFromTheOutputLineAndStderr(@TempDir Path dir) throws IOException {
+        Path in = dir.resolve("in.jsonl");
+        Files.writeString(in, "{\"id\": 1, \"question\": \"ECHO my key\"}\n");
+        Path out = dir.resolve("out.jsonl");
+        try (Stub stub = new Stub()) {
+            CliTest.Run r = runWithEnvironment(Map.of("OPENAI_API_KEY", "sk-live-abcdef123456"), "--aligner", stories(), "--input",
+                    in.toString(), "--upstream-url", stub.url(), "--output", out.toString(), "-n", "2");
+            assertEquals(0, r.exit(), r.err());
+            String written = Files.readString(out);
+            assertTrue(written.contains("HTTP 401") && written.contains("Bearer [redacted]"), written);
+            assertTrue(!written.contains("abcdef123456") && !r.err().contains("abcdef123456") && !r.out().contains("abcdef123456"),
+                    "the key is nowhere: " + written + r.err());
+            assertTrue(r.err().contains("Bearer [redacted]"), r.err());
+            CliTest.Run single = runWithEnvironment(Map.of("OPENAI_API_KEY", "sk-live-abcdef123456"), "--aligner", stories(),
+                    "--question", "ECHO again", "--upstream-url", stub.url());
+            assertOneLineError(single, "HTTP 401", "[redacted]");
+            assertTrue(!single.err().contains("abcdef123456"), single.err());
         }
     }
 

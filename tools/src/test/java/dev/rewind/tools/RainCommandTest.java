@@ -107,16 +107,18 @@ class RainCommandTest {
         for (String line : Files.readAllLines(output)) {
             lines.add(JSON.readTree(line));
         }
-        assertEquals(3, lines.size(), lines.toString());
+        assertEquals(4, lines.size(), lines.toString());
         assertEquals("done before", lines.get(0).get("answer").asText());
-        assertEquals(2, lines.get(1).get("id").asInt());
-        assertTrue(lines.get(1).get("error").asText().contains("not a JSON object"));
+        assertEquals("line:2", lines.get(1).get("id").asText());
+        assertTrue(lines.get(1).get("error").asText().startsWith("line 2 is not JSON"), lines.get(1).toString());
         assertEquals(7, lines.get(2).get("id").asInt());
         assertTrue(lines.get(2).has("plain_seconds") && lines.get(2).get("searches").asInt() > 0);
+        assertEquals("line:4", lines.get(3).get("id").asText());
+        assertEquals("line 4 repeats the id \"a\" of line 1", lines.get(3).get("error").asText());
 
         CliTest.Run again = run(rain("--input", input.toString(), "--output", output.toString()));
         assertEquals(0, again.exit(), again.err());
-        assertEquals(3, Files.readAllLines(output).size(), "nothing done twice");
+        assertEquals(4, Files.readAllLines(output).size(), "nothing done twice");
         assertTrue(again.err().contains("0 done in this run"), again.err());
 
         // a batch trace holds one line per prompt run, and rain-view picks one by id

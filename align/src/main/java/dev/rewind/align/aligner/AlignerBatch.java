@@ -2,19 +2,22 @@ package dev.rewind.align.aligner;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.rewind.align.batch.BatchInput;
+import dev.rewind.align.batch.BatchItem;
+
 import java.io.IOException;
-import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Predicate;
 
 /**
  * The Aligner pipeline over many questions: for each item, the answer (from the upstream when there is
  * one, else from the item), then the Aligner's correction. A problem with one item — an unreadable line,
  * an upstream that fails or times out, a question too long for the Aligner — becomes that item's
- * {@code error} and the batch goes on. Items already done (resumption) and repeated ids are skipped.
+ * {@code error} and the batch goes on. Items already done (resumption) are skipped; a repeated id is an
+ * error item under its line's id (see {@link dev.rewind.align.batch.BatchIds}), so no item is lost.
  */
 public final class AlignerBatch {
 
@@ -24,12 +27,53 @@ public final class AlignerBatch {
         void accept(AlignedItem item) throws IOException;
     }
 
+    /** The items of a run, one at a time. */
+    public interface Items {
+        /** How many items there are. */
+        int total();
+
+        /** The next item, or {@code null} after the last. */
+        InputLine next() throws IOException;
+
+        /** The items of a batch input file, read as they are needed. */
+        static Items of(BatchInput input) {
+            return new Items() {
+                @Override
+                public int total() {
+                    return input.items();
+                }
+
+                @Override
+                public InputLine next() throws IOException {
+                    BatchItem item = input.next();
+                    return item == null ? null : InputLine.of(item);
+                }
+            };
+        }
+
+        /** Items already in memory (one question from the command line). */
+        static Items of(List<InputLine> lines) {
+            Iterator<InputLine> it = List.copyOf(lines).iterator();
+            return new Items() {
+                @Override
+                public int total() {
+                    return lines.size();
+                }
+
+                @Override
+                public InputLine next() {
+                    return it.hasNext() ? it.next() : null;
+                }
+            };
+        }
+    }
+
     /** Told after each item, for a progress display. */
     @FunctionalInterface
     public interface Progress {
         /**
          * @param position 1-based position of the item among the input's items
-         * @param total    items in the input
+         * @param total    items in the input, or {@link BatchInput#UNKNOWN}
          */
         void onItem(int position, int total, AlignedItem item);
     }
@@ -37,8 +81,8 @@ public final class AlignerBatch {
     /**
      * How a run went.
      *
-     * @param items     items in the input
-     * @param skipped   items done before (or repeated ids), not processed again
+     * @param items     items in the input (for an input that could not be counted, those read)
+     * @param skipped   items done before, not processed again
      * @param processed items processed in this run
      * @param failed    of those, items with an error
      * @param truncated of those, items whose answer was cut to fit
@@ -62,36 +106,38 @@ public final class AlignerBatch {
     }
 
     /**
-     * Runs the items in order.
+     * Runs the items in order, reading them one at a time.
      *
      * @param isDone   ids that are already done (e.g. {@link ResumableOutput#isDone})
      * @param maxItems process at most this many items in this run
-     * @throws IOException when the sink cannot write (the batch stops: its output is what it cannot lose)
+     * @throws IOException when the input cannot be read or the sink cannot write (the batch stops: its
+     *                     output is what it cannot lose); a bad line is an item with an error, not this
      */
-    public Summary run(List<InputLine> lines, Predicate<JsonNode> isDone, Sink sink, Progress progress, int maxItems)
+    public Summary run(Items items, Predicate<JsonNode> isDone, Sink sink, Progress progress, int maxItems)
             throws IOException {
-        Set<String> seen = new HashSet<>();
+        int total = items.total();
         int skipped = 0;
         int processed = 0;
         int failed = 0;
         int truncated = 0;
-        for (int i = 0; i < lines.size(); i++) {
-            InputLine line = lines.get(i);
-            if (isDone.test(line.id()) || !seen.add(line.id().toString())) {
+        int position = 0;
+        for (InputLine line = items.next(); line != null; line = items.next()) {
+            position++;
+            if (isDone.test(line.id())) {
                 skipped++;
                 continue;
             }
             if (processed == maxItems) {
-                return new Summary(lines.size(), skipped, processed, failed, truncated, true);
+                return new Summary(total < 0 ? position : total, skipped, processed, failed, truncated, true);
             }
             AlignedItem item = process(line);
             sink.accept(item);
             processed++;
             failed += item.error().isPresent() ? 1 : 0;
             truncated += item.truncated() ? 1 : 0;
-            progress.onItem(i + 1, lines.size(), item);
+            progress.onItem(position, total, item);
         }
-        return new Summary(lines.size(), skipped, processed, failed, truncated, false);
+        return new Summary(total < 0 ? position : total, skipped, processed, failed, truncated, false);
     }
 
     /** One item, from the answer to the correction; never throws for a problem of the item's own. */

@@ -1,7 +1,12 @@
 package dev.rewind.align.aligner;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rewind.align.batch.BatchIds;
+import dev.rewind.align.batch.BatchInput;
+import dev.rewind.align.batch.JsonlLines;
+import dev.rewind.engine.text.Escape;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -11,9 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -48,74 +51,89 @@ public final class ResumableOutput implements AutoCloseable {
         this.resumed = resumed;
     }
 
+    /** The longest output line a resumed batch reads back (an output line is one item: far below this). */
+    static final int MAX_LINE_BYTES = 64 << 20;
+
     /**
-     * Opens (or creates) the file for appending.
+     * Opens (or creates) the file for appending. The file is read one line at a time (memory holds one
+     * line and the ids), so a large output resumes as cheaply as a small one.
      *
      * @param retryErrors drop the lines whose {@code error} is set (rewriting the file atomically), so
      *                    those ids are done again
-     * @throws IOException if the file cannot be read or written, or a complete line is not a JSON object with an id
+     * @throws IOException if the file cannot be read or written, or a complete line is not a JSON object
+     *                     with an id (the batch refuses to resume from a file it did not write)
      */
     public static ResumableOutput open(Path file, boolean retryErrors) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        int cut = 0;
+        ObjectMapper json = BatchInput.lineMapper(MAX_LINE_BYTES);
         int retried = 0;
+        long completeEnd = 0;
+        long size = 0;
         Set<String> done = new HashSet<>();
+        Set<Integer> dropped = new HashSet<>();
         if (Files.exists(file)) {
-            byte[] bytes = Files.readAllBytes(file);
-            int end = bytes.length;
-            while (end > 0 && bytes[end - 1] != '\n') {
-                end--;
+            try (JsonlLines lines = JsonlLines.open(file, MAX_LINE_BYTES)) {
+                for (JsonlLines.Line line = lines.next(); line != null && line.terminated(); line = lines.next()) {
+                    completeEnd = line.offset() + line.length() + 1;
+                    if (line.blank()) {
+                        continue;
+                    }
+                    JsonNode node = readLine(file, json, line);
+                    if (retryErrors && node.hasNonNull("error")) {
+                        retried++;
+                        dropped.add(line.number());
+                        continue;
+                    }
+                    done.add(BatchIds.key(node.get("id")));
+                }
             }
-            cut = bytes.length - end;
-            String text = new String(bytes, 0, end, StandardCharsets.UTF_8);
-            List<String> kept = new ArrayList<>();
-            int lineNumber = 0;
-            for (String line : text.split("\n", -1)) {
-                lineNumber++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                JsonNode node;
-                try {
-                    node = json.readTree(line);
-                } catch (IOException e) {
-                    throw new IOException(file + " line " + lineNumber + " is not JSON, so the batch cannot resume from it: "
-                            + e.getMessage(), e);
-                }
-                if (!node.isObject() || !node.has("id")) {
-                    throw new IOException(file + " line " + lineNumber + " has no \"id\", so the batch cannot resume from it");
-                }
-                if (retryErrors && node.hasNonNull("error")) {
-                    retried++;
-                    continue;
-                }
-                kept.add(line);
-                done.add(node.get("id").toString());
-            }
+            size = Files.size(file);
             if (retried > 0) {
-                rewrite(file, kept);
-            } else if (cut > 0) {
+                rewrite(file, dropped, completeEnd);
+            } else if (size > completeEnd) {
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-                    ch.truncate(end);
+                    ch.truncate(completeEnd);
                     ch.force(true);
                 }
             }
         }
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
-        return new ResumableOutput(channel, done, new Resumed(done.size(), cut, retried));
+        return new ResumableOutput(channel, done, new Resumed(done.size(), Math.toIntExact(Math.min(Integer.MAX_VALUE, size - completeEnd)), retried));
     }
 
-    private static void rewrite(Path file, List<String> lines) throws IOException {
+    private static JsonNode readLine(Path file, ObjectMapper json, JsonlLines.Line line) throws IOException {
+        String where = Escape.visible(file.toString()) + " line " + line.number();
+        if (line.tooLong()) {
+            throw new IOException(where + " is longer than " + MAX_LINE_BYTES + " bytes, so the batch cannot resume from it");
+        }
+        JsonNode node;
+        try {
+            node = json.readTree(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(line.bytes())).toString());
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException(where + " is not UTF-8, so the batch cannot resume from it", e);
+        } catch (JsonProcessingException e) {
+            throw new IOException(where + " is not JSON, so the batch cannot resume from it: "
+                    + Escape.excerpt(String.valueOf(e.getOriginalMessage()), 200), e);
+        }
+        if (node == null || !node.isObject() || !node.has("id")) {
+            throw new IOException(where + " has no \"id\", so the batch cannot resume from it");
+        }
+        return node;
+    }
+
+    /** Copies the complete lines but the {@code dropped} ones to a new file, moved onto {@code file} atomically. */
+    private static void rewrite(Path file, Set<Integer> dropped, long completeEnd) throws IOException {
         Path temp = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
         try {
-            StringBuilder sb = new StringBuilder();
-            for (String line : lines) {
-                sb.append(line).append('\n');
-            }
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                ByteBuffer buffer = ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
-                while (buffer.hasRemaining()) {
-                    ch.write(buffer);
+            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE);
+                 JsonlLines lines = JsonlLines.open(file, MAX_LINE_BYTES)) {
+                for (JsonlLines.Line line = lines.next(); line != null && line.offset() < completeEnd; line = lines.next()) {
+                    if (dropped.contains(line.number()) || line.blank()) {
+                        continue;
+                    }
+                    ByteBuffer buffer = ByteBuffer.allocate(line.bytes().length + 1).put(line.bytes()).put((byte) '\n').flip();
+                    while (buffer.hasRemaining()) {
+                        ch.write(buffer);
+                    }
                 }
                 ch.force(true);
             }
@@ -132,7 +150,7 @@ public final class ResumableOutput implements AutoCloseable {
 
     /** Whether a line for {@code id} is already in the file. */
     public boolean isDone(JsonNode id) {
-        return done.contains(id.toString());
+        return done.contains(BatchIds.key(id));
     }
 
     /**
@@ -148,7 +166,7 @@ public final class ResumableOutput implements AutoCloseable {
             channel.write(buffer);
         }
         channel.force(false);
-        done.add(id.toString());
+        done.add(BatchIds.key(id));
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.rewind.align.aligner;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.align.SharedModels;
+import dev.rewind.align.batch.BatchInput;
 import dev.rewind.engine.kv.KvType;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.engine.sampling.SamplingParams;
@@ -76,7 +77,7 @@ class AlignerBatchTest {
     /** Runs the batch into {@code out}, checking after each item that its line is already on disk. */
     private static AlignerBatch.Summary runInto(AlignerBatch batch, Path in, Path out, int maxItems) throws IOException {
         try (ResumableOutput output = ResumableOutput.open(out, false)) {
-            return batch.run(InputLine.read(in), output::isDone,
+            return batch.run(AlignerBatch.Items.of(BatchInput.open(in)), output::isDone,
                     item -> output.append(item.id(), JSON.writeValueAsString(item.toJson(JSON))),
                     (position, total, item) -> {
                         try {
@@ -110,10 +111,10 @@ class AlignerBatchTest {
         Path out = dir.resolve("out.jsonl");
         try (Run run = aligner()) {
             AlignerBatch.Summary s = runInto(new AlignerBatch(run.aligner(), Optional.empty()), in, out, Integer.MAX_VALUE);
-            assertEquals(new AlignerBatch.Summary(6, 1, 5, 2, 0, false), s);
+            assertEquals(new AlignerBatch.Summary(6, 0, 6, 3, 0, false), s, "every non-blank line is one item, none skipped");
         }
         List<JsonNode> lines = lines(out);
-        assertEquals(5, lines.size());
+        assertEquals(6, lines.size());
         JsonNode a = lines.get(0);
         assertEquals("a", a.get("id").asText());
         assertEquals("Who is Lily?", a.get("question").asText());
@@ -125,12 +126,15 @@ class AlignerBatchTest {
         assertEquals("input", a.get("source").asText());
         assertEquals(2, lines.get(1).get("id").asInt());
         assertTrue(lines.get(1).get("id").isInt(), "ids keep their JSON type");
-        assertEquals(4, lines.get(2).get("id").asInt(), "an unreadable line is reported under its line number");
+        assertEquals("line:4", lines.get(2).get("id").asText(), "an unreadable line is reported under its line id");
         assertTrue(lines.get(2).get("error").asText().startsWith("line 4 is not JSON"), lines.get(2).toString());
         assertEquals("c", lines.get(3).get("id").asText());
         assertTrue(lines.get(3).get("error").asText().contains("no \"answer\""), lines.get(3).toString());
         assertTrue(lines.get(3).get("corrected").isNull());
-        assertEquals(7, lines.get(4).get("id").asInt());
+        assertEquals("line:6", lines.get(4).get("id").asText(), "a repeated id is an error under the line's id, not skipped");
+        assertEquals("line 6 repeats the id \"a\" of line 1", lines.get(4).get("error").asText());
+        assertEquals("line:7", lines.get(5).get("id").asText());
+        assertTrue(lines.get(5).get("corrected").isTextual(), lines.get(5).toString());
     }
 
     @Test

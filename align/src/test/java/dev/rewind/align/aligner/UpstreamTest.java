@@ -84,7 +84,7 @@ class UpstreamTest {
     void aReplyThatIsNotTheExpectedJsonIsAFailure() throws Exception {
         try (StubChatServer server = new StubChatServer(); OpenAiUpstream upstream = client(server.baseUrl(), Duration.ofSeconds(10))) {
             UpstreamResult.Failure f = assertInstanceOf(UpstreamResult.Failure.class, upstream.answer("GARBAGE please"));
-            assertTrue(f.message().contains("no choices[0].message.content") && f.message().contains("not json"), f.message());
+            assertTrue(f.message().contains("is not JSON") && f.message().contains("<html>not json</html>"), f.message());
         }
     }
 

@@ -131,7 +131,9 @@ public final class GenerationContext implements AutoCloseable {
         }
         long promptNanos = System.nanoTime() - start;
 
-        int[] history = Arrays.copyOf(prompt, prompt.length + options.maxTokens());
+        // Sized by what the context can hold, never by --max-tokens alone (which may be 2^31 − 1): the loop
+        // stops once the context is full, after the one token chosen from the last position's logits.
+        int[] history = Arrays.copyOf(prompt, (int) Math.min((long) prompt.length + options.maxTokens(), (long) contextLength + 1));
         int length = prompt.length;
         List<Step> steps = new ArrayList<>();
         StopReason stop = StopReason.MAX_TOKENS;

@@ -2,6 +2,7 @@ package dev.rewind.engine.gguf;
 
 import dev.rewind.engine.gguf.GgufFormatException.Problem;
 import dev.rewind.engine.tensor.GgmlType;
+import dev.rewind.engine.text.Escape;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -12,6 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -83,15 +85,15 @@ public final class GgufFile implements AutoCloseable {
             long keyOffset = r.pos;
             String key = r.string("metadata key #" + i);
             long typeOffset = r.pos;
-            GgufValueType type = r.valueType("type of metadata key '" + key + "'");
+            GgufValueType type = r.valueType("type of metadata key " + q(key));
             GgufValue value = r.value(type, key);
             if (kv.put(key, value) != null) {
-                throw new GgufFormatException(path, keyOffset, Problem.DUPLICATE_NAME, "metadata key '" + key + "' appears twice");
+                throw new GgufFormatException(path, keyOffset, Problem.DUPLICATE_NAME, "metadata key " + q(key) + " appears twice");
             }
             if (key.equals("general.alignment")) {
                 if (!(value instanceof GgufValue.Int a) || a.value() <= 0 || Long.bitCount(a.value()) != 1) {
                     throw new GgufFormatException(path, typeOffset, Problem.BAD_ALIGNMENT,
-                            "general.alignment must be a positive power of two, got " + value);
+                            "general.alignment must be a positive power of two, got " + Escape.excerpt(String.valueOf(value), 100));
                 }
             }
         }
@@ -106,40 +108,40 @@ public final class GgufFile implements AutoCloseable {
             long infoOffset = r.pos;
             String name = r.string("name of tensor #" + i);
             if (seen.put(name, infoOffset) != null) {
-                throw new GgufFormatException(path, infoOffset, Problem.DUPLICATE_NAME, "tensor '" + name + "' appears twice");
+                throw new GgufFormatException(path, infoOffset, Problem.DUPLICATE_NAME, "tensor " + q(name) + " appears twice");
             }
             long dimsOffset = r.pos;
-            int nDims = r.u32("dimension count of tensor '" + name + "'");
+            int nDims = r.u32("dimension count of tensor " + q(name));
             if (nDims < 1 || nDims > MAX_DIMENSIONS) {
                 throw new GgufFormatException(path, dimsOffset, Problem.TOO_MANY_DIMENSIONS,
-                        "tensor '" + name + "' has " + Integer.toUnsignedString(nDims) + " dimensions; 1 to " + MAX_DIMENSIONS + " are allowed");
+                        "tensor " + q(name) + " has " + Integer.toUnsignedString(nDims) + " dimensions; 1 to " + MAX_DIMENSIONS + " are allowed");
             }
             long[] shape = new long[nDims];
             long elements = 1;
             for (int d = 0; d < nDims; d++) {
                 long dimOffset = r.pos;
-                shape[d] = r.u64("dimension " + d + " of tensor '" + name + "'");
+                shape[d] = r.u64("dimension " + d + " of tensor " + q(name));
                 if (shape[d] <= 0) {
                     throw new GgufFormatException(path, dimOffset, Problem.BAD_SHAPE,
-                            "tensor '" + name + "' has dimension " + d + " = " + Long.toUnsignedString(shape[d]) + "; must be at least 1");
+                            "tensor " + q(name) + " has dimension " + d + " = " + Long.toUnsignedString(shape[d]) + "; must be at least 1");
                 }
                 try {
                     elements = Math.multiplyExact(elements, shape[d]);
                 } catch (ArithmeticException e) {
                     throw new GgufFormatException(path, dimOffset, Problem.SIZE_OVERFLOW,
-                            "tensor '" + name + "' has shape " + java.util.Arrays.toString(shape) + " whose element count overflows");
+                            "tensor " + q(name) + " has shape " + java.util.Arrays.toString(shape) + " whose element count overflows");
                 }
             }
             long typeOffset = r.pos;
-            int typeId = r.u32("type of tensor '" + name + "'");
+            int typeId = r.u32("type of tensor " + q(name));
             GgmlType type = GgmlType.byId(Integer.toUnsignedLong(typeId));
             if (type == null) {
                 throw new GgufFormatException(path, typeOffset, Problem.UNKNOWN_TENSOR_TYPE,
-                        "tensor '" + name + "' has unknown type id " + Integer.toUnsignedString(typeId));
+                        "tensor " + q(name) + " has unknown type id " + Integer.toUnsignedString(typeId));
             }
             if (shape[0] % type.blockSize() != 0) {
                 throw new GgufFormatException(path, dimsOffset, Problem.BAD_SHAPE,
-                        "tensor '" + name + "' of type " + type + " has a row of " + shape[0]
+                        "tensor " + q(name) + " of type " + type + " has a row of " + shape[0]
                                 + " elements, not a multiple of its block size " + type.blockSize());
             }
             long byteSize;
@@ -147,13 +149,13 @@ public final class GgufFile implements AutoCloseable {
                 byteSize = type.byteSize(elements);
             } catch (ArithmeticException e) {
                 throw new GgufFormatException(path, dimsOffset, Problem.SIZE_OVERFLOW,
-                        "tensor '" + name + "' of type " + type + " and shape " + java.util.Arrays.toString(shape) + " has a byte size that overflows");
+                        "tensor " + q(name) + " of type " + type + " and shape " + java.util.Arrays.toString(shape) + " has a byte size that overflows");
             }
             long offsetOffset = r.pos;
-            long relOffset = r.u64("data offset of tensor '" + name + "'");
+            long relOffset = r.u64("data offset of tensor " + q(name));
             if (Long.remainderUnsigned(relOffset, alignment) != 0) { // an offset of 2^63 or more is past the end, checked below
                 throw new GgufFormatException(path, offsetOffset, Problem.BAD_ALIGNMENT,
-                        "tensor '" + name + "' data offset " + Long.toUnsignedString(relOffset) + " is not a multiple of the alignment " + alignment);
+                        "tensor " + q(name) + " data offset " + Long.toUnsignedString(relOffset) + " is not a multiple of the alignment " + alignment);
             }
             pending.add(new Pending(name, shape, type, relOffset, byteSize, offsetOffset));
         }
@@ -167,13 +169,26 @@ public final class GgufFile implements AutoCloseable {
             long start = data + p.relOffset;
             if (start < data || start > segment.byteSize() || p.byteSize > segment.byteSize() - start) {
                 throw new GgufFormatException(path, p.offsetFieldOffset, Problem.TENSOR_DATA_PAST_END,
-                        "tensor '" + p.name + "' data (" + p.byteSize + " bytes at offset " + Long.toUnsignedString(p.relOffset)
+                        "tensor " + q(p.name) + " data (" + p.byteSize + " bytes at offset " + Long.toUnsignedString(p.relOffset)
                                 + " of the data section, which starts at " + data + ") reaches past the end of the file ("
                                 + segment.byteSize() + " bytes)");
             }
             GgufTensorInfo info = new GgufTensorInfo(p.name, p.shape, p.type, start, p.byteSize);
             infos.add(info);
             byName.put(p.name, info);
+        }
+        // Two tensors sharing bytes would be one tensor read two ways (and a write through a packed copy
+        // of one would not show in the other): each tensor's bytes must be its own.
+        List<Pending> byStart = new ArrayList<>(pending);
+        byStart.sort(java.util.Comparator.comparingLong(Pending::relOffset));
+        for (int i = 1; i < byStart.size(); i++) {
+            Pending before = byStart.get(i - 1);
+            Pending p = byStart.get(i);
+            if (p.relOffset - before.relOffset < before.byteSize) {
+                throw new GgufFormatException(path, p.offsetFieldOffset, Problem.OVERLAPPING_TENSOR_DATA,
+                        "tensor " + q(p.name) + " data at offset " + p.relOffset + " of the data section overlaps the data of tensor "
+                                + q(before.name) + " (" + before.byteSize + " bytes at offset " + before.relOffset + ")");
+            }
         }
         this.tensors = Collections.unmodifiableList(infos);
         this.tensorsByName = Collections.unmodifiableMap(byName);
@@ -186,9 +201,22 @@ public final class GgufFile implements AutoCloseable {
      * @throws IOException         when it cannot be opened or mapped
      */
     public static GgufFile open(Path path) throws IOException {
+        // Refuse what is not a regular file before opening it: a directory cannot be mapped, and opening a
+        // FIFO would block until someone writes to it.
+        if (Files.isDirectory(path)) {
+            throw new IOException(Escape.visible(path + " is a directory, not a GGUF file"));
+        }
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            throw new IOException(Escape.visible(path + " is not a regular file (a device, a pipe or a socket), so it cannot be mapped"));
+        }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            MemorySegment seg;
+            try {
+                seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            } catch (IOException e) {
+                throw new IOException(Escape.visible(path + ": cannot map the file: " + e.getMessage()), e);
+            }
             return new GgufFile(path, arena, seg);
         } catch (IOException | RuntimeException e) {
             arena.close();
@@ -244,6 +272,11 @@ public final class GgufFile implements AutoCloseable {
     @Override
     public void close() {
         arena.close();
+    }
+
+    /** A name from the file (a key, a tensor name) as messages quote it: {@link Escape#quote}. */
+    static String q(String name) {
+        return Escape.quote(name);
     }
 
     /** Bounds-checked little-endian cursor over the header. */
@@ -314,7 +347,7 @@ public final class GgufFile implements AutoCloseable {
         }
 
         GgufValue value(GgufValueType type, String key) throws GgufFormatException {
-            String what = "value of '" + key + "'";
+            String what = "value of " + q(key);
             return switch (type) {
                 case UINT8 -> new GgufValue.Int(type, Byte.toUnsignedLong(u8(what)));
                 case INT8 -> new GgufValue.Int(type, u8(what));
@@ -356,20 +389,20 @@ public final class GgufFile implements AutoCloseable {
         private GgufValue array(String key, int depth) throws GgufFormatException {
             if (depth > GgufWriter.MAX_ARRAY_DEPTH) {
                 throw new GgufFormatException(path, pos, Problem.BAD_VALUE,
-                        "array '" + key + "' nests arrays more than " + GgufWriter.MAX_ARRAY_DEPTH + " deep");
+                        "array " + q(key) + " nests arrays more than " + GgufWriter.MAX_ARRAY_DEPTH + " deep");
             }
-            GgufValueType elem = valueType("element type of array '" + key + "'");
+            GgufValueType elem = valueType("element type of array " + q(key));
             long countOffset = pos;
-            long count = u64("length of array '" + key + "'");
-            checkCount(countOffset, count, elem.minBytes(), "length of array '" + key + "'");
+            long count = u64("length of array " + q(key));
+            checkCount(countOffset, count, elem.minBytes(), "length of array " + q(key));
             int n = (int) count; // fits: bounded by the file size over at least one byte per element
             if (count > Integer.MAX_VALUE - 8) {
-                throw new GgufFormatException(path, countOffset, Problem.LENGTH_PAST_END, "array '" + key + "' has too many elements: " + count);
+                throw new GgufFormatException(path, countOffset, Problem.LENGTH_PAST_END, "array " + q(key) + " has too many elements: " + count);
             }
-            String what = "element of '" + key + "'";
+            String what = "element of " + q(key);
             switch (elem) {
                 case FLOAT32, FLOAT64 -> {
-                    need(count * elem.minBytes(), "array '" + key + "'");
+                    need(count * elem.minBytes(), "array " + q(key));
                     double[] values = new double[n];
                     for (int i = 0; i < n; i++) {
                         values[i] = elem == GgufValueType.FLOAT32 ? segment.get(F32, pos) : segment.get(F64, pos);

@@ -1,11 +1,14 @@
 package dev.rewind.engine.gguf;
 
+import dev.rewind.engine.text.Escape;
+
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * A GGUF file that cannot be read: names the file, the byte offset where reading failed,
- * and what was wrong there.
+ * and what was wrong there, in one line ({@link Escape#visible} is applied to the whole message, so a
+ * name from the file cannot break it).
  */
 public final class GgufFormatException extends IOException {
 
@@ -13,7 +16,7 @@ public final class GgufFormatException extends IOException {
     public enum Problem {
         BAD_MAGIC, UNSUPPORTED_VERSION, TRUNCATED, LENGTH_PAST_END, BAD_VALUE_TYPE, BAD_VALUE,
         UNKNOWN_TENSOR_TYPE, TOO_MANY_DIMENSIONS, BAD_SHAPE, SIZE_OVERFLOW, BAD_ALIGNMENT,
-        TENSOR_DATA_PAST_END, DUPLICATE_NAME
+        TENSOR_DATA_PAST_END, OVERLAPPING_TENSOR_DATA, DUPLICATE_NAME
     }
 
     private final Path file;
@@ -21,7 +24,7 @@ public final class GgufFormatException extends IOException {
     private final Problem problem;
 
     public GgufFormatException(Path file, long offset, Problem problem, String detail) {
-        super(file + ": " + detail + " (at byte offset " + offset + ")");
+        super(Escape.visible(file + ": " + detail + " (at byte offset " + offset + ")"));
         this.file = file;
         this.offset = offset;
         this.problem = problem;

@@ -91,14 +91,20 @@ public final class GgufMetadata {
         };
     }
 
-    /** An array of integers narrowed to int; throws if a value does not fit. */
+    /** An array of integers narrowed to int; throws {@link IllegalArgumentException} naming the key and index if a value does not fit. */
     public Optional<int[]> ints(String key) {
         return switch (values.get(key)) {
             case null -> Optional.empty();
             case GgufValue.IntArray a -> {
                 int[] out = new int[a.values().length];
                 for (int i = 0; i < out.length; i++) {
-                    out[i] = Math.toIntExact(a.values()[i]);
+                    long v = a.values()[i];
+                    if (v != (int) v) {
+                        throw new IllegalArgumentException("metadata key " + GgufFile.q(key) + " holds "
+                                + (a.elementType() == GgufValueType.UINT64 ? Long.toUnsignedString(v) : Long.toString(v))
+                                + " at index " + i + ", which does not fit a 32-bit integer");
+                    }
+                    out[i] = (int) v;
                 }
                 yield Optional.of(out);
             }
@@ -107,7 +113,7 @@ public final class GgufMetadata {
     }
 
     private static IllegalArgumentException wrongType(String key, String expected, GgufValue actual) {
-        return new IllegalArgumentException("metadata key '" + key + "' should be " + expected
+        return new IllegalArgumentException("metadata key " + GgufFile.q(key) + " should be " + expected
                 + " but holds " + actual.getClass().getSimpleName());
     }
 }

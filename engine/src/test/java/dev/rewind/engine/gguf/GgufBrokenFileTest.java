@@ -377,6 +377,35 @@ class GgufBrokenFileTest {
     }
 
     @Test
+    void tensorsSharingBytesAreOverlappingTensorDataAtTheLaterOffsetField() throws IOException {
+        GgufLayout.Info b = layout.tensor("b.weight");
+        GgufLayout.Info c = layout.tensor("c.weight");
+        GgufFormatException e = assertBroken(withU64(base, c.offsetAt(), b.relOffset()), Problem.OVERLAPPING_TENSOR_DATA, c.offsetAt());
+        assertTrue(e.getMessage().contains("'c.weight'") && e.getMessage().contains("'b.weight'"), e.getMessage());
+        GgufLayout.Info a = layout.tensor("a.weight");
+        assertBroken(withU64(base, b.offsetAt(), a.relOffset()), Problem.OVERLAPPING_TENSOR_DATA, b.offsetAt());
+    }
+
+    /** Issue 9, D3: a key {@code "x\nFAKE: ..."} appearing twice made the error message two lines. */
+    @Test
+    void aKeyWithControlCharactersIsQuotedVisiblyInOneLine() throws IOException {
+        byte[] key = "x\nFAKE:1".getBytes(StandardCharsets.UTF_8);
+        assertEquals(8, key.length);
+        byte[] bytes = withBytes(withBytes(base, layout.kv("test.u32").keyAt() + 8, key), layout.kv("test.u8s").keyAt() + 8, key);
+        GgufFormatException e = assertBroken(bytes, Problem.DUPLICATE_NAME, layout.kv("test.u8s").keyAt());
+        assertTrue(e.getMessage().contains("metadata key 'x\\nFAKE:1' appears twice"), e.getMessage());
+        assertTrue(dev.rewind.engine.text.Escape.isVisible(e.getMessage()), e.getMessage());
+    }
+
+    @Test
+    void aDirectoryOrADeviceIsRefusedNamingThePath() throws IOException {
+        IOException e = assertThrows(IOException.class, () -> GgufFile.open(dir).close());
+        assertTrue(e.getMessage().contains(dir.toString()) && e.getMessage().contains("directory"), e.getMessage());
+        IOException d = assertThrows(IOException.class, () -> GgufFile.open(Path.of("/dev/null")).close());
+        assertTrue(d.getMessage().contains("/dev/null") && d.getMessage().contains("not a regular file"), d.getMessage());
+    }
+
+    @Test
     void theBaseFileItselfIsFine() {
         assertDoesNotThrow(() -> GgufFile.open(dir.resolve("base.gguf")).close());
     }
