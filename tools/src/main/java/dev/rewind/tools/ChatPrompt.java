@@ -1,6 +1,8 @@
 package dev.rewind.tools;
 
-import dev.rewind.engine.gguf.GgufFile;
+import dev.rewind.models.GgufWeights;
+import dev.rewind.models.HfWeights;
+import dev.rewind.models.ModelWeights;
 import dev.rewind.tokenizer.Tokenizer;
 import dev.rewind.tokenizer.chat.ChatFormat;
 import dev.rewind.tokenizer.chat.ChatTemplate;
@@ -28,9 +30,15 @@ record ChatPrompt(ChatFormat format, String origin) {
     /** The GGUF key of a model's chat template. */
     static final String TEMPLATE_KEY = "tokenizer.chat_template";
 
-    /** A model's own template, if its file has one. */
-    static Optional<String> modelTemplate(GgufFile file) {
-        return file.metadata().string(TEMPLATE_KEY);
+    /**
+     * A model's own template, if its file has one. A Hugging Face folder's template (in
+     * tokenizer_config.json) is not read here yet: give it with --chat-template.
+     */
+    static Optional<String> modelTemplate(ModelWeights weights) {
+        return switch (weights) {
+            case GgufWeights g -> g.gguf().metadata().string(TEMPLATE_KEY);
+            case HfWeights h -> Optional.empty();
+        };
     }
 
     /**
@@ -39,7 +47,7 @@ record ChatPrompt(ChatFormat format, String origin) {
      *
      * @throws UserException if the template does not parse
      */
-    static Optional<ChatPrompt> of(Path templateFile, GgufFile model, Tokenizer tokenizer, RenderOptions.Dialect dialect) throws IOException {
+    static Optional<ChatPrompt> of(Path templateFile, ModelWeights model, Tokenizer tokenizer, RenderOptions.Dialect dialect) throws IOException {
         String source;
         String origin;
         if (templateFile != null) {
