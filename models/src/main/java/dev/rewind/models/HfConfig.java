@@ -4,7 +4,6 @@ import dev.rewind.tokenizer.JsonCursor;
 import dev.rewind.tokenizer.JsonReader;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -27,6 +26,9 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
 
     /** The file read. */
     public static final String FILE = "config.json";
+
+    /** Far more than any model's config.json (a few KB); a larger one is refused before it is read. */
+    static final long MAX_FILE_BYTES = 16L << 20;
 
     /** Hugging Face classes Rewind runs, with the GGUF architecture each becomes. */
     public static final Map<String, String> CLASSES = classes();
@@ -52,7 +54,7 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
             throw new ModelFormatException(dir, FILE + " is missing");
         }
         try {
-            return parse(JsonCursor.root(JsonReader.parse(Files.readString(file, StandardCharsets.UTF_8), FILE), FILE));
+            return parse(JsonCursor.root(JsonReader.parse(JsonReader.readUtf8(file, FILE, MAX_FILE_BYTES), FILE), FILE));
         } catch (IllegalArgumentException e) { // TokenizerException from the JSON, or the Rope check
             throw new ModelFormatException(dir, e.getMessage(), e);
         }
@@ -77,8 +79,8 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
         int ffn = c.get("intermediate_size").integer(1, 1 << 24);
         int vocab = c.get("vocab_size").integer(1, 1 << 24);
         int context = c.find("max_position_embeddings").map(v -> v.integer(1, 1 << 24)).orElse(4096);
-        double eps = c.find("rms_norm_eps").map(JsonCursor::number).orElse(1e-6);
-        double theta = c.find("rope_theta").map(JsonCursor::number).orElse(10000.0);
+        double eps = c.find("rms_norm_eps").map(HfConfig::positiveFloat).orElse(1e-6);
+        double theta = c.find("rope_theta").map(HfConfig::positiveFloat).orElse(10000.0);
         boolean tied = c.find("tie_word_embeddings").map(JsonCursor::bool).orElse(arch.equals("gemma"));
 
         requireActivation(c, arch);
@@ -173,6 +175,16 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
         double d = v.number();
         if (!(d > 0) || Double.isInfinite(d)) {
             throw v.error("must be a positive number, got " + d);
+        }
+        return d;
+    }
+
+    /** A number the forward pass uses as a float32: positive and finite once rounded to float (1e-50 and 1e50 are not). */
+    private static double positiveFloat(JsonCursor v) {
+        double d = v.number();
+        float f = (float) d;
+        if (!(f > 0) || !Float.isFinite(f)) {
+            throw v.error("must be a finite positive number (as a float32), got " + d);
         }
         return d;
     }

@@ -204,6 +204,39 @@ class HuggingFaceModelTest {
         assertTrue(refused(llamaWithConfig("{", "{,")).contains("config.json: not valid JSON at line 1"));
     }
 
+    /** Found by the safetensors fuzz target: hyper-parameters the forward pass divides by or exponentiates were not checked. */
+    @Test
+    void epsilonAndRopeBaseMustBeFinitePositiveFloats() throws IOException {
+        for (String eps : List.of("-1", "0", "1e-60", "1e300", "0.0")) {
+            assertTrue(refused(llamaWithConfig("\"rms_norm_eps\": 1e-05", "\"rms_norm_eps\": " + eps))
+                    .contains("config.json: rms_norm_eps: must be a finite positive number (as a float32)"), eps);
+        }
+        for (String theta : List.of("-10000.0", "0", "1e39")) {
+            assertTrue(refused(llamaWithConfig("\"rope_theta\": 10000.0", "\"rope_theta\": " + theta))
+                    .contains("config.json: rope_theta: must be a finite positive number (as a float32)"), theta);
+        }
+    }
+
+    /** Found by the safetensors fuzz target: a non-UTF-8 config.json was refused with only "Input length = 1". */
+    @Test
+    void aConfigThatIsNotUtf8IsRefusedNamingTheByteOffset() throws IOException {
+        Path d = llamaWithConfig("\"llama\"", "\"llama\"");
+        byte[] bytes = Files.readAllBytes(d.resolve("config.json"));
+        int at = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf("llama\"");
+        bytes[at + 2] = (byte) 0xff;
+        Files.write(d.resolve("config.json"), bytes);
+        assertTrue(refused(d).contains("config.json: not valid UTF-8 (byte 0xff at byte offset " + (at + 2) + ")"), refused(d));
+    }
+
+    @Test
+    void anOversizedConfigIsRefusedBeforeItIsRead() throws IOException {
+        Path d = llamaWithConfig("\"llama\"", "\"llama\"");
+        try (var ch = java.nio.channels.FileChannel.open(d.resolve("config.json"), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[]{' '}), HfConfig.MAX_FILE_BYTES + 10); // sparse: no disk, no memory
+        }
+        assertTrue(refused(d).contains("config.json: " + (HfConfig.MAX_FILE_BYTES + 11) + " bytes, more than the"), refused(d));
+    }
+
     /** A one-tensor safetensors file. */
     private static byte[] safetensors(String name, String dtype, long[] shape, int elementBytes) {
         long n = 1;

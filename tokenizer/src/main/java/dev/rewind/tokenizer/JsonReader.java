@@ -32,6 +32,35 @@ public final class JsonReader {
     }
 
     /**
+     * Reads a small JSON file's text: its size is checked against {@code maxBytes} before anything is
+     * read, and its bytes must be UTF-8, the first bad one named by its byte offset.
+     *
+     * @param name how messages name the file
+     * @throws TokenizerException when the file is too large or not UTF-8
+     * @throws java.io.IOException when it cannot be read
+     */
+    public static String readUtf8(java.nio.file.Path file, String name, long maxBytes) throws java.io.IOException {
+        long size = java.nio.file.Files.size(file);
+        if (size > maxBytes) {
+            throw new TokenizerException(name + ": " + size + " bytes, more than the " + maxBytes + " this file may have");
+        }
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(java.nio.file.Files.readAllBytes(file));
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(in.remaining());
+        java.nio.charset.CharsetDecoder decoder = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.charset.CoderResult result = decoder.decode(in, out, true);
+        if (!result.isError()) {
+            result = decoder.flush(out);
+        }
+        if (result.isError()) {
+            throw new TokenizerException(name + ": not valid UTF-8 (byte 0x"
+                    + String.format("%02x", in.get(in.position()) & 0xff) + " at byte offset " + in.position() + ")");
+        }
+        return out.flip().toString();
+    }
+
+    /**
      * Parses {@code text}, the whole content of {@code file}.
      *
      * @throws TokenizerException if the text is not one JSON value

@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  */
 @Command(name = "fuzz", mixinStandardHelpOptions = true,
         description = {"Fuzz the GGUF loader and command line (mutants of the shared models), the tokenizers (random strings),",
-                "the tokenizer.json reader (mutants of ../shared/hf files) and the batch reader (random JSONL). Each case ends as accepted, a clean one-line error, or unclean",
+                "the safetensors and config.json loader (mutants of ../shared/hf-models folders), the tokenizer.json reader (mutants of ../shared/hf files) and the batch reader (random JSONL). Each case ends as accepted, a clean one-line error, or unclean",
                 "(internal error, escaped exception, OOM, multi-line or control-character message, half output, a hang",
                 "past the watchdog); every unclean case is printed with its case seed. Exit 1 if any was unclean."})
 final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
@@ -39,6 +39,10 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
             description = "Mutants of Hugging Face tokenizer.json files (default: ${DEFAULT-VALUE}).")
     int tokenizerJsonCases;
 
+    @Option(names = "--safetensors-cases", paramLabel = "N", defaultValue = "10000",
+            description = "Mutants of Hugging Face model folders: model.safetensors and config.json (default: ${DEFAULT-VALUE}).")
+    int safetensorsCases;
+
     @Option(names = "--jsonl-cases", paramLabel = "N", defaultValue = "10000", description = "Random JSONL batch files (default: ${DEFAULT-VALUE}).")
     int jsonlCases;
 
@@ -51,10 +55,10 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--replay", paramLabel = "CASE_SEED", description = "Run only the case with this case seed (needs --target).")
     String replay;
 
-    @Option(names = "--target", paramLabel = "T", description = "With --replay: gguf, tokenizer, tokenizer_json or jsonl.")
+    @Option(names = "--target", paramLabel = "T", description = "With --replay: gguf, tokenizer, tokenizer_json, jsonl or safetensors.")
     Fuzzer.Target target;
 
-    @Option(names = "--keep", paramLabel = "FILE", description = "With --replay: write the case's input file here.")
+    @Option(names = "--keep", paramLabel = "FILE", description = "With --replay: write the case's input file here (for safetensors, a folder).")
     Path keep;
 
     private final PrintStream out;
@@ -65,7 +69,7 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (ggufCases < 0 || tokenizerCases < 0 || tokenizerJsonCases < 0 || jsonlCases < 0) {
+        if (ggufCases < 0 || tokenizerCases < 0 || tokenizerJsonCases < 0 || jsonlCases < 0 || safetensorsCases < 0) {
             throw new UserException("case counts must not be negative");
         }
         if (!(watchdog > 0 && watchdog <= 3600)) {
@@ -89,7 +93,7 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
                 return o instanceof Outcome.Unclean ? 1 : 0;
             }
             long runSeed = seed != null ? seed : new SecureRandom().nextLong();
-            out.println("fuzz seed " + runSeed + " (" + ggufCases + " GGUF, " + tokenizerCases + " tokenizer, " + tokenizerJsonCases + " tokenizer.json, " + jsonlCases + " JSONL cases, models "
+            out.println("fuzz seed " + runSeed + " (" + ggufCases + " GGUF, " + tokenizerCases + " tokenizer, " + tokenizerJsonCases + " tokenizer.json, " + jsonlCases + " JSONL, " + safetensorsCases + " safetensors cases, models "
                     + folder + ")");
             out.flush();
             Map<Fuzzer.Target, Integer> cases = new EnumMap<>(Fuzzer.Target.class);
@@ -97,6 +101,7 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
             cases.put(Fuzzer.Target.TOKENIZER, tokenizerCases);
             cases.put(Fuzzer.Target.TOKENIZER_JSON, tokenizerJsonCases);
             cases.put(Fuzzer.Target.JSONL, jsonlCases);
+            cases.put(Fuzzer.Target.SAFETENSORS, safetensorsCases);
             Fuzzer.Report report = fuzzer.run(runSeed, cases, f -> {
                 out.println(f);
                 out.flush();

@@ -29,6 +29,7 @@ class FuzzSuiteTest {
     static final int TOKENIZER_CASES = 1500;
     static final int TOKENIZER_JSON_CASES = 150;
     static final int JSONL_CASES = 1000;
+    static final int SAFETENSORS_CASES = 300;
 
     @TempDir
     Path work;
@@ -40,6 +41,7 @@ class FuzzSuiteTest {
         cases.put(Fuzzer.Target.TOKENIZER, TOKENIZER_CASES);
         cases.put(Fuzzer.Target.TOKENIZER_JSON, Integer.getInteger("rewind.fuzz.tokenizer-json", TOKENIZER_JSON_CASES));
         cases.put(Fuzzer.Target.JSONL, JSONL_CASES);
+        cases.put(Fuzzer.Target.SAFETENSORS, Integer.getInteger("rewind.fuzz.safetensors", SAFETENSORS_CASES));
         try (Fuzzer fuzzer = new Fuzzer(shared(), work, Duration.ofSeconds(10))) {
             Fuzzer.Report report = fuzzer.run(SEED, cases, f -> System.out.println(f));
             report.summary().forEach(System.out::println);
@@ -47,6 +49,9 @@ class FuzzSuiteTest {
             assertEquals(List.of(), report.failures().stream().map(Fuzzer.Failure::toString).toList());
             int[] gguf = report.counts().get(Fuzzer.Target.GGUF);
             assertTrue(gguf[0] > 0 && gguf[1] > gguf[0], "mutants both load and are refused: " + report.summary());
+            int[] safetensors = report.counts().get(Fuzzer.Target.SAFETENSORS);
+            assertTrue(safetensors[0] > 0 && safetensors[1] > safetensors[0], "safetensors mutants both load and are refused: "
+                    + report.summary());
         }
     }
 

@@ -6,7 +6,6 @@ import dev.rewind.tokenizer.TokenizerException;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,6 +27,9 @@ public final class SafetensorsFolder implements AutoCloseable {
     public static final String SINGLE = "model.safetensors";
     /** The index of a sharded folder. */
     public static final String INDEX = "model.safetensors.index.json";
+
+    /** Far more than any index (a few hundred KB for the largest models); a larger one is refused before it is read. */
+    static final long MAX_INDEX_BYTES = 64L << 20;
 
     private final Path dir;
     private final List<SafetensorsFile> shards;
@@ -103,7 +105,7 @@ public final class SafetensorsFolder implements AutoCloseable {
     private static Map<String, String> weightMap(Path index) throws IOException {
         String file = index.getFileName().toString();
         try {
-            JsonCursor root = JsonCursor.root(JsonReader.parse(Files.readString(index, StandardCharsets.UTF_8), file), file);
+            JsonCursor root = JsonCursor.root(JsonReader.parse(JsonReader.readUtf8(index, file, MAX_INDEX_BYTES), file), file);
             Map<String, String> out = new LinkedHashMap<>();
             for (JsonCursor entry : root.get("weight_map").fieldValues()) {
                 String shard = entry.string();

@@ -38,7 +38,7 @@ import java.util.function.Consumer;
 public final class Fuzzer implements AutoCloseable {
 
     /** What a case feeds. */
-    public enum Target { GGUF, TOKENIZER, TOKENIZER_JSON, JSONL }
+    public enum Target { GGUF, TOKENIZER, TOKENIZER_JSON, JSONL, SAFETENSORS }
 
     /** A case that did not end cleanly: reproduce it with {@code rewind fuzz --target T --replay CASE_SEED}. */
     public record Failure(Target target, long caseSeed, String input, String what) {
@@ -77,6 +77,12 @@ public final class Fuzzer implements AutoCloseable {
     /** The Hugging Face folders (of ../shared/hf) whose tokenizer.json the TOKENIZER_JSON target mutates (the two small ones). */
     public static final List<String> HF_FOLDERS = List.of("llama2-spm", "phi3-spm");
 
+    /**
+     * The Hugging Face folders (of ../shared/hf-models) whose model.safetensors and config.json the
+     * SAFETENSORS target mutates: the two smallest (F16, BF16) and one F32 folder of two other families.
+     */
+    public static final List<String> SAFETENSORS_FOLDERS = List.of("tiny-llama-F16", "tiny-llama-BF16", "tiny-qwen2-F32", "tiny-gemma-F32");
+
     private final Path models;
     private final Path work;
     private final Duration watchdog;
@@ -84,6 +90,7 @@ public final class Fuzzer implements AutoCloseable {
     private final List<GgufMutator> mutators = new ArrayList<>();
     private final List<Tokenizer> tokenizers = new ArrayList<>();
     private final List<TokenizerJsonMutator> jsonMutators = new ArrayList<>();
+    private final List<SafetensorsMutator> safetensorsMutators = new ArrayList<>();
     private ExecutorService runner = newRunner();
     private long counter;
 
@@ -106,6 +113,13 @@ public final class Fuzzer implements AutoCloseable {
         for (String name : HF_FOLDERS) {
             jsonMutators.add(new TokenizerJsonMutator(hfFolder(name).resolve("tokenizer.json")));
         }
+        for (String name : SAFETENSORS_FOLDERS) {
+            safetensorsMutators.add(new SafetensorsMutator(hfModelFolder(name)));
+        }
+    }
+
+    private Path hfModelFolder(String name) {
+        return models.toAbsolutePath().getParent().resolve("hf-models").resolve(name);
     }
 
     private Path hfFolder(String name) {
@@ -166,6 +180,7 @@ public final class Fuzzer implements AutoCloseable {
                     case TOKENIZER -> tokenizerCase(caseSeed, input);
                     case TOKENIZER_JSON -> tokenizerJsonCase(caseSeed, input, keep);
                     case JSONL -> jsonlCase(caseSeed, input, keep);
+                    case SAFETENSORS -> safetensorsCase(caseSeed, input, keep);
                 };
             } catch (Throwable t) { // an OutOfMemoryError or StackOverflowError too: anything escaping is a defect
                 return new Outcome.Unclean("escaped " + t);
@@ -283,6 +298,38 @@ public final class Fuzzer implements AutoCloseable {
             b.append(unit.repeat(run));
         }
         return b.toString();
+    }
+
+    // ---------------------------------------------------------------- safetensors folders through the command line
+
+    private Outcome safetensorsCase(long caseSeed, String[] input, Path keep) throws IOException {
+        SplittableRandom random = new SplittableRandom(caseSeed);
+        int base = random.nextInt(safetensorsMutators.size());
+        SafetensorsMutator.Mutant mutant = safetensorsMutators.get(base).mutate(random);
+        Path folder = SafetensorsMutator.writeFolder(work.resolve("st-" + counter++), mutant, hfModelFolder(SAFETENSORS_FOLDERS.get(base)));
+        int pick = random.nextInt(20);
+        String[] args = pick == 0 ? new String[]{"info", folder.toString()}
+                : pick == 1 ? new String[]{"tokenize", "--model", folder.toString(), "--prompt", "Once upon a time <s> 12345"}
+                : new String[]{"generate", "--model", folder.toString(), "--prompt", "Once upon a time", "-n", "1", "--threads", "1",
+                "--temperature", "0"};
+        input[0] = SAFETENSORS_FOLDERS.get(base) + ": " + mutant.description() + "; " + args[0];
+        try {
+            if (keep != null) {
+                SafetensorsMutator.writeFolder(keep, mutant, hfModelFolder(SAFETENSORS_FOLDERS.get(base)));
+            }
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int exit = RewindCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+            Outcome o = classify(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+            if (o instanceof Outcome.CleanError e && !e.message().contains(folder.toString())) {
+                return new Outcome.Unclean("a refusal that does not name the folder or its file: " + e.message());
+            }
+            return o;
+        } finally {
+            try (var files = Files.walk(folder)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
     }
 
     // ---------------------------------------------------------------- tokenizer.json
