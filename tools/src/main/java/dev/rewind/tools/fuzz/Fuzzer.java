@@ -302,6 +302,9 @@ public final class Fuzzer implements AutoCloseable {
 
     // ---------------------------------------------------------------- safetensors folders through the command line
 
+    /** The one refusal of a loaded folder that is about the run, not the file: a prompt longer than a (tiny) context. */
+    private static final String RUN_LEVEL = "but the context holds";
+
     private Outcome safetensorsCase(long caseSeed, String[] input, Path keep) throws IOException {
         SplittableRandom random = new SplittableRandom(caseSeed);
         int base = random.nextInt(safetensorsMutators.size());
@@ -321,7 +324,7 @@ public final class Fuzzer implements AutoCloseable {
             ByteArrayOutputStream err = new ByteArrayOutputStream();
             int exit = RewindCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
             Outcome o = classify(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-            if (o instanceof Outcome.CleanError e && !e.message().contains(folder.toString())) {
+            if (o instanceof Outcome.CleanError e && !e.message().contains(folder.toString()) && !e.message().contains(RUN_LEVEL)) {
                 return new Outcome.Unclean("a refusal that does not name the folder or its file: " + e.message());
             }
             return o;
