@@ -72,17 +72,18 @@ final class ModelTensors {
      * when this reads for the fast path).
      */
     WeightMatrix[] experts(String name, int count, int rows, int cols) throws ModelFormatException {
-        GgufTensorInfo info = require(name);
+        WeightTensor info = require(name);
         checkShape(info, cols, rows, count);
-        MemorySegment data = file.tensorData(info);
+        MemorySegment data = info.data();
         long bytes = data.byteSize() / count;
         WeightMatrix[] out = new WeightMatrix[count];
         try {
             for (int e = 0; e < count; e++) {
-                out[e] = forProducts(WeightMatrix.of(name + "[" + e + "]", info.type(), data.asSlice(e * bytes, bytes), rows, cols));
+                WeightMatrix m = WeightMatrix.of(name + "[" + e + "]", info.type(), data.asSlice(e * bytes, bytes), rows, cols);
+                out[e] = forProducts(quantizer == null ? m : quantizer.quantize(m));
             }
         } catch (UnsupportedTensorTypeException e) {
-            throw new ModelFormatException(file.path(), e.getMessage(), e);
+            throw new ModelFormatException(info.file(), e.getMessage(), e);
         }
         return out;
     }

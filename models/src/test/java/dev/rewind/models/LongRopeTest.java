@@ -126,7 +126,7 @@ class LongRopeTest {
                     c.ffnDim(), c.vocabularySize(), c.contextLength(), c.rmsEps(), c.rope(),
                     new TransformerConfig.Attention((float) (att.scale() * a * a), att.softcap(), att.slidingWindow(), att.slidingPattern(),
                             att.slidingRope()), c.logitSoftcap(), c.experts(), c.longRope());
-            Phi3 expected = Phi3.load(new ModelTensors(s.file()), scaled, pool);
+            Phi3 expected = Phi3.load(new ModelTensors(s.file(), null), scaled, pool);
             double d = maxDiff(logits(expected, ORIGINAL), logits(lr.model(), ORIGINAL));
             assertTrue(d < 1e-4, "attention factor as a score scale: max |Δ| = " + d);
             assertTrue(maxDiff(logits(s.model(), ORIGINAL), logits(lr.model(), ORIGINAL)) > 1e-2, "the factor should matter");

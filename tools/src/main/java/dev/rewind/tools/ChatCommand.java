@@ -88,7 +88,8 @@ final class ChatCommand implements Callable<Integer> {
             int modelContext = loaded.model().config().contextLength();
             int ctx = generation.contextUpTo(modelContext, DEFAULT_CONTEXT_CAP);
             int capacity = generation.capacityFor(ctx);
-            MemoryBudget.checkKvCache(loaded.model().config(), capacity, generation.pageSize, generation.kvType, loaded.file().fileSize());
+            MemoryBudget.checkKvCache(loaded.model().config(), capacity, generation.pageSize, generation.kvType, loaded.file().fileSize(),
+                    generation.capacityRemedy());
             prompt.render(start, true); // a template that refuses the starting conversation fails before the first turn
             try (ModelRunner runner = new ModelRunner(loaded.model(), capacity, generation.pageSize, generation.kvType);
                  GenerationContext context = new GenerationContext(runner, tokenizer::isEndOfGeneration, ctx)) {

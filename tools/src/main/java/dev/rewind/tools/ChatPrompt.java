@@ -1,6 +1,10 @@
 package dev.rewind.tools;
 
 import dev.rewind.engine.gguf.GgufFile;
+import dev.rewind.models.GgufWeights;
+import dev.rewind.models.HfWeights;
+import dev.rewind.models.ModelWeights;
+import dev.rewind.tokenizer.HuggingFaceTokenizer;
 import dev.rewind.tokenizer.Tokenizer;
 import dev.rewind.tokenizer.chat.ChatFormat;
 import dev.rewind.tokenizer.chat.ChatTemplate;
@@ -33,25 +37,39 @@ record ChatPrompt(ChatFormat format, String origin) {
         return file.metadata().string(TEMPLATE_KEY);
     }
 
+    /** The template of a loaded model: the GGUF key, or a Hugging Face folder's {@code tokenizer_config.json} {@code chat_template}. */
+    static Optional<String> modelTemplate(ModelWeights weights, Tokenizer tokenizer) {
+        return switch (weights) {
+            case GgufWeights g -> modelTemplate(g.gguf());
+            case HfWeights _ -> tokenizer instanceof HuggingFaceTokenizer h ? h.config().chatTemplate() : Optional.empty();
+        };
+    }
+
+    /** Where {@link #modelTemplate(ModelWeights, Tokenizer)} reads, for messages. */
+    static String templateOrigin(ModelWeights weights) {
+        return weights instanceof GgufWeights ? weights.path() + " (" + TEMPLATE_KEY + ")"
+                : weights.path().resolve("tokenizer_config.json") + " (chat_template)";
+    }
+
     /**
      * The chat prompt of a model: {@code templateFile}'s template if given, else the model's own; empty
      * when neither exists.
      *
      * @throws UserException if the template does not parse
      */
-    static Optional<ChatPrompt> of(Path templateFile, GgufFile model, Tokenizer tokenizer, RenderOptions.Dialect dialect) throws IOException {
+    static Optional<ChatPrompt> of(Path templateFile, ModelWeights model, Tokenizer tokenizer, RenderOptions.Dialect dialect) throws IOException {
         String source;
         String origin;
         if (templateFile != null) {
             source = Files.readString(templateFile, StandardCharsets.UTF_8);
             origin = templateFile.toString();
         } else {
-            Optional<String> own = modelTemplate(model);
+            Optional<String> own = modelTemplate(model, tokenizer);
             if (own.isEmpty()) {
                 return Optional.empty();
             }
             source = own.get();
-            origin = model.path() + " (" + TEMPLATE_KEY + ")";
+            origin = templateOrigin(model);
         }
         return Optional.of(new ChatPrompt(ChatFormat.of(parse(source, origin), tokenizer, RenderOptions.DEFAULT.withDialect(dialect)), origin));
     }
