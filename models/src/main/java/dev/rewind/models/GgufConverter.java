@@ -38,6 +38,13 @@ public final class GgufConverter {
     }
 
     /**
+     * The types {@code --type} may name: those whose quantizer takes any row length the folders
+     * hold (multiples of 32); the K-quants need rows in multiples of 256 and are not offered yet.
+     */
+    private static final java.util.Set<GgmlType> TARGET_TYPES =
+            java.util.EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0);
+
+    /**
      * Converts {@code dir} into {@code out}.
      *
      * @param type     the type of the 2-D weights, or null to keep each one's own type
@@ -45,8 +52,8 @@ public final class GgufConverter {
      * @throws ModelFormatException when the folder cannot be converted (the message says why)
      */
     public static void convert(Path dir, Path out, GgmlType type, BiConsumer<String, Long> progress) throws IOException {
-        if (type != null && !WeightMatrix.SUPPORTED_TYPES.contains(type)) {
-            throw new ModelFormatException(dir, "cannot convert to " + type + " (supported: " + WeightMatrix.SUPPORTED_TYPES_TEXT + ")");
+        if (type != null && !TARGET_TYPES.contains(type)) {
+            throw new ModelFormatException(dir, "cannot convert to " + type + " (supported: F32, F16, BF16, Q8_0, Q4_0)");
         }
         HfConfig hf = HfConfig.read(dir);
         HuggingFaceTokenizer tokenizer = (HuggingFaceTokenizer) ModelLoader.loadTokenizer(dir);

@@ -51,7 +51,8 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
     public static HfConfig read(Path dir) throws IOException {
         Path file = dir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
-            throw new ModelFormatException(dir, FILE + " is missing");
+            throw new ModelFormatException(dir, "is a directory without " + FILE
+                    + ", so not a Hugging Face model folder (a model is a GGUF file or a folder of config.json, *.safetensors and tokenizer.json)");
         }
         try {
             return parse(JsonCursor.root(JsonReader.parse(JsonReader.readUtf8(file, FILE, MAX_FILE_BYTES), FILE), FILE));

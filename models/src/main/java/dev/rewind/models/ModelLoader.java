@@ -113,6 +113,10 @@ public final class ModelLoader {
      */
     public static Tokenizer loadTokenizer(Path path) throws IOException {
         if (Files.isDirectory(path)) {
+            if (!Files.isRegularFile(path.resolve("tokenizer.json"))) {
+                throw new ModelFormatException(path, "is a directory without tokenizer.json, so not a Hugging Face model folder"
+                        + " (a model is a GGUF file or a folder of config.json, *.safetensors and tokenizer.json)");
+            }
             try {
                 return Tokenizer.fromHuggingFace(path);
             } catch (IllegalArgumentException e) {

@@ -79,7 +79,8 @@ final class ModelTensors {
         WeightMatrix[] out = new WeightMatrix[count];
         try {
             for (int e = 0; e < count; e++) {
-                out[e] = forProducts(WeightMatrix.of(name + "[" + e + "]", info.type(), data.asSlice(e * bytes, bytes), rows, cols));
+                WeightMatrix m = WeightMatrix.of(name + "[" + e + "]", info.type(), data.asSlice(e * bytes, bytes), rows, cols);
+                out[e] = forProducts(quantizer == null ? m : quantizer.quantize(m));
             }
         } catch (UnsupportedTensorTypeException e) {
             throw new ModelFormatException(info.file(), e.getMessage(), e);

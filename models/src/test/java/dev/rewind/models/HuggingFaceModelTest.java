@@ -272,6 +272,6 @@ class HuggingFaceModelTest {
         IOException e = assertThrows(IOException.class, () -> ModelLoader.load(d, pool, Precision.EXACT).close());
         assertTrue(e.getMessage().contains("neither model.safetensors nor model.safetensors.index.json"), e.getMessage());
         Path noConfig = Files.createDirectories(dir.resolve("empty"));
-        assertTrue(refused(noConfig).contains("config.json is missing"));
+        assertTrue(refused(noConfig).contains("is a directory without config.json"));
     }
 }

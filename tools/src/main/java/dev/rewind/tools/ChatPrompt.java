@@ -1,8 +1,10 @@
 package dev.rewind.tools;
 
+import dev.rewind.engine.gguf.GgufFile;
 import dev.rewind.models.GgufWeights;
 import dev.rewind.models.HfWeights;
 import dev.rewind.models.ModelWeights;
+import dev.rewind.tokenizer.HuggingFaceTokenizer;
 import dev.rewind.tokenizer.Tokenizer;
 import dev.rewind.tokenizer.chat.ChatFormat;
 import dev.rewind.tokenizer.chat.ChatTemplate;
@@ -30,15 +32,23 @@ record ChatPrompt(ChatFormat format, String origin) {
     /** The GGUF key of a model's chat template. */
     static final String TEMPLATE_KEY = "tokenizer.chat_template";
 
-    /**
-     * A model's own template, if its file has one. A Hugging Face folder's template (in
-     * tokenizer_config.json) is not read here yet: give it with --chat-template.
-     */
-    static Optional<String> modelTemplate(ModelWeights weights) {
+    /** A model's own template, if its file has one. */
+    static Optional<String> modelTemplate(GgufFile file) {
+        return file.metadata().string(TEMPLATE_KEY);
+    }
+
+    /** The template of a loaded model: the GGUF key, or a Hugging Face folder's {@code tokenizer_config.json} {@code chat_template}. */
+    static Optional<String> modelTemplate(ModelWeights weights, Tokenizer tokenizer) {
         return switch (weights) {
-            case GgufWeights g -> g.gguf().metadata().string(TEMPLATE_KEY);
-            case HfWeights h -> Optional.empty();
+            case GgufWeights g -> modelTemplate(g.gguf());
+            case HfWeights _ -> tokenizer instanceof HuggingFaceTokenizer h ? h.config().chatTemplate() : Optional.empty();
         };
+    }
+
+    /** Where {@link #modelTemplate(ModelWeights, Tokenizer)} reads, for messages. */
+    static String templateOrigin(ModelWeights weights) {
+        return weights instanceof GgufWeights ? weights.path() + " (" + TEMPLATE_KEY + ")"
+                : weights.path().resolve("tokenizer_config.json") + " (chat_template)";
     }
 
     /**
@@ -54,12 +64,12 @@ record ChatPrompt(ChatFormat format, String origin) {
             source = Files.readString(templateFile, StandardCharsets.UTF_8);
             origin = templateFile.toString();
         } else {
-            Optional<String> own = modelTemplate(model);
+            Optional<String> own = modelTemplate(model, tokenizer);
             if (own.isEmpty()) {
                 return Optional.empty();
             }
             source = own.get();
-            origin = model.path() + " (" + TEMPLATE_KEY + ")";
+            origin = templateOrigin(model);
         }
         return Optional.of(new ChatPrompt(ChatFormat.of(parse(source, origin), tokenizer, RenderOptions.DEFAULT.withDialect(dialect)), origin));
     }
