@@ -1,11 +1,11 @@
 package dev.rewind.tokenizer;
 
 /**
- * The project's escaping rule (the engine's {@code Escape.visible}, which this module cannot depend on)
- * for the text a {@link TokenizerException} quotes from a file: controls, format characters, line and
- * paragraph separators and lone surrogates become visible escapes, backslashes stay, so the rule is
- * idempotent and a message stays one visible line. A test in the models module holds the two to the
- * same output.
+ * The project's one escaping rule for text from a file, a reply or an input line shown in a message
+ * or on a terminal (the engine's {@code Escape} builds its excerpts on it; a {@link TokenizerException}
+ * applies it to what it quotes): controls, format characters, line and paragraph separators and lone
+ * surrogates become visible escapes, backslashes stay, so the rule is idempotent and a message stays
+ * one visible line.
  */
 public final class VisibleText {
 

@@ -1,5 +1,7 @@
 package dev.rewind.engine.text;
 
+import dev.rewind.tokenizer.VisibleText;
+
 /**
  * The one rule for showing text that came from a file, a reply or an input line in a message or on a
  * terminal: every character that could move the cursor, end the line, start an escape sequence or
@@ -12,6 +14,9 @@ package dev.rewind.engine.text;
  * <p>Backslashes are left as they are, so the rule is idempotent: text it produced contains nothing
  * it would change, and applying it again where a message is finally printed (a safety net for
  * messages built from several sources) changes nothing.
+ *
+ * <p>The rule itself is {@link VisibleText} in the tokenizer module (the lowest module, whose own
+ * errors quote vocabulary text); this class adds the excerpts and quotes messages use.
  */
 public final class Escape {
 
@@ -20,29 +25,7 @@ public final class Escape {
 
     /** {@code text} with every character the rule names replaced by its visible escape. */
     public static String visible(CharSequence text) {
-        if (text == null) {
-            return "null";
-        }
-        int n = text.length();
-        int i = 0;
-        while (i < n && !needsEscape(text, i)) {
-            i++;
-        }
-        if (i == n) {
-            return text.toString();
-        }
-        StringBuilder out = new StringBuilder(n + 16).append(text, 0, i);
-        while (i < n) {
-            int cp = Character.codePointAt(text, i);
-            int width = Character.charCount(cp);
-            if (needsEscape(cp)) {
-                appendEscape(out, cp);
-            } else {
-                out.appendCodePoint(cp);
-            }
-            i += width;
-        }
-        return out.toString();
+        return VisibleText.visible(text);
     }
 
     /**
@@ -73,51 +56,6 @@ public final class Escape {
 
     /** Whether {@code text} holds nothing the rule would escape. */
     public static boolean isVisible(CharSequence text) {
-        for (int i = 0; i < text.length(); i++) {
-            if (needsEscape(text, i)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static boolean needsEscape(CharSequence text, int i) {
-        char c = text.charAt(i);
-        if (c >= 0x20 && c < 0x7f) {
-            return false;
-        }
-        if (Character.isHighSurrogate(c)) {
-            return i + 1 >= text.length() || !Character.isLowSurrogate(text.charAt(i + 1))
-                    || needsEscape(Character.toCodePoint(c, text.charAt(i + 1)));
-        }
-        if (Character.isLowSurrogate(c)) {
-            return i == 0 || !Character.isHighSurrogate(text.charAt(i - 1));
-        }
-        return needsEscape(c);
-    }
-
-    private static boolean needsEscape(int cp) {
-        return switch (Character.getType(cp)) {
-            case Character.CONTROL, Character.FORMAT, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR,
-                 Character.SURROGATE -> true;
-            default -> false;
-        };
-    }
-
-    private static void appendEscape(StringBuilder out, int cp) {
-        switch (cp) {
-            case '\n' -> out.append("\\n");
-            case '\r' -> out.append("\\r");
-            case '\t' -> out.append("\\t");
-            case 0 -> out.append("\\0");
-            case 0x1b -> out.append("\\e");
-            default -> {
-                if (cp < 0x100) {
-                    out.append(String.format("\\x%02X", cp));
-                } else {
-                    out.append(String.format("\\u{%04X}", cp));
-                }
-            }
-        }
+        return visible(text).contentEquals(text);
     }
 }
