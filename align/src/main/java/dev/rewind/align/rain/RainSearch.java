@@ -1,6 +1,6 @@
 package dev.rewind.align.rain;
 
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.LogitsSource;
 
@@ -254,7 +254,7 @@ final class RainSearch {
     static final class Simulation implements AutoCloseable {
         private final IntList tokens;
         private final int start;
-        Sequence sequence;
+        TokenSequence sequence;
         final List<float[]> rows = new ArrayList<>();
         private boolean handedOver;
 
@@ -453,7 +453,7 @@ final class RainSearch {
 
     private static void settle(SearchNode node, RolloutTrie trie) {
         List<int[]> spans = new ArrayList<>();
-        List<Sequence> sequences = new ArrayList<>();
+        List<TokenSequence> sequences = new ArrayList<>();
         for (SearchNode c : node.children) {
             spans.add(c.tokens);
             sequences.add(c.sequence);
