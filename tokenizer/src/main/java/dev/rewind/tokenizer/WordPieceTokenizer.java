@@ -25,7 +25,7 @@ import java.util.Optional;
  *       {@code ##} prefix, and a word with an unmatched rest or more than {@code max_input_chars_per_word}
  *       characters becomes the unknown token;</li>
  *   <li>the GGUF vocabulary type {@code bert} ({@code tokenizer.ggml.model = bert}), encoded as llama.cpp
- *       does: the text is put in NFD (accents are kept as marks, not stripped), NUL, U+FFFD and C* characters
+ *       does: each character becomes the first character of its NFD form, NUL, U+FFFD and C* characters
  *       dropped, each character lowercased on its own, punctuation, ASCII symbols and CJK ideographs made
  *       words of their own, and each word matched greedily against the vocabulary with {@code ▁} in front of
  *       its first piece (llama.cpp's converter stores word-initial pieces as {@code ▁piece} and {@code ##piece}
@@ -339,20 +339,26 @@ public final class WordPieceTokenizer {
         return words;
     }
 
-    /** llama.cpp's WPM pre-processing: NFD, drop controls, lowercase each character, cut words. */
+    /**
+     * llama.cpp's WPM pre-processing: each character replaced by the first character of its NFD form (so a
+     * precomposed accented letter loses its accent, a lone combining mark stays), controls dropped, each
+     * character lowercased, words cut.
+     */
     private static List<String> llamaCppWords(String text) {
-        String nfd = Normalizer.normalize(text, Normalizer.Form.NFD);
         List<String> words = new ArrayList<>();
         StringBuilder word = new StringBuilder();
-        for (int i = 0; i < nfd.length(); ) {
-            int cp = nfd.codePointAt(i);
+        for (int i = 0; i < text.length(); ) {
+            int cp = text.codePointAt(i);
             i += Character.charCount(cp);
+            if (cp >= 0xC0) {
+                cp = Normalizer.normalize(Character.toString(cp), Normalizer.Form.NFD).codePointAt(0);
+            }
             if (CodePointClass.isWhitespace(cp)) {
                 flush(word, words);
                 continue;
             }
-            if (cp == 0 || cp == 0xFFFD || isOther(cp)) {
-                continue;
+            if (cp == 0 || cp == 0xFFFD || (isOther(cp) && Character.getType(cp) != Character.UNASSIGNED)) {
+                continue; // llama.cpp's \p{C} flag leaves out unassigned code points
             }
             int lower = Character.toLowerCase(cp);
             if (CodePointClass.isPunctuation(cp) || (cp < 0x7F && CodePointClass.isSymbol(cp)) || isChinese(cp)) {

@@ -110,6 +110,11 @@ public final class BertEmbedder implements Embedder {
         return tokenizer.encode(text, true, maxTokens);
     }
 
+    /** The tokenizer. */
+    public WordPieceTokenizer tokenizer() {
+        return tokenizer;
+    }
+
     /** The encoder's shape. */
     public BertConfig config() {
         return encoder.config();
