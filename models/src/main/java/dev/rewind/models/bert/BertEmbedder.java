@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -80,6 +82,68 @@ public final class BertEmbedder implements Embedder {
                     Math.min(MINILM_MAX_TOKENS, weights.config().maxPositions()), arena, owned);
         } catch (IOException | RuntimeException e) {
             arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A BERT encoder exported to ONNX: {@code path} is the {@code .onnx} file, with {@code tokenizer.json} in
+     * its folder or the folder above (the Hugging Face layout {@code onnx/model.onnx}), or such a folder
+     * ({@code model.onnx} or {@code onnx/model.onnx}). Texts are cut to sentence-transformers'
+     * {@code max_seq_length} from {@code sentence_bert_config.json} when the folder has one, else to the
+     * position table's length. Mean pooling is assumed (what sentence-transformers' BERT models use).
+     *
+     * @param threads worker threads, owned and closed with the embedder
+     * @throws IOException naming the file when something is missing or not a BERT encoder Rewind runs
+     */
+    public static BertEmbedder open(Path path, int threads) throws IOException {
+        Path onnx = path;
+        if (Files.isDirectory(path)) {
+            onnx = Files.isRegularFile(path.resolve("model.onnx")) ? path.resolve("model.onnx") : path.resolve("onnx/model.onnx");
+            if (!Files.isRegularFile(onnx)) {
+                throw new IOException(path + ": a folder without model.onnx or onnx/model.onnx");
+            }
+        } else if (!Files.isRegularFile(path)) {
+            throw new java.nio.file.NoSuchFileException(path.toString());
+        } else if (!path.getFileName().toString().endsWith(".onnx")) {
+            throw new IOException(path + ": not an .onnx file or a folder holding one (embeddings run BERT encoders"
+                    + " exported to ONNX; GGUF bert files are not read yet)");
+        }
+        Path folder = onnx.toAbsolutePath().getParent();
+        Path tokenizerFile = folder.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokenizerFile) && folder.getParent() != null) {
+            tokenizerFile = folder.getParent().resolve("tokenizer.json");
+            folder = folder.getParent();
+        }
+        if (!Files.isRegularFile(tokenizerFile)) {
+            throw new IOException(onnx + ": no tokenizer.json beside it or in the folder above");
+        }
+        long size = Files.size(onnx);
+        if (size > MAX_RESOURCE_BYTES) {
+            throw new IOException(onnx + ": " + size + " bytes, more than the " + MAX_RESOURCE_BYTES
+                    + " an ONNX encoder may have here (ONNX files keep their tensors in memory to parse)");
+        }
+        WordPieceTokenizer tokenizer = WordPieceTokenizer.fromTokenizerJson(tokenizerFile);
+        byte[] bytes = Files.readAllBytes(onnx);
+        int maxSeq = Integer.MAX_VALUE;
+        Path st = folder.resolve("sentence_bert_config.json");
+        if (Files.isRegularFile(st)) {
+            String text = dev.rewind.tokenizer.JsonReader.readUtf8(st, st.toString(), 1 << 20);
+            dev.rewind.tokenizer.JsonCursor root = dev.rewind.tokenizer.JsonCursor.root(
+                    dev.rewind.tokenizer.JsonReader.parse(text, st.toString()), st.toString());
+            maxSeq = root.find("max_seq_length").map(c -> c.integer(3, 1 << 20)).orElse(Integer.MAX_VALUE);
+        }
+        WorkerPool pool = new WorkerPool(threads);
+        Arena arena = Arena.ofShared();
+        try {
+            BertWeights weights = BertOnnxLoader.load(bytes, onnx.toString(), arena);
+            check(weights.config(), tokenizer, onnx.toString());
+            String name = folder.getFileName() == null ? onnx.getFileName().toString() : folder.getFileName().toString();
+            return new BertEmbedder(name, tokenizer, new BertEncoder(weights, pool),
+                    Math.min(maxSeq, weights.config().maxPositions()), arena, pool);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            pool.close();
             throw e;
         }
     }
