@@ -8,7 +8,10 @@ import dev.rewind.align.aligner.ResumableOutput;
 import dev.rewind.align.batch.BatchInput;
 import dev.rewind.align.batch.BatchItem;
 import dev.rewind.align.rain.Conversation;
+import dev.rewind.align.rain.Embedder;
+import dev.rewind.align.rain.EncoderEmbedder;
 import dev.rewind.align.rain.HiddenStateEmbedder;
+import dev.rewind.models.bert.BertEmbedder;
 import dev.rewind.align.rain.JudgeTemplate;
 import dev.rewind.align.rain.JudgeTemplates;
 import dev.rewind.align.rain.ModelJudge;
@@ -101,6 +104,12 @@ final class RainCommand implements Callable<Integer> {
             description = "Write the search tree of every commit as JSON (a batch: one line per prompt); draw it with rain-view.")
     Path trace;
 
+    @Option(names = "--embedder", paramLabel = "NAME", defaultValue = "minilm",
+            description = {"Sentence embeddings of the similarity update and dynamic addition: minilm (default: all-MiniLM-L6-v2,"
+                    + " bundled, as in the paper's three settings) or hidden (mean-pooled final hidden states of the judge model,"
+                    + " with HiddenStateEmbedder's thresholds)."})
+    String embedderName;
+
     @Option(names = "--no-plain", description = "Skip the plain-generation baseline of the cost report.")
     boolean noPlain;
 
@@ -121,6 +130,9 @@ final class RainCommand implements Callable<Integer> {
         if ((prompt == null) == (input == null)) {
             throw new UserException(prompt == null ? "give the prompts: --prompt TEXT or --input FILE.jsonl"
                     : "--prompt and --input exclude each other");
+        }
+        if (!embedderName.equals("minilm") && !embedderName.equals("hidden")) {
+            throw new UserException("--embedder must be minilm or hidden, got '" + embedderName + "'");
         }
         RainPreset p = RainPreset.named(preset);
         RainParams rainParams = params(p);
@@ -143,8 +155,11 @@ final class RainCommand implements Callable<Integer> {
             }
             ModelJudge judge = new ModelJudge(judgeRunner, judgeLoaded.tokenizer(), template);
             open.add(judge);
-            HiddenStateEmbedder embedder = new HiddenStateEmbedder(judgeRunner, judgeLoaded.tokenizer(), 256);
-            open.add(embedder);
+            Embedder embedder = switch (embedderName) {
+                case "hidden" -> new HiddenStateEmbedder(judgeRunner, judgeLoaded.tokenizer(), 256);
+                default -> new EncoderEmbedder(BertEmbedder.miniLm(pool), true);
+            };
+            open.add((AutoCloseable) embedder);
             Rain rain = new Rain(runner, generator.tokenizer(), judge, embedder, rainParams, conversation, ctx);
             RainRun run = new RainRun(rain, runner, !noPlain);
             ObjectMapper json = new ObjectMapper();
@@ -161,6 +176,10 @@ final class RainCommand implements Callable<Integer> {
 
     private RainParams params(RainPreset p) {
         RainParams.Builder b = p.builder();
+        if (embedderName.equals("hidden")) {
+            b.similarityThreshold = HiddenStateEmbedder.SIMILARITY_THRESHOLD;
+            b.dynamicAddVarianceFactor = HiddenStateEmbedder.VARIANCE_FACTOR;
+        }
         for (String assignment : params) {
             RainParamOverrides.apply(b, assignment);
         }

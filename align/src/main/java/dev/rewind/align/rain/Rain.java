@@ -115,8 +115,10 @@ public final class Rain {
         judgeMeters.forEach(CountingSource::reset);
         embedderMeters.forEach(CountingSource::reset);
         TraceRecorder recorder = trace ? new TraceRecorder() : null;
+        TimedEmbedder timed = new TimedEmbedder(embedder);
+        long encoderTokensBefore = embedder.encoderTokens();
         long start = System.nanoTime();
-        RainSearch search = new RainSearch(counted, texts, conversation, judge, embedder, params, promptTokens, maxLength(), recorder);
+        RainSearch search = new RainSearch(counted, texts, conversation, judge, timed, params, promptTokens, maxLength(), recorder);
         StopReason stop = search.run(listener);
         double seconds = (System.nanoTime() - start) / 1e9;
         String answer = search.answerText();
@@ -128,7 +130,9 @@ public final class Rain {
         for (CountingSource c : all) {
             calls += c.calls();
         }
-        RunCost cost = new RunCost(counted.tokens(), sum(judgeMeters), sum(embedderMeters), calls, peakPages(all), seconds);
+        long embedderTokens = sum(embedderMeters) + embedder.encoderTokens() - encoderTokensBefore;
+        RunCost cost = new RunCost(counted.tokens(), sum(judgeMeters), embedderTokens, calls, peakPages(all), seconds,
+                timed.nanos() / 1e9);
         return new RainResult(prompt, promptTokens, answer, search.answerTokens(), search.commits(), search.searches(), stop, cost,
                 Optional.ofNullable(recorder).map(r -> r.build(prompt, answer)));
     }
@@ -161,6 +165,40 @@ public final class Rain {
         @Override
         public void close() {
             search.close();
+        }
+    }
+
+    /** Times the calls of the search into its embedder. */
+    private static final class TimedEmbedder implements Embedder {
+        private final Embedder inner;
+        private long nanos;
+
+        TimedEmbedder(Embedder inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public float[] embed(String text) {
+            long t = System.nanoTime();
+            try {
+                return inner.embed(text);
+            } finally {
+                nanos += System.nanoTime() - t;
+            }
+        }
+
+        @Override
+        public List<float[]> embedAll(List<String> all) {
+            long t = System.nanoTime();
+            try {
+                return inner.embedAll(all);
+            } finally {
+                nanos += System.nanoTime() - t;
+            }
+        }
+
+        long nanos() {
+            return nanos;
         }
     }
 
