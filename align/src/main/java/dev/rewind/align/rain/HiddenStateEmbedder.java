@@ -116,7 +116,7 @@ public final class HiddenStateEmbedder implements Embedder, AutoCloseable {
             for (int[] t : tokens) {
                 Sequence s = source.newSequence();
                 sequences.add(s);
-                entries.add(new Batch.Entry(s, t, Batch.Wanted.ALL));
+                entries.add(new Batch.Entry(s, t, Batch.Wanted.HIDDEN)); // hidden states only: no output product
             }
             Logits logits = source.forward(Batch.of(entries));
             List<float[]> out = new ArrayList<>(tokens.size());

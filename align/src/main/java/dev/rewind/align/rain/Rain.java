@@ -32,7 +32,15 @@ import java.util.Optional;
  *   <li>end-of-generation is the tokenizer's (EOS, EOT), not only EOS; with
  *       {@link RainParams#stopAtEndOfGeneration()} the committed span is cut after it (the TruthfulQA
  *       script's rule, applied to the adversarial preset too);</li>
- *   <li>similarity embeddings come from {@link HiddenStateEmbedder}, a substitute for MiniLM;</li>
+ *   <li>similarity embeddings: {@code rewind rain} uses all-MiniLM-L6-v2 ({@link EncoderEmbedder}), the
+ *       paper's encoder, run in pure Java; {@link HiddenStateEmbedder} (mean-pooled judge hidden states) is
+ *       an option, with the paper's thresholds kept uncalibrated for it;</li>
+ *   <li>the TruthfulQA judge is read as the official code reads it ({@link YesNoReadout}: after the whole
+ *       prompt, each label's larger spelling); the judged TruthfulQA text is {@code strip()}-ed of surrounding
+ *       white space ({@link Conversation#strip()}), so a leading space of the answer never changes the
+ *       prompt;</li>
+ *   <li>{@code rewind rain} sizes each KV cache from the longest sequence the search can reach
+ *       ({@code maxLength} + the longest span + the judge prompt), not from the model's whole context;</li>
  *   <li>a dynamic addition draws {@code dynamicAddWidth − 1} sampled spans in every preset (the HH
  *       script's count; the adversarial script's is not known) and its one-token form uses temperature 1,
  *       as the official node code does;</li>
