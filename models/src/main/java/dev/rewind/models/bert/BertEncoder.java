@@ -251,32 +251,18 @@ public final class BertEncoder {
     }
 
     /**
-     * The error function to about 1e-15 relative: the Maclaurin series below 2.5 in magnitude and the
-     * continued fraction of erfc beyond, evaluated in double.
+     * The error function to 1.2e-7 (absolute), from the Chebyshev fit of {@code erfc} in Numerical Recipes
+     * ({@code erfc(|x|) ≈ t·exp(−x² + P(t))}, {@code t = 1/(1 + |x|/2)}): one exp and nine multiply-adds, where
+     * the Maclaurin series this replaced took tens of divisions per value and most of MiniLM's time. Its error
+     * moves a GELU output by at most 6e-8 · |x|, far below the float32 rounding of the activations around it.
      */
     static double erf(double x) {
-        double a = Math.abs(x);
-        double r;
-        if (a < 2.5) {
-            double term = a;
-            double total = a;
-            double x2 = a * a;
-            for (int n = 1; n < 60 && Math.abs(term) > 1e-17 * Math.abs(total); n++) {
-                term *= -x2 / n;
-                total += term / (2 * n + 1);
-            }
-            r = total * 2 / Math.sqrt(Math.PI);
-        } else if (a > 6) {
-            r = 1;
-        } else {
-            // erfc(a) = exp(-a²)/√π · 1/(a + 1/2/(a + 1/(a + 3/2/(a + 2/(a + ...)))))
-            double f = a;
-            for (int n = 60; n >= 1; n--) {
-                f = a + (n / 2.0) / f;
-            }
-            r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / f;
-        }
-        return x < 0 ? -r : r;
+        double z = Math.abs(x);
+        double t = 1 / (1 + 0.5 * z);
+        double p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+        double erfc = t * Math.exp(-z * z + p);
+        return x >= 0 ? 1 - erfc : erfc - 1;
     }
 
     private void grow(int rows) {
