@@ -41,8 +41,8 @@ final class EmbedCommand implements Callable<Integer> {
     static final int BATCH = 64;
 
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
-            description = "A BERT sentence encoder exported to ONNX: the .onnx file (tokenizer.json beside it or one folder up),"
-                    + " or its folder (default: the bundled all-MiniLM-L6-v2).")
+            description = "A BERT sentence encoder: a GGUF file of the bert architecture, or an ONNX export (the .onnx file with"
+                    + " tokenizer.json beside it or one folder up, or its folder) (default: the bundled all-MiniLM-L6-v2).")
     Path model;
 
     @ArgGroup(multiplicity = "1")

@@ -78,12 +78,25 @@ class EmbedCommandTest {
         CliTest.Run r = CliTest.run("embed", "--input", dir.resolve("none.jsonl").toString());
         assertEquals(1, r.exit());
         assertTrue(r.err().startsWith("rewind embed: no such file:"), r.err());
+        Path other = dir.resolve("m.bin");
+        Files.writeString(other, "weights");
+        r = CliTest.run("embed", "--model", other.toString(), "--text", "x");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("not a .gguf or .onnx file"), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
         Path gguf = dir.resolve("m.gguf");
         Files.writeString(gguf, "GGUF");
         r = CliTest.run("embed", "--model", gguf.toString(), "--text", "x");
         assertEquals(1, r.exit());
-        assertTrue(r.err().contains("not an .onnx file"), r.err());
+        assertTrue(r.err().startsWith("rewind embed: bad GGUF file:"), r.err());
         assertEquals(1, r.err().lines().count(), r.err());
+        Path onnx = dir.resolve("m.onnx");
+        Files.writeString(onnx, "not protobuf");
+        Files.writeString(dir.resolve("tokenizer.json"), "{}");
+        r = CliTest.run("embed", "--model", onnx.toString(), "--text", "x");
+        assertEquals(1, r.exit());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertFalse(r.err().contains("Exception"), r.err());
         r = CliTest.run("embed", "--text", "x", "--input", "y");
         assertEquals(2, r.exit(), "--text and --input exclude each other");
     }

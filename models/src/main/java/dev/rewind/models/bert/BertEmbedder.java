@@ -1,6 +1,8 @@
 package dev.rewind.models.bert;
 
+import dev.rewind.engine.gguf.GgufFile;
 import dev.rewind.engine.parallel.WorkerPool;
+import dev.rewind.models.GgufTokenizerMetadata;
 import dev.rewind.tokenizer.WordPieceTokenizer;
 
 import java.io.IOException;
@@ -37,16 +39,21 @@ public final class BertEmbedder implements Embedder {
     private final BertEncoder encoder;
     private final int maxTokens;
     private final Arena arena;
-    private final WorkerPool ownedPool;
+    private final Runnable release;
+    private boolean closed;
 
+    /**
+     * @param arena   the off-heap memory of the weights, closed with the embedder (null: none)
+     * @param release what else closing releases: an owned worker pool, a mapped file (null: nothing)
+     */
     private BertEmbedder(String name, WordPieceTokenizer tokenizer, BertEncoder encoder, int maxTokens, Arena arena,
-                         WorkerPool ownedPool) {
+                         Runnable release) {
         this.name = name;
         this.tokenizer = tokenizer;
         this.encoder = encoder;
         this.maxTokens = maxTokens;
         this.arena = arena;
-        this.ownedPool = ownedPool;
+        this.release = release;
     }
 
     /**
@@ -79,7 +86,7 @@ public final class BertEmbedder implements Embedder {
             BertWeights weights = BertOnnxLoader.load(onnx, "classpath:" + MINILM_ONNX, arena);
             check(weights.config(), tokenizer, MINILM_ONNX);
             return new BertEmbedder("all-MiniLM-L6-v2", tokenizer, new BertEncoder(weights, Objects.requireNonNull(pool)),
-                    Math.min(MINILM_MAX_TOKENS, weights.config().maxPositions()), arena, owned);
+                    Math.min(MINILM_MAX_TOKENS, weights.config().maxPositions()), arena, owned == null ? null : owned::close);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
@@ -105,9 +112,11 @@ public final class BertEmbedder implements Embedder {
             }
         } else if (!Files.isRegularFile(path)) {
             throw new java.nio.file.NoSuchFileException(path.toString());
+        } else if (path.getFileName().toString().endsWith(".gguf")) {
+            return openGguf(path, threads);
         } else if (!path.getFileName().toString().endsWith(".onnx")) {
-            throw new IOException(path + ": not an .onnx file or a folder holding one (embeddings run BERT encoders"
-                    + " exported to ONNX; GGUF bert files are not read yet)");
+            throw new IOException(path + ": not a .gguf or .onnx file or a folder holding model.onnx (embeddings run"
+                    + " BERT encoders from GGUF files of the bert architecture or ONNX exports)");
         }
         Path folder = onnx.toAbsolutePath().getParent();
         Path tokenizerFile = folder.resolve("tokenizer.json");
@@ -140,10 +149,37 @@ public final class BertEmbedder implements Embedder {
             check(weights.config(), tokenizer, onnx.toString());
             String name = folder.getFileName() == null ? onnx.getFileName().toString() : folder.getFileName().toString();
             return new BertEmbedder(name, tokenizer, new BertEncoder(weights, pool),
-                    Math.min(maxSeq, weights.config().maxPositions()), arena, pool);
+                    Math.min(maxSeq, weights.config().maxPositions()), arena, pool::close);
         } catch (IOException | RuntimeException e) {
             arena.close();
             pool.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A GGUF file of llama.cpp's {@code bert} architecture, with its {@code bert} vocabulary (tokenized as
+     * llama.cpp does); texts are cut to the position table's length.
+     */
+    private static BertEmbedder openGguf(Path path, int threads) throws IOException {
+        GgufFile file = GgufFile.open(path);
+        WorkerPool pool = null;
+        try {
+            WordPieceTokenizer tokenizer = WordPieceTokenizer.fromMetadata(new GgufTokenizerMetadata(file.metadata()));
+            BertWeights weights = BertGgufLoader.load(file);
+            check(weights.config(), tokenizer, path.toString());
+            pool = new WorkerPool(threads);
+            String name = file.metadata().string("general.name").orElse(path.getFileName().toString());
+            WorkerPool owned = pool;
+            return new BertEmbedder(name, tokenizer, new BertEncoder(weights, pool), weights.config().maxPositions(), null, () -> {
+                owned.close();
+                file.close();
+            });
+        } catch (IOException | RuntimeException e) {
+            if (pool != null) {
+                pool.close();
+            }
+            file.close();
             throw e;
         }
     }
@@ -231,11 +267,15 @@ public final class BertEmbedder implements Embedder {
 
     @Override
     public synchronized void close() {
-        if (arena.scope().isAlive()) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (arena != null) {
             arena.close();
         }
-        if (ownedPool != null) {
-            ownedPool.close();
+        if (release != null) {
+            release.run();
         }
     }
 }
