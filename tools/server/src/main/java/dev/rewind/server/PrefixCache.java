@@ -94,6 +94,38 @@ final class PrefixCache implements AutoCloseable {
         return new Match(fork, i);
     }
 
+    /** The length of the longest cached prefix of {@code tokens[0 .. limit)}, without taking it. */
+    int matchLength(int[] tokens, int limit) {
+        Node node = root;
+        int i = 0;
+        while (i < limit) {
+            Node child = node.children.get(tokens[i]);
+            if (child == null) {
+                break;
+            }
+            int m = 0;
+            while (m < child.label.length && i + m < limit && child.label[m] == tokens[i + m]) {
+                m++;
+            }
+            i += m;
+            if (m < child.label.length) {
+                break;
+            }
+            node = child;
+        }
+        return i;
+    }
+
+    /** Tokens {@code a} and {@code b} share from the start, at most {@code limit}. */
+    static int commonPrefix(int[] a, int[] b, int limit) {
+        int n = Math.min(limit, Math.min(a.length, b.length));
+        int i = 0;
+        while (i < n && a[i] == b[i]) {
+            i++;
+        }
+        return i;
+    }
+
     /**
      * Keeps {@code sequence}, which holds the keys and values of {@code tokens[0 .. sequence.length())};
      * the cache owns it from now on (it may close it at once when a longer entry covers it).

@@ -192,41 +192,57 @@ final class Scheduler implements AutoCloseable {
         }
     }
 
-    /** Moves waiting requests into the running set while sequence slots and pages allow. */
+    /**
+     * Moves waiting requests into the running set, oldest first, while sequence slots and pages allow.
+     * A request that shares at least a page of prompt with one still being prefilled waits for that
+     * prefill to land in the prefix cache, so that requests arriving together with a common system
+     * prompt evaluate it once.
+     */
     private void admit() {
-        while (true) {
-            Job job;
-            lock.lock();
-            try {
-                job = waiting.peek();
-                if (job == null) {
-                    return;
-                }
+        lock.lock();
+        try {
+            for (java.util.Iterator<Job> it = waiting.iterator(); it.hasNext(); ) {
+                Job job = it.next();
                 if (job.cancelled() || stopping) {
-                    waiting.poll();
-                    metrics.queued.set(waiting.size());
+                    it.remove();
                     metrics.cancelled.increment();
                     job.state = Job.State.DONE;
                     job.emit(new Event.Failed(stopping ? shutdownError() : cancelledError()));
                     continue;
                 }
                 if (runningSequences() + job.request.n() > limits.maxSequences()) {
-                    return;
+                    break;
+                }
+                if (waitsForSharedPrefill(job.request.prompt())) {
+                    continue;
                 }
                 int need = Math.ceilDiv(job.request.prompt().length, pool.pageSize()) + job.request.n();
                 while (pool.freePages() < need && cache.evictOne()) {
                     metrics.prefixEvictions.increment();
                 }
                 if (pool.freePages() < need && !running.isEmpty()) {
-                    return; // wait for running requests to give pages back
+                    break; // wait for running requests to give pages back
                 }
-                waiting.poll();
-                metrics.queued.set(waiting.size());
-            } finally {
-                lock.unlock();
+                it.remove();
+                start(job);
             }
-            start(job);
+            metrics.queued.set(waiting.size());
+        } finally {
+            lock.unlock();
         }
+    }
+
+    private boolean waitsForSharedPrefill(int[] prompt) {
+        int cached = cache.matchLength(prompt, prompt.length - 1);
+        for (Job other : running) {
+            if (other.state == Job.State.PREFILL) {
+                int shared = PrefixCache.commonPrefix(prompt, other.request.prompt(), prompt.length - 1);
+                if (shared >= pool.pageSize() && shared > cached) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private int runningSequences() {
