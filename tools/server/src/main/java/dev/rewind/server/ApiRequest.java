@@ -22,8 +22,12 @@ import java.util.Map;
  * @param generation   the tokens and decoding rules
  * @param stream       answer as server-sent events
  * @param includeUsage {@code stream_options.include_usage}
+ * @param alignment    the {@code rewind} object, or null for plain decoding in the shared batch
+ * @param text         for RAIN the prompt as text (a chat rendered by its template), for the Aligner the question;
+ *                     null otherwise
  */
-record ApiRequest(boolean chat, String model, GenerationRequest generation, boolean stream, boolean includeUsage) {
+record ApiRequest(boolean chat, String model, GenerationRequest generation, boolean stream, boolean includeUsage,
+                  Alignment alignment, String text) {
 
     /** Most stop strings (OpenAI's limit). */
     static final int MAX_STOPS = 4;
@@ -55,8 +59,11 @@ record ApiRequest(boolean chat, String model, GenerationRequest generation, bool
             throw ApiException.invalid("model", "the model '" + model + "' is loaded for alignment only; generate with '" + defaultModel + "'");
         }
         refuseUnsupported(body, chat);
+        JsonNode rewind = present(body, "rewind");
+        Alignment alignment = rewind == null ? null : Alignment.parse(rewind, models);
         Tokenizer tokenizer = served.loaded().tokenizer();
         int[] prompt = chat ? chatPrompt(body, served) : completionPrompt(body, tokenizer);
+        String text = alignment == null || alignment.method().equals("dera") ? null : alignmentText(body, chat, served, alignment);
         int context = limits.context();
         if (prompt.length == 0) {
             throw ApiException.invalid(chat ? "messages" : "prompt", "the prompt has no tokens");
@@ -92,8 +99,43 @@ record ApiRequest(boolean chat, String model, GenerationRequest generation, bool
             }
             includeUsage = optionalBoolean(options, "include_usage", false);
         }
+        if (alignment != null && n != null && n != 1) {
+            throw ApiException.invalid("n", "rewind." + alignment.method() + " answers one choice: n must be 1");
+        }
+        if (alignment != null && topLogprobs >= 0) {
+            throw ApiException.invalid("logprobs", "logprobs are not reported for rewind." + alignment.method() + " requests");
+        }
         GenerationRequest generation = new GenerationRequest(prompt, sampling, max, n == null ? 1 : n, stop, topLogprobs, deadlineNanos);
-        return new ApiRequest(chat, model, generation, stream, includeUsage);
+        return new ApiRequest(chat, model, generation, stream, includeUsage, alignment, text);
+    }
+
+    /** RAIN reads the prompt as text (a chat rendered by its template); the Aligner reads the last user message as the question. */
+    private static String alignmentText(JsonNode body, boolean chat, ServedModel served, Alignment alignment) {
+        if (!chat) {
+            JsonNode prompt = present(body, "prompt");
+            if (prompt.isArray() && prompt.size() == 1) {
+                prompt = prompt.get(0);
+            }
+            if (!prompt.isTextual()) {
+                throw ApiException.invalid("prompt", "rewind." + alignment.method() + " needs the prompt as a string, not token ids");
+            }
+            return prompt.asText();
+        }
+        JsonNode messages = body.get("messages");
+        if (alignment.method().equals("aligner")) {
+            for (int i = messages.size() - 1; i >= 0; i--) {
+                if ("user".equals(messages.get(i).path("role").asText())) {
+                    return content(messages.get(i).get("content"), "messages[" + i + "].content");
+                }
+            }
+            throw ApiException.invalid("messages", "rewind.aligner needs a user message: the question");
+        }
+        List<Message> list = new ArrayList<>();
+        for (int i = 0; i < messages.size(); i++) {
+            String r = messages.get(i).get("role").asText();
+            list.add(new Message(r.equals("developer") ? "system" : r, content(messages.get(i).get("content"), "messages[" + i + "].content")));
+        }
+        return served.chat().render(list, true);
     }
 
     private static void refuseUnsupported(JsonNode body, boolean chat) {
@@ -128,21 +170,6 @@ record ApiRequest(boolean chat, String model, GenerationRequest generation, bool
             if (bestOf != null && bestOf != 1) {
                 throw ApiException.invalid("best_of", "best_of is not supported");
             }
-        }
-        JsonNode rewind = present(body, "rewind");
-        if (rewind != null) {
-            if (!rewind.isObject()) {
-                throw ApiException.invalid("rewind", "rewind must be an object such as {\"method\": \"rain\"}");
-            }
-            String method = optionalString(rewind, "method");
-            if (method == null) {
-                throw ApiException.invalid("rewind.method", "rewind.method is required (rain, dera or aligner)");
-            }
-            if (!List.of("rain", "dera", "aligner").contains(method)) {
-                throw ApiException.invalid("rewind.method", "unknown rewind.method '" + method + "' (valid: rain, dera, aligner)");
-            }
-            throw new ApiException(501, "invalid_request_error", "rewind.method", "not_implemented",
-                    "rewind.method '" + method + "' is not served yet; use the rewind " + method + " command");
         }
     }
 

@@ -21,8 +21,8 @@ sealed interface Event {
     record Finished(int index, String reason) implements Event {
     }
 
-    /** Every choice is complete. */
-    record Done(int promptTokens, int cachedTokens, int completionTokens) implements Event {
+    /** Every choice is complete; {@code report} is an alignment method's report (null for plain decoding). */
+    record Done(int promptTokens, int cachedTokens, int completionTokens, com.fasterxml.jackson.databind.JsonNode report) implements Event {
     }
 
     /** The request failed after it was accepted (a full KV cache, a timeout, shutdown). */

@@ -48,6 +48,7 @@ final class Job {
     final GenerationRequest request;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private volatile boolean cancelled;
+    private final dev.rewind.align.decode.Cancellation cancellation = new dev.rewind.align.decode.Cancellation();
 
     // The scheduler thread's state.
     State state = State.WAITING;
@@ -63,6 +64,12 @@ final class Job {
     /** Asks the scheduler to stop this request and free its pages (the client went away). */
     void cancel() {
         cancelled = true;
+        cancellation.cancel();
+    }
+
+    /** The same cancellation, for alignment strategies that poll it. */
+    dev.rewind.align.decode.Cancellation cancellation() {
+        return cancellation;
     }
 
     boolean cancelled() {

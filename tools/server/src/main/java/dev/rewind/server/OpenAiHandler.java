@@ -37,6 +37,7 @@ final class OpenAiHandler extends Handler.Abstract {
     private final String defaultModel;
     private final ServerOptions options;
     private final Scheduler scheduler;
+    private final AlignmentLane lane;
     private final Metrics metrics;
     private final IntSupplier pagesInUse;
     private final int pagesTotal;
@@ -45,12 +46,14 @@ final class OpenAiHandler extends Handler.Abstract {
     private final long created = System.currentTimeMillis() / 1000;
     private volatile boolean shuttingDown;
 
-    OpenAiHandler(Map<String, ServedModel> models, String defaultModel, ServerOptions options, Scheduler scheduler, Metrics metrics,
+    OpenAiHandler(Map<String, ServedModel> models, String defaultModel, ServerOptions options, Scheduler scheduler, AlignmentLane lane,
+                  Metrics metrics,
                   IntSupplier pagesInUse, int pagesTotal, Consumer<String> log) {
         this.models = models;
         this.defaultModel = defaultModel;
         this.options = options;
         this.scheduler = scheduler;
+        this.lane = lane;
         this.metrics = metrics;
         this.pagesInUse = pagesInUse;
         this.pagesTotal = pagesTotal;
@@ -163,7 +166,7 @@ final class OpenAiHandler extends Handler.Abstract {
         ApiRequest api = ApiRequest.parse(chat, body, models, defaultModel, options, deadline);
         Job job;
         try {
-            job = scheduler.submit(api.generation());
+            job = api.alignment() == null ? scheduler.submit(api.generation()) : lane.submit(api);
         } catch (ApiException e) {
             if (e.status() == 429) {
                 response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
@@ -223,8 +226,8 @@ final class OpenAiHandler extends Handler.Abstract {
                         return new String[]{String.valueOf(f.error().status()), " (stream failed: " + f.error().getMessage() + ")"};
                     }
                     case Event.Done d -> {
-                        if (includeUsage) {
-                            send(out, r.usageChunk(d));
+                        if (includeUsage || d.report() != null) {
+                            send(out, r.usageChunk(d, includeUsage));
                         }
                         out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
                         out.close();
@@ -415,6 +418,9 @@ final class OpenAiHandler extends Handler.Abstract {
                 c.put("finish_reason", finish[i]);
             }
             root.set("usage", usage(done));
+            if (done.report() != null) {
+                root.set("rewind", done.report());
+            }
             return root;
         }
 
@@ -469,10 +475,16 @@ final class OpenAiHandler extends Handler.Abstract {
             return root;
         }
 
-        ObjectNode usageChunk(Event.Done done) {
+        /** The last chunk: usage when asked for, the alignment report when there is one. */
+        ObjectNode usageChunk(Event.Done done, boolean includeUsage) {
             ObjectNode root = head(chat ? "chat.completion.chunk" : "text_completion");
             root.putArray("choices");
-            root.set("usage", usage(done));
+            if (includeUsage) {
+                root.set("usage", usage(done));
+            }
+            if (done.report() != null) {
+                root.set("rewind", done.report());
+            }
             return root;
         }
 

@@ -27,16 +27,18 @@ public final class RewindServer implements AutoCloseable {
 
     private final ModelRunner runner;
     private final Scheduler scheduler;
+    private final AlignmentLane lane;
     private final OpenAiHandler handler;
     private final Server http;
     private final ServerOptions options;
     private final Consumer<String> log;
     private final int port;
 
-    private RewindServer(ModelRunner runner, Scheduler scheduler, OpenAiHandler handler, Server http, ServerOptions options,
+    private RewindServer(ModelRunner runner, Scheduler scheduler, AlignmentLane lane, OpenAiHandler handler, Server http, ServerOptions options,
                          Consumer<String> log, int port) {
         this.runner = runner;
         this.scheduler = scheduler;
+        this.lane = lane;
         this.handler = handler;
         this.http = http;
         this.options = options;
@@ -71,7 +73,8 @@ public final class RewindServer implements AutoCloseable {
         Scheduler scheduler = new Scheduler(runner, pool, main.loaded().tokenizer(),
                 new Scheduler.Limits(options.maxSequences(), options.queue(), options.prefillChunk(), options.context()),
                 new PrefixCache(options.prefixCacheEntries()), metrics, log);
-        OpenAiHandler handler = new OpenAiHandler(byName, main.name(), options, scheduler, metrics, pool::pagesInUse, pool.pages(), log);
+        AlignmentLane lane = new AlignmentLane(byName, main, options, metrics, log);
+        OpenAiHandler handler = new OpenAiHandler(byName, main.name(), options, scheduler, lane, metrics, pool::pagesInUse, pool.pages(), log);
 
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("rewind-http");
@@ -88,10 +91,11 @@ public final class RewindServer implements AutoCloseable {
             http.start();
         } catch (Exception e) {
             scheduler.close();
+            lane.close();
             runner.close();
             throw e;
         }
-        return new RewindServer(runner, scheduler, handler, http, options, log, connector.getLocalPort());
+        return new RewindServer(runner, scheduler, lane, handler, http, options, log, connector.getLocalPort());
     }
 
     /** The port bound (useful with port 0). */
@@ -118,6 +122,7 @@ public final class RewindServer implements AutoCloseable {
     public void close() throws Exception {
         handler.shuttingDown();
         scheduler.close(options.shutdownGrace().toMillis());
+        lane.close();
         http.stop();
         runner.close();
         log.accept("server: stopped");

@@ -4,9 +4,9 @@ import dev.rewind.engine.kv.KvCacheFullException;
 import dev.rewind.engine.kv.PagePool;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
-import dev.rewind.engine.logits.LogitsSource;
 import dev.rewind.engine.sampling.Sampler;
 import dev.rewind.engine.sampling.SamplingParams;
+import dev.rewind.models.ModelRunner;
 import dev.rewind.tokenizer.Tokenizer;
 
 import java.nio.charset.StandardCharsets;
@@ -48,7 +48,7 @@ final class Scheduler implements AutoCloseable {
     private record Target(Job job, Job.Choice choice) {
     }
 
-    private final LogitsSource source;
+    private final ModelRunner source;
     private final PagePool pool;
     private final Tokenizer tokenizer;
     private final Limits limits;
@@ -66,7 +66,7 @@ final class Scheduler implements AutoCloseable {
     private long admissions;
     private final Thread thread;
 
-    Scheduler(LogitsSource source, PagePool pool, Tokenizer tokenizer, Limits limits, PrefixCache cache, Metrics metrics, Consumer<String> log) {
+    Scheduler(ModelRunner source, PagePool pool, Tokenizer tokenizer, Limits limits, PrefixCache cache, Metrics metrics, Consumer<String> log) {
         this.source = source;
         this.pool = pool;
         this.tokenizer = tokenizer;
@@ -142,7 +142,7 @@ final class Scheduler implements AutoCloseable {
                 if (clear != null) {
                     cache.clear();
                     metrics.cacheEntries.set(cache.entries());
-                    clear.emit(new Event.Done(0, 0, 0));
+                    clear.emit(new Event.Done(0, 0, 0, null));
                 }
                 admit();
                 reap();
@@ -413,7 +413,7 @@ final class Scheduler implements AutoCloseable {
         job.state = Job.State.DONE;
         running.remove(job);
         metrics.running.set(running.size());
-        job.emit(new Event.Done(job.request.prompt().length, job.cachedTokens, completion));
+        job.emit(new Event.Done(job.request.prompt().length, job.cachedTokens, completion, null));
     }
 
     /** The pool is full: drop a cached prefix, else re-queue (or cut short) the newest request. */
