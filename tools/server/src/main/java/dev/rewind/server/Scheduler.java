@@ -253,10 +253,14 @@ final class Scheduler implements AutoCloseable {
         return n;
     }
 
-    /** Forks the longest cached prefix of the prompt (keeping its last token to evaluate, for its logits). */
+    /** Forks the longest cached prefix of the prompt, if at least a page long (keeping its last token to evaluate, for its logits). */
     private void start(Job job) {
         int[] prompt = job.request.prompt();
         PrefixCache.Match match = cache.lookup(prompt, prompt.length - 1);
+        if (match != null && match.tokens() < pool.pageSize()) { // less than a page (a BOS): not worth a copied page
+            match.sequence().close();
+            match = null;
+        }
         if (match != null) {
             job.sequence = match.sequence();
             job.cachedTokens = match.tokens();
