@@ -64,6 +64,8 @@ final class Scheduler implements AutoCloseable {
 
     private final List<Job> running = new ArrayList<>();
     private long admissions;
+    /** Set when the pool ran out and a job was re-queued: admit nothing more until a running job finishes. */
+    private boolean pressure;
     private final Thread thread;
 
     Scheduler(ModelRunner source, PagePool pool, Tokenizer tokenizer, Limits limits, PrefixCache cache, Metrics metrics, Consumer<String> log) {
@@ -210,7 +212,7 @@ final class Scheduler implements AutoCloseable {
                     job.emit(new Event.Failed(stopping ? shutdownError() : cancelledError()));
                     continue;
                 }
-                if (runningSequences() + job.request.n() > limits.maxSequences()) {
+                if (runningSequences() + job.request.n() > limits.maxSequences() || (pressure && !running.isEmpty())) {
                     break;
                 }
                 if (waitsForSharedPrefill(job.request.prompt())) {
@@ -416,6 +418,7 @@ final class Scheduler implements AutoCloseable {
         }
         job.state = Job.State.DONE;
         running.remove(job);
+        pressure = false;
         metrics.running.set(running.size());
         job.emit(new Event.Done(job.request.prompt().length, job.cachedTokens, completion, null));
     }
@@ -438,6 +441,7 @@ final class Scheduler implements AutoCloseable {
             newest.sequence = null;
             newest.state = Job.State.WAITING;
             running.remove(newest);
+            pressure = true;
             metrics.running.set(running.size());
             lock.lock();
             try {
@@ -477,6 +481,7 @@ final class Scheduler implements AutoCloseable {
         }
         job.state = Job.State.DONE;
         running.remove(job);
+        pressure = false;
         metrics.running.set(running.size());
         metrics.cancelled.increment();
         job.emit(new Event.Failed(why));

@@ -43,6 +43,32 @@ class LimitsTest {
         }
     }
 
+    /** A pool too small for every request at once: requests wait, are re-queued or cut short, never hang or leak. */
+    @Test
+    void aSmallKvPoolDelaysOrShortensRequestsButLosesNoPage() throws Exception {
+        try (Fixture f = new Fixture()) {
+            f.start(f.defaults(), 24); // 24 pages of 16: room for about four of the eight requests below
+            List<String> prompts = List.of("Once upon a time", "The dog ran", "Sue had a cat", "A big tree", "Ben and Mia", "The sun",
+                    "Tom saw a bird", "Lily liked cake");
+            List<String> expected = new java.util.ArrayList<>();
+            for (String p : prompts) {
+                expected.add(f.greedy(f.completionPrompt(p), 70));
+            }
+            List<CompletableFuture<HttpResponse<String>>> answers = new java.util.ArrayList<>();
+            for (String p : prompts) {
+                answers.add(f.http.sendAsync(HttpRequest.newBuilder(f.uri("/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"prompt\":" + Fixture.quote(p) + ",\"max_tokens\":70,\"temperature\":0}")).build(), HttpResponse.BodyHandlers.ofString()));
+            }
+            for (int i = 0; i < prompts.size(); i++) {
+                HttpResponse<String> r = answers.get(i).get();
+                assertEquals(200, r.statusCode(), r.body());
+                String text = Fixture.JSON.readTree(r.body()).at("/choices/0/text").asText();
+                assertTrue(expected.get(i).startsWith(text), "request " + i + " is its greedy answer or a beginning of it: " + text);
+            }
+            assertEquals(0, f.pagesLeftAfterIdle());
+        }
+    }
+
     @Test
     void apiKeysAreRequiredWhenConfigured() throws Exception {
         try (Fixture f = new Fixture()) {
