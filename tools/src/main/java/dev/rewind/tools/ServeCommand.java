@@ -5,6 +5,7 @@ import dev.rewind.engine.kv.PagePool;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.TransformerConfig;
+import dev.rewind.server.EmbeddingModel;
 import dev.rewind.server.RewindServer;
 import dev.rewind.server.ServedModel;
 import dev.rewind.server.ServerOptions;
@@ -176,11 +177,13 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 RewindServer server;
                 try {
-                    server = RewindServer.start(served, options, pages, pageSize, kvType, line -> {
+                    server = RewindServer.start(served, EmbeddingModel.miniLm(n), options, pages, pageSize, kvType, line -> {
                         synchronized (err) {
                             err.println(line);
                         }
                     });
+                } catch (IllegalArgumentException e) {
+                    throw new UserException("serve: " + e.getMessage());
                 } catch (IOException e) {
                     throw new UserException("cannot listen on " + host + ":" + port + ": " + (e instanceof BindException ? "the address is in use or not local" : e.getMessage()));
                 }

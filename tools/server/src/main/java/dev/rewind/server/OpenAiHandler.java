@@ -42,13 +42,14 @@ final class OpenAiHandler extends Handler.Abstract {
     private final IntSupplier pagesInUse;
     private final int pagesTotal;
     private final Consumer<String> log;
+    private final EmbeddingModel.Holder embeddings;
     private final List<byte[]> keyDigests;
     private final long created = System.currentTimeMillis() / 1000;
     private volatile boolean shuttingDown;
 
     OpenAiHandler(Map<String, ServedModel> models, String defaultModel, ServerOptions options, Scheduler scheduler, AlignmentLane lane,
                   Metrics metrics,
-                  IntSupplier pagesInUse, int pagesTotal, Consumer<String> log) {
+                  IntSupplier pagesInUse, int pagesTotal, EmbeddingModel.Holder embeddings, Consumer<String> log) {
         this.models = models;
         this.defaultModel = defaultModel;
         this.options = options;
@@ -58,6 +59,7 @@ final class OpenAiHandler extends Handler.Abstract {
         this.pagesInUse = pagesInUse;
         this.pagesTotal = pagesTotal;
         this.log = log;
+        this.embeddings = embeddings;
         this.keyDigests = options.apiKeys().stream().map(OpenAiHandler::digest).toList();
     }
 
@@ -71,7 +73,7 @@ final class OpenAiHandler extends Handler.Abstract {
         String path = Request.getPathInContext(request);
         String method = request.getMethod();
         String endpoint = switch (path) {
-            case "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions" -> path;
+            case "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings" -> path;
             default -> "other";
         };
         int status;
@@ -102,6 +104,13 @@ final class OpenAiHandler extends Handler.Abstract {
                     String[] outcome = complete(request, response, callback, path.equals("/v1/chat/completions"), start);
                     note = outcome[1];
                     yield Integer.parseInt(outcome[0]);
+                }
+                case "/v1/embeddings" -> {
+                    requireMethod(method, "POST");
+                    authorize(request);
+                    EmbeddingsApi.Answer answer = EmbeddingsApi.answer(json, readBody(request), embeddings, shuttingDown);
+                    note = answer.note();
+                    yield sendJson(response, callback, 200, answer.body());
                 }
                 default -> throw new ApiException(404, "invalid_request_error", null, "not_found", "no such endpoint: " + method + " " + path);
             };
@@ -156,6 +165,7 @@ final class OpenAiHandler extends Handler.Abstract {
         for (String name : models.keySet()) {
             data.addObject().put("id", name).put("object", "model").put("created", created).put("owned_by", "rewind");
         }
+        data.addObject().put("id", embeddings.name()).put("object", "model").put("created", created).put("owned_by", "rewind");
         return root.toString();
     }
 

@@ -18,7 +18,8 @@ import java.util.function.Consumer;
  * front of one {@link Scheduler} that batches every running request of the first model into one
  * forward call per step, over a fixed pool of KV pages shared with a prefix cache.
  *
- * <p>Endpoints: {@code POST /v1/chat/completions}, {@code POST /v1/completions}, {@code GET /v1/models},
+ * <p>Endpoints: {@code POST /v1/chat/completions}, {@code POST /v1/completions}, {@code POST /v1/embeddings}
+ * (an {@link EmbeddingModel}, loaded on its first request), {@code GET /v1/models},
  * {@code GET /health}, {@code GET /metrics}. Start with {@link #start}; {@link #close} stops taking
  * requests, lets the running ones finish for the options' grace period, cancels the rest and frees
  * the cache.
@@ -28,17 +29,19 @@ public final class RewindServer implements AutoCloseable {
     private final ModelRunner runner;
     private final Scheduler scheduler;
     private final AlignmentLane lane;
+    private final EmbeddingModel.Holder embeddings;
     private final OpenAiHandler handler;
     private final Server http;
     private final ServerOptions options;
     private final Consumer<String> log;
     private final int port;
 
-    private RewindServer(ModelRunner runner, Scheduler scheduler, AlignmentLane lane, OpenAiHandler handler, Server http, ServerOptions options,
+    private RewindServer(ModelRunner runner, Scheduler scheduler, AlignmentLane lane, EmbeddingModel.Holder embeddings, OpenAiHandler handler, Server http, ServerOptions options,
                          Consumer<String> log, int port) {
         this.runner = runner;
         this.scheduler = scheduler;
         this.lane = lane;
+        this.embeddings = embeddings;
         this.handler = handler;
         this.http = http;
         this.options = options;
@@ -57,6 +60,15 @@ public final class RewindServer implements AutoCloseable {
      */
     public static RewindServer start(List<ServedModel> models, ServerOptions options, int kvPages, int pageSize, KvType kvType,
                                      Consumer<String> log) throws Exception {
+        return start(models, EmbeddingModel.miniLm(Runtime.getRuntime().availableProcessors()), options, kvPages, pageSize, kvType, log);
+    }
+
+    /**
+     * As {@link #start(List, ServerOptions, int, int, KvType, Consumer)}, with {@code embedding} behind
+     * {@code POST /v1/embeddings} (its name must differ from the models').
+     */
+    public static RewindServer start(List<ServedModel> models, EmbeddingModel embedding, ServerOptions options, int kvPages, int pageSize,
+                                     KvType kvType, Consumer<String> log) throws Exception {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("no model to serve");
         }
@@ -66,6 +78,9 @@ public final class RewindServer implements AutoCloseable {
                 throw new IllegalArgumentException("two models are named '" + m.name() + "'");
             }
         }
+        if (byName.containsKey(embedding.name())) {
+            throw new IllegalArgumentException("a model and the embedding model are both named '" + embedding.name() + "'");
+        }
         ServedModel main = models.getFirst();
         ModelRunner runner = new ModelRunner(main.loaded().model(), kvPages * pageSize, pageSize, kvType);
         PagePool pool = runner.pagePool();
@@ -74,7 +89,9 @@ public final class RewindServer implements AutoCloseable {
                 new Scheduler.Limits(options.maxSequences(), options.queue(), options.prefillChunk(), options.context()),
                 new PrefixCache(options.prefixCacheEntries()), metrics, log);
         AlignmentLane lane = new AlignmentLane(byName, main, options, metrics, log);
-        OpenAiHandler handler = new OpenAiHandler(byName, main.name(), options, scheduler, lane, metrics, pool::pagesInUse, pool.pages(), log);
+        EmbeddingModel.Holder embeddings = new EmbeddingModel.Holder(embedding);
+        OpenAiHandler handler = new OpenAiHandler(byName, main.name(), options, scheduler, lane, metrics, pool::pagesInUse, pool.pages(),
+                embeddings, log);
 
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("rewind-http");
@@ -95,7 +112,7 @@ public final class RewindServer implements AutoCloseable {
             runner.close();
             throw e;
         }
-        return new RewindServer(runner, scheduler, lane, handler, http, options, log, connector.getLocalPort());
+        return new RewindServer(runner, scheduler, lane, embeddings, handler, http, options, log, connector.getLocalPort());
     }
 
     /** The port bound (useful with port 0). */
@@ -124,6 +141,7 @@ public final class RewindServer implements AutoCloseable {
         scheduler.close(options.shutdownGrace().toMillis());
         lane.close();
         http.stop();
+        embeddings.close();
         runner.close();
         log.accept("server: stopped");
     }

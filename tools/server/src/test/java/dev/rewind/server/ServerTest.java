@@ -196,7 +196,7 @@ class ServerTest {
                 new Bad("/v1/chat/completions", "{\"messages\": [{\"role\": \"wizard\", \"content\": \"x\"}]}", 400, "messages[0].role"),
                 new Bad("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": 7}]}", 400, "messages[0].content"),
                 new Bad("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"top_logprobs\": 2}", 400, "top_logprobs"),
-                new Bad("/v1/embeddings", "{}", 404, null),
+                new Bad("/v1/images/generations", "{}", 404, null),
                 new Bad("/v1/completions", "{\"prompt\": \"" + "a".repeat(1 << 20) + "\"}", 413, null));
         List<Future<Fixture.Streamed>> streams = new ArrayList<>();
         try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
