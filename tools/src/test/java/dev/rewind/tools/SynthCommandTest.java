@@ -38,7 +38,7 @@ class SynthCommandTest {
         Path model = dir.resolve("tiny-q4.gguf");
         Run synth = run("synth", "--arch", "llama", "--shape", "tiny", "--type", "q4_0", "--out", model.toString(), "--seed", "3");
         assertEquals(0, synth.exit(), synth.err());
-        assertTrue(synth.out().startsWith("wrote " + model + ": tiny Q4_0"), synth.out());
+        assertTrue(synth.out().startsWith("wrote " + model + ": llama tiny Q4_0"), synth.out());
         assertTrue(Files.size(model) > 700_000, "tiny Q4_0 is about 0.8 MB");
         try (var files = Files.list(dir)) {
             assertEquals(1, files.count(), "no temporary file is left behind");
@@ -55,7 +55,7 @@ class SynthCommandTest {
         Path model = dir.resolve("tiny-q4k.gguf");
         Run synth = run("synth", "--arch", "llama", "--shape", "tiny", "--type", "q4_k", "--out", model.toString());
         assertEquals(0, synth.exit(), synth.err());
-        assertTrue(synth.out().startsWith("wrote " + model + ": tiny Q4_K"), synth.out());
+        assertTrue(synth.out().startsWith("wrote " + model + ": llama tiny Q4_K"), synth.out());
         Run generate = run("generate", "--model", model.toString(), "--prompt", "Hello world", "-n", "4",
                 "--temperature", "0", "--ignore-eos", "--output-format", "json");
         assertEquals(0, generate.exit(), generate.err());
