@@ -81,12 +81,26 @@ final class LockstepSequences implements AutoCloseable {
         }
         for (int i = 0; i < own.length; i++) {
             if (own[i].length() > s.length()) {
-                own[i].truncate(s.length());
-            } else if (own[i].length() < s.length()) {
+                rewind(own, i, s.length());
+            }
+            if (own[i].length() < s.length()) {
                 catchUp(sources.get(i), own[i], s);
             }
         }
         return own;
+    }
+
+    /**
+     * Rewinds {@code own[i]} to {@code length}, or, when its model's sliding-window layers no longer
+     * hold that position's window, replaces it by an empty sequence (the caller evaluates it again).
+     */
+    void rewind(Sequence[] own, int i, int length) {
+        if (own[i].canTruncate(length)) {
+            own[i].truncate(length);
+        } else {
+            own[i].close();
+            own[i] = sources.get(i).newSequence();
+        }
     }
 
     /** Stores the ids of the new positions; call after {@link Sequence#reserve} of {@code ids.length}. */
@@ -127,7 +141,7 @@ final class LockstepSequences implements AutoCloseable {
         for (int i = 0; i < own.length; i++) {
             own[i] = best == null ? sources.get(i).newSequence() : best[i].fork();
             if (own[i].length() > bestPrefix) {
-                own[i].truncate(bestPrefix);
+                rewind(own, i, bestPrefix);
             }
         }
         companions.put(s, own);

@@ -148,9 +148,9 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
             results = forwardAll(entries, own);
         } catch (RuntimeException | Error failure) {
             for (int e = 0; e < n; e++) {
-                for (Sequence q : own[e]) {
-                    if (q.length() > lengths[e]) {
-                        q.truncate(lengths[e]);
+                for (int i = 0; i < own[e].length; i++) {
+                    if (own[e][i].length() > lengths[e]) {
+                        lockstep.rewind(own[e], i, lengths[e]);
                     }
                 }
                 entries.get(e).sequence().truncate(lengths[e]);
