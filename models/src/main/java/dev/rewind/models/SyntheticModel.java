@@ -23,8 +23,9 @@ import java.util.stream.Collectors;
 /**
  * Writes GGUF files of the {@code llama} architecture, or of another of {@link #ARCHITECTURES},
  * with random weights, in the shape of a real model (or a tiny one for tests), so that speed can be
- * measured and the loader exercised without downloading anything. The files load in Rewind and in
- * llama.cpp.
+ * measured and the loader exercised without downloading anything. The {@code llama} files load in
+ * Rewind and in llama.cpp; the other families follow llama.cpp's tensor names and keys and load in
+ * Rewind (the local llama.cpp build, b4747, predates qwen3 and gemma3, and they were not run there).
  *
  * <p>What a file holds:
  * <ul>

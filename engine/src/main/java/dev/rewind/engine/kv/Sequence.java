@@ -1,5 +1,7 @@
 package dev.rewind.engine.kv;
 
+import dev.rewind.engine.logits.TokenSequence;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -24,7 +26,7 @@ import java.util.Arrays;
  * a length whose window reaches into them is refused ({@link #canTruncate}: the caller evaluates
  * the tokens again from the start, as llama.cpp does when its sliding-window cache lacks them).
  */
-public final class Sequence implements KvCache {
+public final class Sequence implements KvCache, TokenSequence {
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -60,6 +62,7 @@ public final class Sequence implements KvCache {
     }
 
     /** Positions holding keys and values. */
+    @Override
     public int length() {
         return length;
     }
@@ -92,6 +95,7 @@ public final class Sequence implements KvCache {
      * A new sequence with the same contents, sharing every page. Appending to either one later copies
      * at most the one partly filled page they share.
      */
+    @Override
     public Sequence fork() {
         checkOpen();
         int shared = Math.ceilDiv(length, pool.pageSize()); // pages reserved past the length stay private
@@ -114,8 +118,9 @@ public final class Sequence implements KvCache {
      * a sliding window, the sliding layers still hold the window of position {@code newLength} (or
      * {@code newLength} is 0).
      */
+    @Override
     public boolean canTruncate(int newLength) {
-        return newLength >= 0 && newLength <= length && windowHeld(newLength);
+        return !closed && newLength >= 0 && newLength <= length && windowHeld(newLength);
     }
 
     private boolean windowHeld(int newLength) {
@@ -131,6 +136,7 @@ public final class Sequence implements KvCache {
      * @throws IllegalStateException    if the sliding layers no longer hold the window of {@code newLength}
      *                                  (see {@link #canTruncate}); nothing changes then
      */
+    @Override
     public void truncate(int newLength) {
         checkOpen();
         if (newLength < 0 || newLength > length) {
@@ -259,6 +265,7 @@ public final class Sequence implements KvCache {
         closed = true;
     }
 
+    @Override
     public boolean isClosed() {
         return closed;
     }
