@@ -69,6 +69,8 @@ public final class Workspace {
     /** Rows of {@link #x} whose logits were asked for, in batch order. */
     private int[] logitSources = new int[0];
     private int logitCount;
+    /** Whether some row of the current call wants logits, not only its hidden state ({@link Batch.Wanted#HIDDEN}). */
+    private boolean logitsWanted;
     private float[] gathered = new float[0];
     private float[] flatLogits = new float[0];
     private float[][] logitRows = new float[0][];
@@ -111,6 +113,7 @@ public final class Workspace {
         grow(n, batch.logitRows());
         count = n;
         logitCount = 0;
+        logitsWanted = false;
         List<Batch.Entry> entries = batch.entries();
         if (entryFirstRow.length < entries.size()) {
             entryFirstRow = new int[entries.size()];
@@ -126,8 +129,9 @@ public final class Workspace {
         List<Sequence> reserved = new ArrayList<>(entries.size());
         try {
             for (Batch.Entry e : entries) {
-                e.sequence().reserve(e.size());
-                reserved.add(e.sequence());
+                Sequence kv = kv(e);
+                kv.reserve(e.size());
+                reserved.add(kv);
             }
         } catch (RuntimeException e) {
             for (Sequence s : reserved) {
@@ -143,10 +147,12 @@ public final class Workspace {
             for (int i = 0; i < e.size(); i++, row++) {
                 tokens[row] = e.token(i);
                 positions[row] = start + i;
-                sequences[row] = e.sequence();
-                boolean wanted = e.wanted() == Batch.Wanted.ALL || (e.wanted() == Batch.Wanted.LAST && i == e.size() - 1);
+                sequences[row] = kv(e);
+                boolean wanted = e.wanted() == Batch.Wanted.ALL || e.wanted() == Batch.Wanted.HIDDEN
+                        || (e.wanted() == Batch.Wanted.LAST && i == e.size() - 1);
                 if (wanted) {
                     logitSources[logitCount++] = row;
+                    logitsWanted |= e.wanted() != Batch.Wanted.HIDDEN;
                 }
             }
         }
@@ -316,8 +322,17 @@ public final class Workspace {
     /** Marks the new positions as filled in every sequence. */
     void advanceSequences(Batch batch) {
         for (Batch.Entry e : batch.entries()) {
-            e.sequence().advance(e.size());
+            kv(e).advance(e.size());
         }
+    }
+
+    /** The KV sequence of a batch entry: a model evaluates only sequences of a KV cache. */
+    static Sequence kv(Batch.Entry e) {
+        if (e.sequence() instanceof Sequence s) {
+            return s;
+        }
+        throw new IllegalArgumentException("a batch entry's sequence (" + e.sequence().getClass().getSimpleName()
+                + ") is not a model's KV sequence");
     }
 
     /**
@@ -330,7 +345,7 @@ public final class Workspace {
         for (int i = 0; i < logitCount; i++) {
             TransformerOps.rmsNorm(gathered, i * dim, x, logitSources[i] * dim, outputNorm, dim, config.rmsEps());
         }
-        if (logitCount > 0) {
+        if (logitCount > 0 && logitsWanted) {
             matmul.matmul(output, gathered, logitCount, flatLogits, pool);
             float cap = config.logitSoftcap();
             if (cap > 0f) {
@@ -344,6 +359,7 @@ public final class Workspace {
         }
         advanceSequences(batch);
         view.rows = logitCount;
+        view.withLogits = logitsWanted;
         return view;
     }
 
@@ -444,6 +460,7 @@ public final class Workspace {
     /** The rows of the last call, as the {@link Logits} view. */
     private final class LogitsView implements Logits {
         int rows;
+        boolean withLogits = true;
 
         @Override
         public int rows() {
@@ -459,6 +476,9 @@ public final class Workspace {
         public float[] row(int i) {
             if (i < 0 || i >= rows) {
                 throw new IndexOutOfBoundsException("logits row " + i + " of " + rows);
+            }
+            if (!withLogits) {
+                throw new IllegalStateException("the batch wanted hidden states only (Wanted.HIDDEN): no logits were computed");
             }
             return logitRows[i];
         }

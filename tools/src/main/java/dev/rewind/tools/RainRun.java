@@ -3,15 +3,24 @@ package dev.rewind.tools;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rewind.align.decode.DecodeRequest;
+import dev.rewind.align.decode.Decoded;
+import dev.rewind.align.decode.MethodReport;
+import dev.rewind.align.decode.RainDecoding;
 import dev.rewind.align.rain.PlainBaseline;
 import dev.rewind.align.rain.Rain;
 import dev.rewind.align.rain.RainResult;
 import dev.rewind.align.rain.RunCost;
 import dev.rewind.engine.logits.LogitsSource;
+import dev.rewind.engine.sampling.SamplingParams;
 
 import java.io.PrintStream;
+import java.util.Optional;
 
-/** One prompt through RAIN, then through plain greedy generation of the same length: the cost report's two sides. */
+/**
+ * One prompt through RAIN ({@link RainDecoding}), then through plain greedy generation of the same length:
+ * the cost report's two sides.
+ */
 record RainRun(Rain rain, LogitsSource generator, boolean withPlain) {
 
     /** A RAIN result with its plain baseline (absent: zeros). */
@@ -34,6 +43,7 @@ record RainRun(Rain rain, LogitsSource generator, boolean withPlain) {
             o.put("generator_tokens", c.generatorTokens());
             o.put("judge_tokens", c.judgeTokens());
             o.put("embedder_tokens", c.embedderTokens());
+            o.put("embedder_seconds", c.embedderSeconds());
             o.put("kv_pages_peak", c.kvPagesPeak());
             o.put("seconds", c.seconds());
             o.put("plain_seconds", plain.seconds());
@@ -60,6 +70,7 @@ record RainRun(Rain rain, LogitsSource generator, boolean withPlain) {
                     result.answerTokens().length, result.stop().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '), c.seconds());
             err.printf("rain: forward tokens: generator %d, judge %d, embedder %d (%d calls); KV pages peak %d%n",
                     c.generatorTokens(), c.judgeTokens(), c.embedderTokens(), c.forwardCalls(), c.kvPagesPeak());
+            err.printf("rain: embedder %.3f s, %.1f%% of the wall time%n", c.embedderSeconds(), 100 * c.embedderShare());
             if (plain.tokens() > 0) {
                 err.printf("plain: %d tokens greedily: %d forward tokens, KV pages peak %d, %.3f s%n", result.answerTokens().length,
                         plain.tokens(), plain.kvPagesPeak(), plain.seconds());
@@ -69,11 +80,12 @@ record RainRun(Rain rain, LogitsSource generator, boolean withPlain) {
         }
     }
 
+    /** One prompt through a {@link RainDecoding} (with the plain baseline when asked for). */
     Outcome run(String prompt, boolean trace) {
-        RainResult r = rain.run(prompt, trace);
-        PlainBaseline.Cost plain = withPlain && r.answerTokens().length > 0
-                ? PlainBaseline.measure(generator, r.promptTokens(), r.answerTokens().length)
-                : new PlainBaseline.Cost(0, 0, 0);
-        return new Outcome(r, plain, rain.params().seed());
+        try (RainDecoding decoding = new RainDecoding(rain, withPlain ? Optional.of(generator) : Optional.empty(), trace)) {
+            Decoded d = decoding.decode(DecodeRequest.ofText(prompt, SamplingParams.GREEDY, Integer.MAX_VALUE));
+            MethodReport.Rain report = (MethodReport.Rain) d.report();
+            return new Outcome(report.result(), report.plain(), rain.params().seed());
+        }
     }
 }

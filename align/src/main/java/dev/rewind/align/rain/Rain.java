@@ -32,7 +32,15 @@ import java.util.Optional;
  *   <li>end-of-generation is the tokenizer's (EOS, EOT), not only EOS; with
  *       {@link RainParams#stopAtEndOfGeneration()} the committed span is cut after it (the TruthfulQA
  *       script's rule, applied to the adversarial preset too);</li>
- *   <li>similarity embeddings come from {@link HiddenStateEmbedder}, a substitute for MiniLM;</li>
+ *   <li>similarity embeddings: {@code rewind rain} uses all-MiniLM-L6-v2 ({@link EncoderEmbedder}), the
+ *       paper's encoder, run in pure Java; {@link HiddenStateEmbedder} (mean-pooled judge hidden states) is
+ *       an option, with the paper's thresholds kept uncalibrated for it;</li>
+ *   <li>the TruthfulQA judge is read as the official code reads it ({@link YesNoReadout}: after the whole
+ *       prompt, each label's larger spelling); the judged TruthfulQA text is {@code strip()}-ed of surrounding
+ *       white space ({@link Conversation#strip()}), so a leading space of the answer never changes the
+ *       prompt;</li>
+ *   <li>{@code rewind rain} sizes each KV cache from the longest sequence the search can reach
+ *       ({@code maxLength} + the longest span + the judge prompt), not from the model's whole context;</li>
  *   <li>a dynamic addition draws {@code dynamicAddWidth − 1} sampled spans in every preset (the HH
  *       script's count; the adversarial script's is not known) and its one-token form uses temperature 1,
  *       as the official node code does;</li>
@@ -100,7 +108,40 @@ public final class Rain {
         return run(userText, trace, null);
     }
 
+    /**
+     * Hears a request's commits and may stop it: what a caller streaming the answer, or cancelling it,
+     * gives {@link #run(String, boolean, Observer, int)}. Both methods default to doing nothing.
+     */
+    public interface Observer {
+        /**
+         * After each commit: the committed answer so far (text as {@link RainResult#answer()} would be,
+         * and its tokens). The text grows at its end, except that a later commit may cut it before a new
+         * user turn marker.
+         */
+        default void afterCommit(String answerText, int[] answerTokens) {
+        }
+
+        /** Asked after every inner iteration and commit: true stops the request ({@link StopReason#HALTED}). */
+        default boolean halt() {
+            return false;
+        }
+    }
+
+    /**
+     * {@link #run(String, boolean)} with an observer and a per-request cap on answer tokens (the lower of
+     * it and {@link RainParams#maxNewTokens()} applies).
+     *
+     * @throws IllegalArgumentException if {@code maxNewTokens} is below 1
+     */
+    public RainResult run(String userText, boolean trace, Observer observer, int maxNewTokens) {
+        return run(userText, trace, null, Objects.requireNonNull(observer, "observer"), maxNewTokens);
+    }
+
     RainResult run(String userText, boolean trace, RainSearch.Listener listener) {
+        return run(userText, trace, listener, RainSearch.NO_OBSERVER, params.maxNewTokens());
+    }
+
+    private RainResult run(String userText, boolean trace, RainSearch.Listener listener, Observer observer, int maxNewTokens) {
         String prompt = conversation.prompt(userText);
         int[] promptTokens = promptTokens(userText);
         if (promptTokens.length == 0) {
@@ -115,9 +156,12 @@ public final class Rain {
         judgeMeters.forEach(CountingSource::reset);
         embedderMeters.forEach(CountingSource::reset);
         TraceRecorder recorder = trace ? new TraceRecorder() : null;
+        TimedEmbedder timed = new TimedEmbedder(embedder);
+        long encoderTokensBefore = embedder.encoderTokens();
         long start = System.nanoTime();
-        RainSearch search = new RainSearch(counted, texts, conversation, judge, embedder, params, promptTokens, maxLength(), recorder);
-        StopReason stop = search.run(listener);
+        RainSearch search = new RainSearch(counted, texts, conversation, judge, timed, params, promptTokens, maxLength(), recorder,
+                maxNewTokens);
+        StopReason stop = search.run(listener, observer);
         double seconds = (System.nanoTime() - start) / 1e9;
         String answer = search.answerText();
         List<CountingSource> all = new ArrayList<>();
@@ -128,7 +172,9 @@ public final class Rain {
         for (CountingSource c : all) {
             calls += c.calls();
         }
-        RunCost cost = new RunCost(counted.tokens(), sum(judgeMeters), sum(embedderMeters), calls, peakPages(all), seconds);
+        long embedderTokens = sum(embedderMeters) + embedder.encoderTokens() - encoderTokensBefore;
+        RunCost cost = new RunCost(counted.tokens(), sum(judgeMeters), embedderTokens, calls, peakPages(all), seconds,
+                timed.nanos() / 1e9);
         return new RainResult(prompt, promptTokens, answer, search.answerTokens(), search.commits(), search.searches(), stop, cost,
                 Optional.ofNullable(recorder).map(r -> r.build(prompt, answer)));
     }
@@ -161,6 +207,40 @@ public final class Rain {
         @Override
         public void close() {
             search.close();
+        }
+    }
+
+    /** Times the calls of the search into its embedder. */
+    private static final class TimedEmbedder implements Embedder {
+        private final Embedder inner;
+        private long nanos;
+
+        TimedEmbedder(Embedder inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public float[] embed(String text) {
+            long t = System.nanoTime();
+            try {
+                return inner.embed(text);
+            } finally {
+                nanos += System.nanoTime() - t;
+            }
+        }
+
+        @Override
+        public List<float[]> embedAll(List<String> all) {
+            long t = System.nanoTime();
+            try {
+                return inner.embedAll(all);
+            } finally {
+                nanos += System.nanoTime() - t;
+            }
+        }
+
+        long nanos() {
+            return nanos;
         }
     }
 
