@@ -128,6 +128,12 @@ public final class GgufConverter {
         String a = c.architecture() + ".";
         TransformerConfig.Attention at = c.attention();
         switch (c.architecture()) {
+            // llama.cpp's phi3 needs the window (its converter writes sliding_window); Rewind caps the context at it
+            case "phi3" -> {
+                if (hf.slidingWindow() > 0) {
+                    w.metadata(a + "attention.sliding_window", u32(hf.slidingWindow()));
+                }
+            }
             case "gemma2", "gemma3" -> {
                 boolean gemma2 = c.architecture().equals("gemma2");
                 boolean large = c.layers() == (gemma2 ? 46 : 62);

@@ -21,8 +21,9 @@ import java.util.Optional;
  * @param config        the hyper-parameters; {@code architecture} is the GGUF name of the family
  * @param tied          {@code tie_word_embeddings}: the output matrix is the embedding
  * @param ropeScaling   the {@code rope_scaling} type read ({@code none}, {@code linear}, {@code llama3})
+ * @param slidingWindow {@code sliding_window} as given (0 when absent or null), whether or not the family computes one
  */
-public record HfConfig(String className, TransformerConfig config, boolean tied, String ropeScaling) {
+public record HfConfig(String className, TransformerConfig config, boolean tied, String ropeScaling, int slidingWindow) {
 
     /** The file read. */
     public static final String FILE = "config.json";
@@ -198,7 +199,8 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
         }
         TransformerConfig config = new TransformerConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, context,
                 (float) eps, rope, attention, logitSoftcap, experts, null);
-        return new HfConfig(className, config, tied, scalingType);
+        return new HfConfig(className, config, tied, scalingType,
+                window.map(v -> v.integer(1, Integer.MAX_VALUE)).orElse(0));
     }
 
     private static int defaultHeadDim(JsonCursor c, int dim, int heads) {

@@ -55,7 +55,23 @@ final class HfExport {
     private HfExport() {
     }
 
+    /**
+     * {@code MODEL.gguf DIR TOKENIZER_DIR [--multimodal]}: exports a GGUF file; or
+     * {@code --synthetic VOCAB DIR TOKENIZER_DIR}: a tiny random llama model (64 wide, 1 layer, F16) of
+     * {@code VOCAB} tokens with the tokenizer of {@code TOKENIZER_DIR}, to check a tokenizer's conversion.
+     */
     public static void main(String[] args) throws IOException {
+        if (args[0].equals("--synthetic")) {
+            Path gguf = Files.createTempFile("synthetic", ".gguf");
+            try (dev.rewind.engine.parallel.WorkerPool pool = new dev.rewind.engine.parallel.WorkerPool(2)) {
+                SyntheticModel.write(gguf, new SyntheticModel.Shape("tok", 64, 1, 2, 1, 64, Integer.parseInt(args[1]), 128, 10000.0,
+                        1e-5f, true), GgmlType.F16, 7, pool, b -> { });
+                export(gguf, Path.of(args[2]), Path.of(args[3]), false);
+            } finally {
+                Files.deleteIfExists(gguf);
+            }
+            return;
+        }
         export(Path.of(args[0]), Path.of(args[1]), Path.of(args[2]), args.length > 3 && args[3].equals("--multimodal"));
     }
 
