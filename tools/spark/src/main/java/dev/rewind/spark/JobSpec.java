@@ -34,14 +34,13 @@ public record JobSpec(Method method, List<String> flags, int rowsPerForward) imp
     /**
      * This spec with {@code --seed S} added when the method samples and the flags give no seed: one seed
      * chosen here, in the driver, so that every executor and every retry of a task draws the same tokens
-     * (the CLI picks a random seed per run). The seed is told on {@code err} and is in every result line.
+     * (the CLI picks a random seed per run). The seed is in every result line.
      */
-    public JobSpec seeded(java.io.PrintStream err) {
+    public JobSpec seeded() {
         if (method == Method.RAIN || flags.stream().anyMatch(f -> f.equals("-s") || f.equals("--seed") || f.startsWith("--seed="))) {
             return this; // RAIN's seed is its preset's unless given, as in the CLI
         }
         long seed = RewindSparkJob.randomSeed();
-        err.println("rewind-spark: --seed " + seed + " (give --seed S to choose it)");
         java.util.List<String> more = new java.util.ArrayList<>(flags);
         more.add("--seed=" + seed);
         return new JobSpec(method, more, rowsPerForward);

@@ -92,7 +92,10 @@ public final class RewindSparkJob {
             return 2;
         }
         try {
-            JobSpec spec = a.spec().seeded(err).checked();
+            JobSpec spec = a.spec().seeded().checked();
+            if (spec.flags().size() > a.flags().size()) {
+                err.println("rewind-spark: " + spec.flags().getLast() + " (give --seed S to choose the seed)");
+            }
             SparkSession.Builder builder = SparkSession.builder().appName("rewind " + spec.method().command())
                     .config("spark.plugins", RewindPlugin.class.getName())
                     // a finished task's part file lands in DIR at once, so a killed job keeps what it finished
@@ -115,7 +118,7 @@ public final class RewindSparkJob {
         } catch (JobException e) {
             err.println(Escape.visible("rewind-spark: " + e.getMessage()));
             return 1;
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Spark throws its SparkException (checked) without declaring it
             JobException cause = jobCause(e);
             if (cause != null) {
                 err.println(Escape.visible("rewind-spark: " + cause.getMessage()));
@@ -141,6 +144,18 @@ public final class RewindSparkJob {
     }
 
     /**
+     * A file-to-folder run ready to write: the result rows of the items of the input not yet in the output.
+     *
+     * @param results  result rows ({@code id}, {@code json}), computed when written
+     * @param items    items in the input
+     * @param skipped  items already in the output
+     * @param progress the run's accumulators
+     * @param start    when the run started ({@link System#nanoTime})
+     */
+    public record Plan(Dataset<Row> results, long items, long skipped, JobProgress progress, long start) {
+    }
+
+    /**
      * The file-to-folder job: the items of {@code input} (JSONL) not yet in {@code output} through the method,
      * their lines appended to {@code output} with Spark's output commit protocol (a task's file is committed
      * once, whatever its attempts), so each id is there exactly once.
@@ -149,6 +164,15 @@ public final class RewindSparkJob {
      * @throws JobException for an unreadable input or an output that is not this job's
      */
     public static Summary runFiles(SparkSession spark, JobSpec spec, String input, String output, int partitions, PrintStream err) {
+        return write(plan(spark, spec, input, output, partitions, err), output);
+    }
+
+    /**
+     * The first half of {@link #runFiles}: reads the input and the ids already in {@code output}, and plans the
+     * rest. A {@code _temporary} folder in {@code output} (the uncommitted attempts of a job that was killed) is
+     * removed, so none of its files can be merged into this run's.
+     */
+    public static Plan plan(SparkSession spark, JobSpec spec, String input, String output, int partitions, PrintStream err) {
         long start = System.nanoTime();
         JobProgress progress = new JobProgress(spark.sparkContext());
         Dataset<Row> items = readItems(spark, input).cache();
@@ -165,7 +189,6 @@ public final class RewindSparkJob {
                 }
                 Path stale = new Path(out, "_temporary");
                 if (fs.exists(stale)) {
-                    // the attempt files of a job that was killed: never committed, and they must not be merged into this run's
                     err.println(Escape.visible("rewind-spark: removing " + stale + ", left by a job that did not finish"));
                     fs.delete(stale, true);
                 }
@@ -180,11 +203,14 @@ public final class RewindSparkJob {
             throw new JobException("cannot read " + output + ": " + e.getMessage());
         }
         int n = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
-        Dataset<Row> results = results(todo.repartition(n, col("id")), spec, progress);
-        results.select("json").write().mode(SaveMode.Append).text(output);
-        items.unpersist();
-        return new Summary(total, skipped, progress.items(), progress.failed(), progress.tokens(), (System.nanoTime() - start) / 1e9,
-                progress.loads());
+        return new Plan(results(todo.repartition(n, col("id")), spec, progress), total, skipped, progress, start);
+    }
+
+    /** The second half of {@link #runFiles}: computes the plan's results and appends them to {@code output}. */
+    public static Summary write(Plan plan, String output) {
+        plan.results().select("json").write().mode(SaveMode.Append).text(output);
+        JobProgress p = plan.progress();
+        return new Summary(plan.items(), plan.skipped(), p.items(), p.failed(), p.tokens(), (System.nanoTime() - plan.start()) / 1e9, p.loads());
     }
 
     /**
