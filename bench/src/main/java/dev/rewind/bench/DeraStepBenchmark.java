@@ -5,7 +5,7 @@ import dev.rewind.align.dera.MixtureSource;
 import dev.rewind.align.dera.SharedVocabulary;
 import dev.rewind.engine.kv.KvType;
 import dev.rewind.engine.kv.PagePool;
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.LogitsSource;
 import dev.rewind.engine.parallel.WorkerPool;
@@ -85,15 +85,15 @@ public class DeraStepBenchmark {
     private final List<AutoCloseable> open = new ArrayList<>();
 
     private ModelRunner single;
-    private Sequence singleSequence;
+    private TokenSequence singleSequence;
 
     private MixtureSource dera;
-    private Sequence deraSequence;
+    private TokenSequence deraSequence;
 
     private ModelRunner serialA;
     private ModelRunner serialB;
-    private Sequence serialSequenceA;
-    private Sequence serialSequenceB;
+    private TokenSequence serialSequenceA;
+    private TokenSequence serialSequenceB;
 
     private int token = 300;
 
@@ -150,8 +150,8 @@ public class DeraStepBenchmark {
         return keep(new ModelRunner(m.model(), CAPACITY, PagePool.DEFAULT_PAGE_SIZE, KvType.F32));
     }
 
-    private static Sequence prefill(LogitsSource source) {
-        Sequence s = source.newSequence();
+    private static TokenSequence prefill(LogitsSource source) {
+        TokenSequence s = source.newSequence();
         int[] prompt = new int[PROMPT];
         for (int i = 0; i < PROMPT; i++) {
             prompt[i] = 260 + i;
@@ -165,7 +165,7 @@ public class DeraStepBenchmark {
         return token;
     }
 
-    private static void rewindIfLong(Sequence s) {
+    private static void rewindIfLong(TokenSequence s) {
         if (s.length() >= MAX_LENGTH) {
             s.truncate(PROMPT);
         }

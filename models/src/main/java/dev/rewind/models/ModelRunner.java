@@ -51,7 +51,7 @@ public final class ModelRunner implements LogitsSource, AutoCloseable {
     @Override
     public synchronized Logits forward(Batch batch) {
         for (Batch.Entry e : batch.entries()) {
-            if (e.sequence().pool() != pool) {
+            if (!(e.sequence() instanceof Sequence s) || s.pool() != pool) {
                 throw new IllegalArgumentException("a batch entry's sequence belongs to another model's KV cache");
             }
         }

@@ -126,8 +126,9 @@ public final class Workspace {
         List<Sequence> reserved = new ArrayList<>(entries.size());
         try {
             for (Batch.Entry e : entries) {
-                e.sequence().reserve(e.size());
-                reserved.add(e.sequence());
+                Sequence kv = kv(e);
+                kv.reserve(e.size());
+                reserved.add(kv);
             }
         } catch (RuntimeException e) {
             for (Sequence s : reserved) {
@@ -143,7 +144,7 @@ public final class Workspace {
             for (int i = 0; i < e.size(); i++, row++) {
                 tokens[row] = e.token(i);
                 positions[row] = start + i;
-                sequences[row] = e.sequence();
+                sequences[row] = kv(e);
                 boolean wanted = e.wanted() == Batch.Wanted.ALL || (e.wanted() == Batch.Wanted.LAST && i == e.size() - 1);
                 if (wanted) {
                     logitSources[logitCount++] = row;
@@ -316,8 +317,17 @@ public final class Workspace {
     /** Marks the new positions as filled in every sequence. */
     void advanceSequences(Batch batch) {
         for (Batch.Entry e : batch.entries()) {
-            e.sequence().advance(e.size());
+            kv(e).advance(e.size());
         }
+    }
+
+    /** The KV sequence of a batch entry: a model evaluates only sequences of a KV cache. */
+    static Sequence kv(Batch.Entry e) {
+        if (e.sequence() instanceof Sequence s) {
+            return s;
+        }
+        throw new IllegalArgumentException("a batch entry's sequence (" + e.sequence().getClass().getSimpleName()
+                + ") is not a model's KV sequence");
     }
 
     /**

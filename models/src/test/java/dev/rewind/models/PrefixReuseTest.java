@@ -6,6 +6,7 @@ import dev.rewind.engine.kv.Sequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.logits.LogitsSource;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.engine.sampling.Sampler;
 import dev.rewind.engine.sampling.SamplingParams;
@@ -34,7 +35,7 @@ class PrefixReuseTest {
         }
 
         @Override
-        public Sequence newSequence() {
+        public TokenSequence newSequence() {
             return inner.newSequence();
         }
 

@@ -235,6 +235,7 @@ final class ChatCommand implements Callable<Integer> {
                         case END_OF_GENERATION -> "";
                         case MAX_TOKENS -> "; cut at --max-tokens " + generation.maxTokens;
                         case CONTEXT_FULL -> "; cut at the end of the context (" + ctx + " tokens): /reset, or a larger --context";
+                        case HALTED -> "; stopped";
                     });
             err.flush();
         }

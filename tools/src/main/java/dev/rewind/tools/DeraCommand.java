@@ -3,8 +3,8 @@ package dev.rewind.tools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rewind.align.decode.DeraDecoding;
 import dev.rewind.align.dera.Dera;
-import dev.rewind.align.dera.MixtureSource;
 import dev.rewind.align.dera.SharedVocabulary;
 import dev.rewind.engine.generate.GenerationContext;
 import dev.rewind.engine.parallel.WorkerPool;
@@ -137,8 +137,9 @@ final class DeraCommand implements Callable<Integer> {
             try (ModelRunner ra = new ModelRunner(a.model(), capacity, generation.pageSize, generation.kvType);
                  ModelRunner rr = new ModelRunner(r.model(), capacity, generation.pageSize, generation.kvType)) {
                 for (double lambda : values) {
-                    try (MixtureSource mixture = Dera.mixture(ra, rr, lambda, vocabulary, Optional.ofNullable(plausibilityTopP), capacity)) {
-                        runs.add(generation.generate(mixture, tokenizer, promptIds, ctx, actualSeed, stream ? out : null));
+                    try (DeraDecoding dera = new DeraDecoding(ra, rr, lambda, vocabulary, Optional.ofNullable(plausibilityTopP),
+                            tokenizer, ctx)) {
+                        runs.add(generation.decode(dera, promptIds, actualSeed, stream ? out : null));
                     }
                 }
             }

@@ -2,6 +2,7 @@ package dev.rewind.tools;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.engine.generate.GenerationContext;
+import dev.rewind.engine.logits.LogitsSource;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.ModelRunner;
@@ -37,6 +38,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ChatTemplateOptions chatTemplate;
 
+    @Option(names = "--trace", description = "Print every forward call on stderr: the batch (sequence, positions, tokens), "
+            + "the KV pages the sequence holds afterwards and the highest logits of each row returned.")
+    boolean trace;
+
     @Mixin
     GenerationOptions generation;
 
@@ -64,7 +69,8 @@ final class GenerateCommand implements Callable<Integer> {
             boolean stream = !generation.json();
             GenerationOptions.Completion completion;
             try (ModelRunner runner = new ModelRunner(loaded.model(), capacity, generation.pageSize, generation.kvType)) {
-                completion = generation.generate(runner, tokenizer, promptIds, ctx, actualSeed, stream ? out : null);
+                LogitsSource source = trace ? new TraceSource(runner, tokenizer, err) : runner;
+                completion = generation.generate(source, tokenizer, promptIds, ctx, actualSeed, stream ? out : null);
             }
             if (stream) {
                 out.println();

@@ -3,17 +3,23 @@ package dev.rewind.tools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rewind.align.decode.Cancellation;
+import dev.rewind.align.decode.DecodeListener;
+import dev.rewind.align.decode.DecodeRequest;
+import dev.rewind.align.decode.Decoded;
+import dev.rewind.align.decode.DecodingStrategy;
+import dev.rewind.align.decode.MethodReport;
+import dev.rewind.align.decode.PlainDecoding;
 import dev.rewind.engine.generate.GenerationContext;
 import dev.rewind.engine.kv.KvType;
 import dev.rewind.engine.logits.LogitsSource;
-import dev.rewind.engine.sampling.Sampler;
 import dev.rewind.engine.sampling.SamplingParams;
-import dev.rewind.tokenizer.StreamDecoder;
 import dev.rewind.tokenizer.Tokenizer;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.security.SecureRandom;
+import java.util.List;
 
 /**
  * The flags of {@code rewind generate} besides the model and the prompt — sampling, length, KV cache
@@ -166,32 +172,40 @@ final class GenerationOptions {
 
     /**
      * Generates from {@code promptIds} on {@code source} with these flags, decoding with
-     * {@code tokenizer}. When {@code stream} is not null, each piece is printed there as it comes.
+     * {@code tokenizer}, through a {@link PlainDecoding}. When {@code stream} is not null, each piece is
+     * printed there as it comes.
      */
     Completion generate(LogitsSource source, Tokenizer tokenizer, int[] promptIds, int ctx, long actualSeed, PrintStream stream) {
-        Sampler sampler = new Sampler(samplingParams(actualSeed), source.vocabularySize());
-        GenerationContext.Options options = new GenerationContext.Options(maxTokens, ignoreEos, topLogits);
-        StreamDecoder decoder = tokenizer.newStreamDecoder();
-        StringBuilder text = new StringBuilder();
-        GenerationContext.Result result;
-        try (GenerationContext generation = new GenerationContext(source, tokenizer::isEndOfGeneration, ctx)) {
-            result = generation.generate(promptIds, sampler, options, token -> {
-                boolean stop = !ignoreEos && tokenizer.isEndOfGeneration(token);
-                String piece = stop ? "" : decoder.accept(token);
-                text.append(piece);
-                if (stream != null && !piece.isEmpty()) {
-                    stream.print(piece);
-                    stream.flush();
-                }
-            });
+        try (PlainDecoding plain = new PlainDecoding(source, tokenizer, ctx)) {
+            return decode(plain, promptIds, actualSeed, stream);
         }
-        String tail = decoder.flush();
-        text.append(tail);
-        if (stream != null) {
-            stream.print(tail);
-            stream.flush();
-        }
-        return new Completion(result, text.toString());
+    }
+
+    /** The request these flags make for {@code promptIds}. */
+    DecodeRequest request(int[] promptIds, long actualSeed) {
+        return new DecodeRequest("", promptIds, samplingParams(actualSeed), maxTokens, List.of(), ignoreEos, topLogits);
+    }
+
+    /**
+     * Runs {@code strategy} (plain or DeRa: the report holds a generation) on {@code promptIds} with these
+     * flags; when {@code stream} is not null, each piece is printed there as it comes.
+     */
+    Completion decode(DecodingStrategy strategy, int[] promptIds, long actualSeed, PrintStream stream) {
+        DecodeListener printer = stream == null ? DecodeListener.NONE : new DecodeListener() {
+            @Override
+            public void onText(String piece) {
+                stream.print(piece);
+                stream.flush();
+            }
+        };
+        Decoded d = strategy.decode(request(promptIds, actualSeed), printer, new Cancellation());
+        GenerationContext.Result result = switch (d.report()) {
+            case MethodReport.Plain p -> p.generation();
+            case MethodReport.Dera p -> p.generation();
+            case MethodReport.Aligner p -> p.generation();
+            case MethodReport.Rain r -> throw new IllegalArgumentException("RAIN's report holds no single generation");
+        };
+        return new Completion(result, d.text());
     }
 
     /** The prompt and generation speed line {@code generate} prints on stderr. */

@@ -8,10 +8,14 @@ import dev.rewind.engine.gguf.GgufTensorInfo;
 import dev.rewind.engine.gguf.GgufValue;
 import dev.rewind.engine.tensor.GgmlType;
 import dev.rewind.engine.text.Escape;
+import dev.rewind.engine.tensor.WeightMatrix;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.EnumMap;
@@ -29,6 +33,15 @@ final class InfoCommand implements Callable<Integer> {
     @Parameters(paramLabel = "PATH", description = "GGUF file or Hugging Face model folder.")
     Path path;
 
+    @Option(names = "--tensor", paramLabel = "NAME",
+            description = "Print only this tensor: its type, shape and where its bytes lie in the file.")
+    String tensor;
+
+    @Option(names = "--block", paramLabel = "N",
+            description = "With --tensor: print block N of the tensor (counted from 0 along its rows) byte by byte and "
+                    + "the weights it decodes to (for F32/F16/BF16 a block is one value).")
+    Long block;
+
     private final PrintStream out;
 
     InfoCommand(PrintStream out) {
@@ -44,7 +57,13 @@ final class InfoCommand implements Callable<Integer> {
         if (java.nio.file.Files.isDirectory(path)) {
             return folder();
         }
+        if (block != null && tensor == null) {
+            throw new UserException("--block needs --tensor");
+        }
         try (GgufFile file = GgufFile.open(path)) {
+            if (tensor != null) {
+                return tensor(file);
+            }
             out.printf("file: %s%nGGUF version %d, %d bytes, alignment %d, data at offset %d%n%n",
                     Escape.visible(path.toString()), file.version(), file.fileSize(), file.alignment(), file.dataOffset());
             out.printf("metadata (%d keys):%n", file.metadata().asMap().size());
@@ -64,6 +83,56 @@ final class InfoCommand implements Callable<Integer> {
             }
             out.printf("  %-" + width + "s  %-7s  %-22s  %12d%n", "total", "", "", total);
             printTypeCounts(file);
+        }
+        return 0;
+    }
+
+    /** {@code --tensor NAME [--block N]}: one tensor, and optionally one of its blocks decoded. */
+    private int tensor(GgufFile file) {
+        GgufTensorInfo t = file.tensor(tensor).orElseThrow(() -> new UserException(
+                Escape.visible(path.toString()) + " has no tensor named '" + Escape.excerpt(tensor, 200) + "'"));
+        GgmlType type = t.type();
+        long blocks = t.byteSize() / type.blockBytes();
+        String shape = Arrays.stream(t.shape()).mapToObj(Long::toString).collect(Collectors.joining(" × "));
+        out.printf("tensor %s: %s, shape %s, %d bytes at file offset %d%n", Escape.visible(t.name()), type, shape, t.byteSize(),
+                t.fileOffset());
+        out.printf("%d blocks of %d weights in %d bytes%n", blocks, type.blockSize(), type.blockBytes());
+        if (block == null) {
+            return 0;
+        }
+        if (block < 0 || block >= blocks) {
+            throw new UserException("--block " + block + " is outside tensor " + Escape.visible(t.name()) + " (blocks 0 to "
+                    + (blocks - 1) + ")");
+        }
+        if (!type.isSupported() || t.dimensions() > 2) {
+            throw new UserException("cannot decode a block of " + type + " tensor " + Escape.visible(t.name())
+                    + (t.dimensions() > 2 ? " (more than 2 dimensions)" : " (no Rewind kernels)"));
+        }
+        int cols = Math.toIntExact(t.dim(0));
+        int rows = Math.toIntExact(t.elementCount() / cols);
+        long blocksPerRow = cols / type.blockSize();
+        int row = (int) (block / blocksPerRow);
+        int first = (int) (block % blocksPerRow) * type.blockSize();
+        long offset = t.fileOffset() + block * type.blockBytes();
+        out.printf("block %d = row %d, columns %d to %d, bytes %d to %d of the file:%n", block, row, first,
+                first + type.blockSize() - 1, offset, offset + type.blockBytes() - 1);
+        MemorySegment bytes = file.segment().asSlice(offset, type.blockBytes());
+        for (int i = 0; i < type.blockBytes(); i += 16) {
+            StringBuilder line = new StringBuilder(String.format("  %6d ", i));
+            for (int j = i; j < Math.min(i + 16, type.blockBytes()); j++) {
+                line.append(String.format(" %02x", bytes.get(ValueLayout.JAVA_BYTE, j) & 0xff));
+            }
+            out.println(line);
+        }
+        float[] weights = new float[cols];
+        WeightMatrix.of(t.name(), type, file.tensorData(t), rows, cols).dequantizeRow(row, weights, 0);
+        out.println("weights:");
+        for (int i = 0; i < type.blockSize(); i += 8) {
+            StringBuilder line = new StringBuilder(String.format("  %6d ", i));
+            for (int j = i; j < Math.min(i + 8, type.blockSize()); j++) {
+                line.append(String.format(java.util.Locale.ROOT, " %11.7f", weights[first + j]));
+            }
+            out.println(line);
         }
         return 0;
     }

@@ -3,15 +3,24 @@ package dev.rewind.tools;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rewind.align.decode.DecodeRequest;
+import dev.rewind.align.decode.Decoded;
+import dev.rewind.align.decode.MethodReport;
+import dev.rewind.align.decode.RainDecoding;
 import dev.rewind.align.rain.PlainBaseline;
 import dev.rewind.align.rain.Rain;
 import dev.rewind.align.rain.RainResult;
 import dev.rewind.align.rain.RunCost;
 import dev.rewind.engine.logits.LogitsSource;
+import dev.rewind.engine.sampling.SamplingParams;
 
 import java.io.PrintStream;
+import java.util.Optional;
 
-/** One prompt through RAIN, then through plain greedy generation of the same length: the cost report's two sides. */
+/**
+ * One prompt through RAIN ({@link RainDecoding}), then through plain greedy generation of the same length:
+ * the cost report's two sides.
+ */
 record RainRun(Rain rain, LogitsSource generator, boolean withPlain) {
 
     /** A RAIN result with its plain baseline (absent: zeros). */
@@ -69,11 +78,12 @@ record RainRun(Rain rain, LogitsSource generator, boolean withPlain) {
         }
     }
 
+    /** One prompt through a {@link RainDecoding} (with the plain baseline when asked for). */
     Outcome run(String prompt, boolean trace) {
-        RainResult r = rain.run(prompt, trace);
-        PlainBaseline.Cost plain = withPlain && r.answerTokens().length > 0
-                ? PlainBaseline.measure(generator, r.promptTokens(), r.answerTokens().length)
-                : new PlainBaseline.Cost(0, 0, 0);
-        return new Outcome(r, plain, rain.params().seed());
+        try (RainDecoding decoding = new RainDecoding(rain, withPlain ? Optional.of(generator) : Optional.empty(), trace)) {
+            Decoded d = decoding.decode(DecodeRequest.ofText(prompt, SamplingParams.GREEDY, Integer.MAX_VALUE));
+            MethodReport.Rain report = (MethodReport.Rain) d.report();
+            return new Outcome(report.result(), report.plain(), rain.params().seed());
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.rewind.align.aligner;
 
 import dev.rewind.engine.generate.GenerationContext;
+import dev.rewind.engine.generate.GenerationContext.TokenListener;
 import dev.rewind.engine.logits.LogitsSource;
 import dev.rewind.engine.sampling.Sampler;
 import dev.rewind.engine.sampling.SamplingParams;
@@ -8,6 +9,7 @@ import dev.rewind.tokenizer.StreamDecoder;
 import dev.rewind.tokenizer.Tokenizer;
 
 import java.util.Objects;
+import java.util.function.BooleanSupplier;
 
 /**
  * Aligner (Ji et al., NeurIPS 2024): a second, smaller model rewrites an upstream answer. The question
@@ -46,7 +48,12 @@ public final class Aligner implements AutoCloseable {
          * {@code maxTokens} but at most half the context.
          */
         public int promptBudget() {
-            return contextLength - Math.min(maxTokens, contextLength / 2);
+            return promptBudget(maxTokens);
+        }
+
+        /** {@link #promptBudget()} for a correction of at most {@code maxNewTokens} tokens. */
+        public int promptBudget(int maxNewTokens) {
+            return contextLength - Math.min(maxNewTokens, contextLength / 2);
         }
     }
 
@@ -91,18 +98,51 @@ public final class Aligner implements AutoCloseable {
      * @throws IllegalArgumentException if the question alone does not fit the context
      */
     public Correction correct(String question, String answer) {
-        PromptFitter.Fitted prompt = fitter.fit(question, answer, settings.promptBudget());
-        Sampler sampler = new Sampler(settings.sampling(), model.vocabularySize());
         StreamDecoder decoder = tokenizer.newStreamDecoder();
         StringBuilder text = new StringBuilder();
-        GenerationContext.Result result = context.generate(prompt.ids(), sampler,
+        Generated g = generate(question, answer, settings.sampling(),
                 new GenerationContext.Options(settings.maxTokens(), settings.ignoreEos(), settings.topLogits()), token -> {
                     if (settings.ignoreEos() || !tokenizer.isEndOfGeneration(token)) {
                         text.append(decoder.accept(token));
                     }
-                });
+                }, () -> false);
         text.append(decoder.flush());
-        return new Correction(text.toString().strip(), prompt.truncated(), prompt.answer(), result);
+        return new Correction(text.toString().strip(), g.truncated(), g.answerUsed(), g.result());
+    }
+
+    /**
+     * The Aligner's generation for one question and answer, with a request's own decoding: the prompt
+     * (cut to leave room for {@code options.maxTokens()}) and the generation, each token going to
+     * {@code listener} as it is chosen, stopped early when {@code halt} is true. Building the corrected
+     * text from the tokens is the caller's.
+     *
+     * @throws IllegalArgumentException if the question alone does not fit the context
+     */
+    public Generated generate(String question, String answer, SamplingParams sampling, GenerationContext.Options options,
+                              TokenListener listener, BooleanSupplier halt) {
+        PromptFitter.Fitted prompt = fitter.fit(question, answer, settings.promptBudget(options.maxTokens()));
+        Sampler sampler = new Sampler(sampling, model.vocabularySize());
+        return new Generated(prompt.answer(), prompt.truncated(), context.generate(prompt.ids(), sampler, options, listener, halt));
+    }
+
+    /**
+     * One generation of the Aligner.
+     *
+     * @param answerUsed the answer as it went into the prompt (the upstream answer, or its beginning)
+     * @param truncated  whether the answer was cut to fit the context
+     * @param result     the engine's generation (its prompt tokens are the Aligner's prompt)
+     */
+    public record Generated(String answerUsed, boolean truncated, GenerationContext.Result result) {
+    }
+
+    /** The Aligner's tokenizer. */
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** How it decodes by default. */
+    public Settings settings() {
+        return settings;
     }
 
     /** Releases the Aligner's sequence (not the model). */

@@ -4,6 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.rewind.align.batch.BatchInput;
 import dev.rewind.align.batch.BatchItem;
+import dev.rewind.align.decode.AlignerDecoding;
+import dev.rewind.align.decode.Cancellation;
+import dev.rewind.align.decode.DecodeListener;
+import dev.rewind.align.decode.Decoded;
+import dev.rewind.align.decode.MethodReport;
 
 import java.io.IOException;
 import java.util.Iterator;
@@ -14,7 +19,7 @@ import java.util.function.Predicate;
 
 /**
  * The Aligner pipeline over many questions: for each item, the answer (from the upstream when there is
- * one, else from the item), then the Aligner's correction. A problem with one item — an unreadable line,
+ * one, else from the item), then the Aligner's correction through {@link AlignerDecoding}. A problem with one item — an unreadable line,
  * an upstream that fails or times out, a question too long for the Aligner — becomes that item's
  * {@code error} and the batch goes on. Items already done (resumption) are skipped; a repeated id is an
  * error item under its line's id (see {@link dev.rewind.align.batch.BatchIds}), so no item is lost.
@@ -92,17 +97,17 @@ public final class AlignerBatch {
     }
 
     /** Where an answer that came with the input is said to come from. */
-    public static final String FROM_INPUT = "input";
+    public static final String FROM_INPUT = AlignerDecoding.GIVEN;
 
-    private final Aligner aligner;
+    private final AlignerDecoding decoding;
     private final Optional<Upstream> upstream;
 
     /**
      * @param upstream answers every question when present; when empty, the answers must come with the items
      */
     public AlignerBatch(Aligner aligner, Optional<Upstream> upstream) {
-        this.aligner = Objects.requireNonNull(aligner, "aligner");
         this.upstream = Objects.requireNonNull(upstream, "upstream");
+        this.decoding = new AlignerDecoding(Objects.requireNonNull(aligner, "aligner"), upstream);
     }
 
     /**
@@ -173,13 +178,16 @@ public final class AlignerBatch {
             }
         } else if (item.answer().isPresent()) {
             answer = item.answer().get();
-            source = FROM_INPUT;
+            source = AlignerDecoding.GIVEN;
         } else {
             return new AlignedItem(item.id(), item.question(), Optional.empty(), FROM_INPUT, Optional.empty(),
                     seconds(start), 0, Optional.of("the item has no \"answer\" and no upstream was given to answer it"));
         }
         try {
-            Correction c = aligner.correct(item.question(), answer);
+            Decoded d = decoding.correct(decoding.request(item.question()), answer, source, upstreamSeconds, DecodeListener.NONE,
+                    new Cancellation());
+            MethodReport.Aligner report = (MethodReport.Aligner) d.report();
+            Correction c = new Correction(d.text(), report.truncated(), report.answerUsed(), report.generation());
             return new AlignedItem(item.id(), item.question(), Optional.of(answer), source, Optional.of(c),
                     seconds(start), upstreamSeconds, Optional.empty());
         } catch (RuntimeException e) {

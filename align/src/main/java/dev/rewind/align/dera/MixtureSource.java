@@ -1,10 +1,9 @@
 package dev.rewind.align.dera;
 
-import dev.rewind.engine.kv.KvCacheFullException;
-import dev.rewind.engine.kv.Sequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.logits.LogitsSource;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.sampling.Candidates;
 import dev.rewind.engine.sampling.Processors;
 
@@ -12,7 +11,10 @@ import dev.rewind.engine.parallel.WorkerPool;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 
 /**
@@ -22,9 +24,9 @@ import java.util.Optional;
  * {@code λ·aligned + (1−λ)·reference} (see {@link Dera}); proxy-tuning and multi-objective decoding
  * are other weightings of the same primitive.
  *
- * <p>Every sequence of the mixture has one sequence in each source holding the same tokens
- * ({@link LockstepSequences}): a forward call evaluates the batch in every source, the sources
- * concurrently, then mixes the rows. The sources' forward passes are the tasks of a small
+ * <p>Every sequence of the mixture is a {@link MixtureSequence}: one sequence in each source, holding
+ * the same tokens, which it forks, truncates and closes together. A forward call evaluates the batch
+ * in every source, the sources concurrently, then mixes the rows. The sources' forward passes are the tasks of a small
  * {@link WorkerPool} owned by the mixture (one thread per source, the caller included): each thread
  * claims the next source not yet started, so with a core free per source they all run at once, and
  * when another process holds a core the caller simply runs more of them itself instead of waiting
@@ -44,7 +46,7 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
     private final int usable;
     private final int width;
     private final Optional<PlausibilityGuard> guard;
-    private final LockstepSequences lockstep;
+    private final Set<MixtureSequence> open = Collections.newSetFromMap(new IdentityHashMap<>());
     private final WorkerPool forwards;
     private final MixedLogits out = new MixedLogits();
     private Candidates guardCandidates;
@@ -56,7 +58,8 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
      * @param sharedVocabulary ids below this are mixed, ids from it on are −∞ (at most the smallest
      *                         source's vocabulary); see {@link VocabularyCheck}
      * @param guard            the optional plausibility guard (empty: plain mixture, as published)
-     * @param capacityTokens   positions over all of the mixture's sequences (as the sources' KV capacity)
+     * @param capacityTokens   positions over all of the mixture's sequences (as the sources' KV capacity);
+     *                         kept for callers that size by it, the sources' own caches bound the sequences
      * @throws IllegalArgumentException if a size or index is out of range or every weight is 0
      */
     public MixtureSource(List<MixtureComponent> components, int sharedVocabulary, Optional<PlausibilityGuard> guard,
@@ -92,7 +95,9 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
         this.usable = sharedVocabulary;
         this.width = widest;
         this.guard = guard;
-        this.lockstep = new LockstepSequences(this.components.stream().map(MixtureComponent::source).toList(), capacityTokens);
+        if (capacityTokens <= 0) {
+            throw new IllegalArgumentException("the mixture's capacity must be positive, got " + capacityTokens);
+        }
         this.forwards = new WorkerPool(components.size());
     }
 
@@ -117,14 +122,38 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
         return width;
     }
 
+    /** A new empty sequence: an empty sequence in every source. */
     @Override
-    public synchronized Sequence newSequence() {
-        return lockstep.newSequence();
+    public synchronized MixtureSequence newSequence() {
+        TokenSequence[] parts = new TokenSequence[components.size()];
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = components.get(i).source().newSequence();
+        }
+        return register(new MixtureSequence(this, parts));
     }
 
     /** The sources' sequences that hold what {@code sequence} holds, in component order (for tests and tools). */
-    public synchronized List<Sequence> sourceSequences(Sequence sequence) {
-        return List.of(lockstep.synced(sequence));
+    public synchronized List<TokenSequence> sourceSequences(TokenSequence sequence) {
+        return List.of(own(sequence).parts());
+    }
+
+    /** Mixture sequences handed out and not closed. */
+    public synchronized int openSequences() {
+        open.removeIf(MixtureSequence::isClosed);
+        return open.size();
+    }
+
+    synchronized MixtureSequence register(MixtureSequence s) {
+        open.removeIf(MixtureSequence::isClosed);
+        open.add(s);
+        return s;
+    }
+
+    private MixtureSequence own(TokenSequence s) {
+        if (s instanceof MixtureSequence m && m.owner() == this) {
+            return m;
+        }
+        throw new IllegalArgumentException("a batch entry's sequence does not belong to this mixture");
     }
 
     /**
@@ -135,50 +164,34 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
     public synchronized Logits forward(Batch batch) {
         List<Batch.Entry> entries = batch.entries();
         int n = entries.size();
-        Sequence[][] own = new Sequence[n][];
+        TokenSequence[][] own = new TokenSequence[n][];
         int[] lengths = new int[n];
         for (int e = 0; e < n; e++) {
-            Sequence s = entries.get(e).sequence();
-            own[e] = lockstep.synced(s);
+            MixtureSequence s = own(entries.get(e).sequence());
+            own[e] = s.parts();
             lengths[e] = s.length();
         }
-        reserveAll(entries, lengths);
         Logits[] results;
         try {
             results = forwardAll(entries, own);
         } catch (RuntimeException | Error failure) {
             for (int e = 0; e < n; e++) {
-                for (Sequence q : own[e]) {
+                for (TokenSequence q : own[e]) {
                     if (q.length() > lengths[e]) {
                         q.truncate(lengths[e]);
                     }
                 }
-                entries.get(e).sequence().truncate(lengths[e]);
             }
             throw failure;
         }
-        for (Batch.Entry e : entries) {
-            lockstep.record(e.sequence(), e.tokens());
+        for (int e = 0; e < n; e++) {
+            own(entries.get(e).sequence()).advance(entries.get(e).size());
         }
         return mix(batch, results);
     }
 
-    /** Reserves the token record of every entry, or none. */
-    private static void reserveAll(List<Batch.Entry> entries, int[] lengths) {
-        for (int e = 0; e < entries.size(); e++) {
-            try {
-                entries.get(e).sequence().reserve(entries.get(e).size());
-            } catch (KvCacheFullException full) {
-                for (int j = 0; j < e; j++) {
-                    entries.get(j).sequence().truncate(lengths[j]);
-                }
-                throw full;
-            }
-        }
-    }
-
     /** Runs the batch in every source, concurrently; the first failure is thrown once every started pass has finished. */
-    private Logits[] forwardAll(List<Batch.Entry> entries, Sequence[][] own) {
+    private Logits[] forwardAll(List<Batch.Entry> entries, TokenSequence[][] own) {
         int sources = components.size();
         Batch[] batches = new Batch[sources];
         for (int i = 0; i < sources; i++) {
@@ -193,7 +206,7 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
         return results;
     }
 
-    private static Batch sourceBatch(List<Batch.Entry> entries, Sequence[][] own, int source) {
+    private static Batch sourceBatch(List<Batch.Entry> entries, TokenSequence[][] own, int source) {
         List<Batch.Entry> mapped = new ArrayList<>(entries.size());
         for (int e = 0; e < entries.size(); e++) {
             Batch.Entry entry = entries.get(e);
@@ -243,7 +256,10 @@ public final class MixtureSource implements LogitsSource, AutoCloseable {
     @Override
     public synchronized void close() {
         forwards.close();
-        lockstep.close();
+        for (MixtureSequence s : List.copyOf(open)) {
+            s.close();
+        }
+        open.clear();
     }
 
     /** The mixed rows of the last forward call; buffers reused across calls. */

@@ -5,13 +5,15 @@ import dev.rewind.engine.kv.Sequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.logits.LogitsSource;
+import dev.rewind.engine.logits.TokenSequence;
 
 import java.util.Objects;
 
 /**
  * A {@link LogitsSource} that passes every call through and counts what it cost: the tokens run
  * through a forward pass, the calls, and the most KV pages its pool held right after a call (pages
- * are only taken inside forward calls, so that is the pool's peak while this source was used). One
+ * are only taken inside forward calls, so that is the pool's peak while this source was used; a source
+ * without a page pool of its own counts none). One
  * per role (generator, judge, embedder), several may wrap the same model. Not thread-safe.
  */
 public final class CountingSource implements LogitsSource {
@@ -32,7 +34,7 @@ public final class CountingSource implements LogitsSource {
     }
 
     @Override
-    public Sequence newSequence() {
+    public TokenSequence newSequence() {
         return inner.newSequence();
     }
 
@@ -41,8 +43,10 @@ public final class CountingSource implements LogitsSource {
         Logits logits = inner.forward(batch);
         tokens += batch.tokens();
         calls++;
-        pool = batch.entries().getFirst().sequence().pool();
-        peakPages = Math.max(peakPages, pool.pagesInUse());
+        if (batch.entries().getFirst().sequence() instanceof Sequence kv) {
+            pool = kv.pool();
+            peakPages = Math.max(peakPages, pool.pagesInUse());
+        }
         return logits;
     }
 
@@ -61,7 +65,10 @@ public final class CountingSource implements LogitsSource {
         return peakPages;
     }
 
-    /** The page pool of the last call's sequences, or null before the first call. */
+    /**
+     * The page pool of the last call's sequences, or null before the first call and for a source whose
+     * sequences are not a model's KV sequences (a mixture): then no pages are counted.
+     */
     public PagePool pool() {
         return pool;
     }

@@ -1,6 +1,6 @@
 package dev.rewind.align.rain;
 
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.logits.LogitsSource;
@@ -98,11 +98,11 @@ public final class HiddenStateEmbedder implements Embedder, AutoCloseable {
     }
 
     private List<float[]> evaluate(List<int[]> tokens) {
-        List<Sequence> sequences = new ArrayList<>(tokens.size());
+        List<TokenSequence> sequences = new ArrayList<>(tokens.size());
         try {
             List<Batch.Entry> entries = new ArrayList<>(tokens.size());
             for (int[] t : tokens) {
-                Sequence s = source.newSequence();
+                TokenSequence s = source.newSequence();
                 sequences.add(s);
                 entries.add(new Batch.Entry(s, t, Batch.Wanted.ALL));
             }
@@ -128,7 +128,7 @@ public final class HiddenStateEmbedder implements Embedder, AutoCloseable {
             }
             return out;
         } finally {
-            for (Sequence s : sequences) {
+            for (TokenSequence s : sequences) {
                 s.close();
             }
         }

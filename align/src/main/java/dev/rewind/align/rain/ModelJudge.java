@@ -1,6 +1,6 @@
 package dev.rewind.align.rain;
 
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.logits.LogitsSource;
@@ -74,9 +74,9 @@ public final class ModelJudge implements Judge, AutoCloseable {
         int[] a = goodFirst.tokens();
         int[] b = goodSecond.tokens();
         int shared = Math.min(Math.min(a.length, b.length) - 1, Math.max(0, Arrays.mismatch(a, b)));
-        Sequence base = cache.prefix(a, shared);
-        Sequence first = null;
-        Sequence second = null;
+        TokenSequence base = cache.prefix(a, shared);
+        TokenSequence first = null;
+        TokenSequence second = null;
         try {
             if (shared > 0) {
                 cache.remember(base, Arrays.copyOf(a, shared));
@@ -103,7 +103,7 @@ public final class ModelJudge implements Judge, AutoCloseable {
 
     private Judgement yesNo(LabelReadout prompt) {
         int[] t = prompt.tokens();
-        Sequence s = cache.prefix(t, t.length - 1);
+        TokenSequence s = cache.prefix(t, t.length - 1);
         try {
             if (t.length > 1) {
                 cache.remember(s, Arrays.copyOf(t, t.length - 1));

@@ -1,6 +1,6 @@
 package dev.rewind.align.rain;
 
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.LogitsSource;
 
@@ -17,7 +17,7 @@ import java.util.List;
  */
 final class PrefixCache implements AutoCloseable {
 
-    private record Entry(Sequence sequence, int[] tokens) {
+    private record Entry(TokenSequence sequence, int[] tokens) {
     }
 
     private final LogitsSource source;
@@ -36,7 +36,7 @@ final class PrefixCache implements AutoCloseable {
         if (pinned != null) {
             throw new IllegalStateException("a prefix is pinned already");
         }
-        Sequence s = extend(source.newSequence(), tokens, 0);
+        TokenSequence s = extend(source.newSequence(), tokens, 0);
         pinned = new Entry(s, tokens.clone());
     }
 
@@ -44,7 +44,7 @@ final class PrefixCache implements AutoCloseable {
      * A new sequence holding the first {@code length} of {@code tokens}: forked from the cached entry
      * sharing the most of them, the rest evaluated (no logits). The caller owns it.
      */
-    Sequence prefix(int[] tokens, int length) {
+    TokenSequence prefix(int[] tokens, int length) {
         Entry best = null;
         int bestShared = 0;
         List<Entry> all = new ArrayList<>(recent);
@@ -58,7 +58,7 @@ final class PrefixCache implements AutoCloseable {
                 bestShared = shared;
             }
         }
-        Sequence s;
+        TokenSequence s;
         if (best == null) {
             s = source.newSequence();
         } else {
@@ -73,7 +73,7 @@ final class PrefixCache implements AutoCloseable {
     }
 
     /** Keeps a fork of {@code sequence}, which holds {@code tokens}, as a recent entry. */
-    void remember(Sequence sequence, int[] tokens) {
+    void remember(TokenSequence sequence, int[] tokens) {
         if (capacity == 0) {
             return;
         }
@@ -83,7 +83,7 @@ final class PrefixCache implements AutoCloseable {
         recent.add(new Entry(sequence.fork(), tokens.clone()));
     }
 
-    private Sequence extend(Sequence s, int[] tokens, int from) {
+    private TokenSequence extend(TokenSequence s, int[] tokens, int from) {
         if (from < tokens.length) {
             try {
                 source.forward(Batch.of(List.of(new Batch.Entry(s, Arrays.copyOfRange(tokens, from, tokens.length), Batch.Wanted.NONE))));

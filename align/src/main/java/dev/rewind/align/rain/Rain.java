@@ -100,7 +100,40 @@ public final class Rain {
         return run(userText, trace, null);
     }
 
+    /**
+     * Hears a request's commits and may stop it: what a caller streaming the answer, or cancelling it,
+     * gives {@link #run(String, boolean, Observer, int)}. Both methods default to doing nothing.
+     */
+    public interface Observer {
+        /**
+         * After each commit: the committed answer so far (text as {@link RainResult#answer()} would be,
+         * and its tokens). The text grows at its end, except that a later commit may cut it before a new
+         * user turn marker.
+         */
+        default void afterCommit(String answerText, int[] answerTokens) {
+        }
+
+        /** Asked after every inner iteration and commit: true stops the request ({@link StopReason#HALTED}). */
+        default boolean halt() {
+            return false;
+        }
+    }
+
+    /**
+     * {@link #run(String, boolean)} with an observer and a per-request cap on answer tokens (the lower of
+     * it and {@link RainParams#maxNewTokens()} applies).
+     *
+     * @throws IllegalArgumentException if {@code maxNewTokens} is below 1
+     */
+    public RainResult run(String userText, boolean trace, Observer observer, int maxNewTokens) {
+        return run(userText, trace, null, Objects.requireNonNull(observer, "observer"), maxNewTokens);
+    }
+
     RainResult run(String userText, boolean trace, RainSearch.Listener listener) {
+        return run(userText, trace, listener, RainSearch.NO_OBSERVER, params.maxNewTokens());
+    }
+
+    private RainResult run(String userText, boolean trace, RainSearch.Listener listener, Observer observer, int maxNewTokens) {
         String prompt = conversation.prompt(userText);
         int[] promptTokens = promptTokens(userText);
         if (promptTokens.length == 0) {
@@ -116,8 +149,9 @@ public final class Rain {
         embedderMeters.forEach(CountingSource::reset);
         TraceRecorder recorder = trace ? new TraceRecorder() : null;
         long start = System.nanoTime();
-        RainSearch search = new RainSearch(counted, texts, conversation, judge, embedder, params, promptTokens, maxLength(), recorder);
-        StopReason stop = search.run(listener);
+        RainSearch search = new RainSearch(counted, texts, conversation, judge, embedder, params, promptTokens, maxLength(), recorder,
+                maxNewTokens);
+        StopReason stop = search.run(listener, observer);
         double seconds = (System.nanoTime() - start) / 1e9;
         String answer = search.answerText();
         List<CountingSource> all = new ArrayList<>();

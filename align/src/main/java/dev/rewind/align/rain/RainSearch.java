@@ -1,6 +1,6 @@
 package dev.rewind.align.rain;
 
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.LogitsSource;
 
@@ -26,6 +26,10 @@ final class RainSearch {
         void afterSearch(RainSearch search);
     }
 
+    /** The observer of a request nobody watches: hears nothing, never halts. */
+    static final Rain.Observer NO_OBSERVER = new Rain.Observer() {
+    };
+
     private final LogitsSource generator;
     private final Texts texts;
     private final Conversation conversation;
@@ -39,6 +43,7 @@ final class RainSearch {
     private final int promptTurns;
     private final int maxLength;
     private final TraceRecorder trace;
+    private final int maxNewTokens;
 
     private final IntList committed;
     private SearchNode root;
@@ -53,6 +58,12 @@ final class RainSearch {
      */
     RainSearch(LogitsSource generator, Texts texts, Conversation conversation, Judge judge, Embedder embedder, RainParams params,
                int[] promptTokens, int maxLength, TraceRecorder trace) {
+        this(generator, texts, conversation, judge, embedder, params, promptTokens, maxLength, trace, params.maxNewTokens());
+    }
+
+    /** @param maxNewTokens answer tokens at most: the parameter's, or a request's lower cap */
+    RainSearch(LogitsSource generator, Texts texts, Conversation conversation, Judge judge, Embedder embedder, RainParams params,
+               int[] promptTokens, int maxLength, TraceRecorder trace, int maxNewTokens) {
         this.generator = generator;
         this.texts = texts;
         this.conversation = conversation;
@@ -64,6 +75,10 @@ final class RainSearch {
         this.promptTurns = conversation.turns(texts.decode(promptTokens));
         this.maxLength = maxLength;
         this.trace = trace;
+        this.maxNewTokens = Math.min(maxNewTokens, params.maxNewTokens());
+        if (this.maxNewTokens < 1) {
+            throw new IllegalArgumentException("a RAIN answer needs room for at least one token, got a cap of " + maxNewTokens);
+        }
         this.committed = new IntList(promptTokens);
     }
 
@@ -84,8 +99,16 @@ final class RainSearch {
     }
 
     StopReason run(Listener listener) {
+        return run(listener, NO_OBSERVER);
+    }
+
+    /** The commit loop; {@code observer} hears every commit and may halt the search between iterations. */
+    StopReason run(Listener listener, Rain.Observer observer) {
         try {
             start();
+            if (observer.halt()) {
+                return StopReason.HALTED;
+            }
             int inherited = 0;
             while (true) {
                 int cap = Math.max(params.maxSearches(), inherited + params.searchFloor()) - inherited;
@@ -96,6 +119,9 @@ final class RainSearch {
                     ran++;
                     if (listener != null) {
                         listener.afterSearch(this);
+                    }
+                    if (observer.halt()) {
+                        return StopReason.HALTED;
                     }
                     SearchNode best = Puct.mostVisited(root);
                     if (best != null && best.realVisits > params.commitVisits() && best.value > params.commitValue()) {
@@ -111,8 +137,14 @@ final class RainSearch {
                 }
                 inherited = commit(move);
                 StopReason stop = stopAfterCommit(move);
+                if (observer != NO_OBSERVER) {
+                    observer.afterCommit(answerText(), answerTokens());
+                }
                 if (stop != null) {
                     return stop;
+                }
+                if (observer.halt()) {
+                    return StopReason.HALTED;
                 }
             }
         } finally {
@@ -165,8 +197,8 @@ final class RainSearch {
         if (committed.size() > maxLength) {
             return StopReason.MAX_LENGTH;
         }
-        if (committed.size() - promptTokens.length >= params.maxNewTokens()) {
-            committed.truncate(promptTokens.length + params.maxNewTokens());
+        if (committed.size() - promptTokens.length >= maxNewTokens) {
+            committed.truncate(promptTokens.length + maxNewTokens);
             return StopReason.MAX_NEW_TOKENS;
         }
         return null;
@@ -254,7 +286,7 @@ final class RainSearch {
     static final class Simulation implements AutoCloseable {
         private final IntList tokens;
         private final int start;
-        Sequence sequence;
+        TokenSequence sequence;
         final List<float[]> rows = new ArrayList<>();
         private boolean handedOver;
 
@@ -453,7 +485,7 @@ final class RainSearch {
 
     private static void settle(SearchNode node, RolloutTrie trie) {
         List<int[]> spans = new ArrayList<>();
-        List<Sequence> sequences = new ArrayList<>();
+        List<TokenSequence> sequences = new ArrayList<>();
         for (SearchNode c : node.children) {
             spans.add(c.tokens);
             sequences.add(c.sequence);

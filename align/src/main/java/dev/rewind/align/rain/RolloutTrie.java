@@ -1,6 +1,6 @@
 package dev.rewind.align.rain;
 
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.logits.LogitsSource;
@@ -37,7 +37,7 @@ final class RolloutTrie {
         /** The top-k of the next-token logits; null until this position is evaluated. */
         TopTokens next;
         /** Holds this position's keys and values in its first {@code base + depth} positions (when evaluated). */
-        Sequence kv;
+        TokenSequence kv;
         /** The whole next-token row, kept only where a child may start complete (a simulation reached a span's end). */
         float[] row;
         final Map<Integer, Point> children = new LinkedHashMap<>();
@@ -67,7 +67,7 @@ final class RolloutTrie {
     private final int topK;
     private final double temperature;
     final Point root;
-    private final List<Sequence> owned = new ArrayList<>();
+    private final List<TokenSequence> owned = new ArrayList<>();
 
     /**
      * @param nodeSequence the node's sequence (not owned: never appended to)
@@ -75,7 +75,7 @@ final class RolloutTrie {
      * @param topK         rollout tokens are drawn from this many most likely tokens
      * @param temperature  temperature of those draws
      */
-    RolloutTrie(LogitsSource source, Sequence nodeSequence, float[] nodeLogits, int topK, double temperature) {
+    RolloutTrie(LogitsSource source, TokenSequence nodeSequence, float[] nodeLogits, int topK, double temperature) {
         this.source = source;
         this.base = nodeSequence.length();
         this.topK = topK;
@@ -90,7 +90,7 @@ final class RolloutTrie {
      * {@code sequence} and {@code rows.get(j)} is the row after it, for every j below {@code rows.size()}.
      * The trie takes the sequence over. The row at depth {@code keepRowAt} is kept whole.
      */
-    void seed(int[] tokens, Sequence sequence, List<float[]> rows, int keepRowAt) {
+    void seed(int[] tokens, TokenSequence sequence, List<float[]> rows, int keepRowAt) {
         owned.add(sequence);
         Point p = root;
         for (int j = 0; j < rows.size(); j++) {
@@ -148,11 +148,11 @@ final class RolloutTrie {
         if (points.isEmpty()) {
             return;
         }
-        Set<Sequence> claimed = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<TokenSequence> claimed = Collections.newSetFromMap(new IdentityHashMap<>());
         List<Batch.Entry> entries = new ArrayList<>(points.size());
-        List<Sequence> sequences = new ArrayList<>(points.size());
+        List<TokenSequence> sequences = new ArrayList<>(points.size());
         for (Point p : points) {
-            Sequence s = sequenceAfter(p.parent, claimed);
+            TokenSequence s = sequenceAfter(p.parent, claimed);
             sequences.add(s);
             entries.add(new Batch.Entry(s, new int[]{p.token}, Batch.Wanted.LAST));
         }
@@ -165,20 +165,20 @@ final class RolloutTrie {
     }
 
     /** A sequence ending at {@code p}'s position that may be appended to: {@code p}'s own when it ends there, else a fork. */
-    private Sequence sequenceAfter(Point p, Set<Sequence> claimed) {
+    private TokenSequence sequenceAfter(Point p, Set<TokenSequence> claimed) {
         int length = base + p.depth;
         if (p != root && p.kv.length() == length && containsIdentity(owned, p.kv) && claimed.add(p.kv)) {
             return p.kv;
         }
-        Sequence s = p.kv.fork();
+        TokenSequence s = p.kv.fork();
         owned.add(s);
         s.truncate(length);
         claimed.add(s);
         return s;
     }
 
-    private static boolean containsIdentity(List<Sequence> list, Sequence s) {
-        for (Sequence x : list) {
+    private static boolean containsIdentity(List<TokenSequence> list, TokenSequence s) {
+        for (TokenSequence x : list) {
             if (x == s) {
                 return true;
             }
@@ -210,7 +210,7 @@ final class RolloutTrie {
      */
     ChildState childState(int[] span) {
         Point p = deepestEvaluated(span);
-        Sequence s = p.kv.fork();
+        TokenSequence s = p.kv.fork();
         s.truncate(base + p.depth);
         int[] pending = Arrays.copyOfRange(span, p.depth, span.length);
         float[] logits = pending.length == 0 ? p.row : null;
@@ -223,7 +223,7 @@ final class RolloutTrie {
     }
 
     /** A child's starting state. */
-    record ChildState(Sequence sequence, int[] pending, float[] logits) {
+    record ChildState(TokenSequence sequence, int[] pending, float[] logits) {
     }
 
     /**
@@ -234,11 +234,11 @@ final class RolloutTrie {
      * @param spans     the children's spans
      * @param sequences the children's sequences, in the same order
      */
-    void settle(List<int[]> spans, List<Sequence> sequences) {
+    void settle(List<int[]> spans, List<TokenSequence> sequences) {
         Set<Point> kept = Collections.newSetFromMap(new IdentityHashMap<>());
         kept.add(root);
         for (int i = 0; i < spans.size(); i++) {
-            Sequence s = sequences.get(i);
+            TokenSequence s = sequences.get(i);
             Point p = root;
             for (int t : spans.get(i)) {
                 Point c = p.children.get(t);
@@ -251,7 +251,7 @@ final class RolloutTrie {
             }
         }
         prune(root, kept);
-        for (Sequence s : owned) {
+        for (TokenSequence s : owned) {
             s.close();
         }
         owned.clear();
@@ -267,7 +267,7 @@ final class RolloutTrie {
 
     /** Closes the rollouts' own sequences (when the node is dropped before settling). */
     void discard() {
-        for (Sequence s : owned) {
+        for (TokenSequence s : owned) {
             s.close();
         }
         owned.clear();

@@ -1,6 +1,6 @@
 package dev.rewind.align.rain;
 
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -34,7 +34,7 @@ final class SearchNode {
     float[] embedding;
 
     /** Holds the keys and values of the state up to the span minus {@link #pending}. */
-    Sequence sequence;
+    TokenSequence sequence;
     /** Span tokens not evaluated yet. */
     int[] pending;
     /** Next-token logits after the span, while needed (until the node is expanded). */

@@ -8,6 +8,8 @@ public enum StopReason {
     TURN_MARKER,
     /** Prompt and answer exceeded {@link RainParams#maxLength()}. */
     MAX_LENGTH,
-    /** The answer reached {@link RainParams#maxNewTokens()}. */
-    MAX_NEW_TOKENS
+    /** The answer reached {@link RainParams#maxNewTokens()} (or the request's lower cap). */
+    MAX_NEW_TOKENS,
+    /** The caller's {@link Rain.Observer#halt()} became true (a stop string, a cancelled request). */
+    HALTED
 }

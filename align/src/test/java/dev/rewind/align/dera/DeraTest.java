@@ -3,7 +3,7 @@ package dev.rewind.align.dera;
 import dev.rewind.align.SharedModels;
 import dev.rewind.engine.generate.GenerationContext;
 import dev.rewind.engine.kv.KvType;
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.logits.LogitsSource;
@@ -113,9 +113,9 @@ class DeraTest {
             try (ModelRunner a = runner(llama); ModelRunner r = runner(stories);
                  MixtureSource m = Dera.mixture(a, r, lambda, tok512, Optional.empty(), CAPACITY);
                  ModelRunner soloA = runner(llama); ModelRunner soloR = runner(stories)) {
-                Sequence s = m.newSequence();
-                Sequence sa = soloA.newSequence();
-                Sequence sr = soloR.newSequence();
+                TokenSequence s = m.newSequence();
+                TokenSequence sa = soloA.newSequence();
+                TokenSequence sr = soloR.newSequence();
                 int[] feed = prompt;
                 for (int step = 0; step < 10; step++) {
                     float[] mixed = m.forward(Batch.single(s, feed)).row(0).clone();
@@ -140,7 +140,7 @@ class DeraTest {
         }
 
         @Override
-        public Sequence newSequence() {
+        public TokenSequence newSequence() {
             return inner.newSequence();
         }
 
@@ -183,8 +183,8 @@ class DeraTest {
                  MixtureSource plain = Dera.mixture(a, r, lambda, tok512, Optional.empty(), CAPACITY);
                  MixtureSource moved = Dera.mixture(shifted == 0 ? new Shifted(a2, 7.25f) : a2,
                          shifted == 1 ? new Shifted(r2, -3.5f) : r2, lambda, tok512, Optional.empty(), CAPACITY)) {
-                Sequence s1 = plain.newSequence();
-                Sequence s2 = moved.newSequence();
+                TokenSequence s1 = plain.newSequence();
+                TokenSequence s2 = moved.newSequence();
                 int[] feed = prompt;
                 for (int step = 0; step < 16; step++) {
                     float[] h1 = plain.forward(Batch.single(s1, feed)).row(0).clone();
@@ -247,7 +247,7 @@ class DeraTest {
             try (ModelRunner a = runner(p); ModelRunner r = runner(stories);
                  MixtureSource m = Dera.mixture(a, r, 0.5, shared, Optional.empty(), CAPACITY)) {
                 assertEquals(520, m.vocabularySize());
-                Sequence s = m.newSequence();
+                TokenSequence s = m.newSequence();
                 float[] row = m.forward(Batch.single(s, ref.promptIds())).row(0);
                 for (int v = 512; v < 520; v++) {
                     assertEquals(Float.NEGATIVE_INFINITY, row[v], "padding id " + v + " is masked");

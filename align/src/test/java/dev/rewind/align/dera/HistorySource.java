@@ -77,11 +77,11 @@ final class HistorySource implements LogitsSource, AutoCloseable {
             }
         }
         for (Batch.Entry e : batch.entries()) {
-            e.sequence().reserve(e.size()); // may throw KvCacheFullException: nothing changed then
+            ((Sequence) e.sequence()).reserve(e.size()); // may throw KvCacheFullException: nothing changed then
         }
         List<float[]> rows = new ArrayList<>();
         for (Batch.Entry e : batch.entries()) {
-            Sequence s = e.sequence();
+            Sequence s = (Sequence) e.sequence();
             for (int k = 0; k < e.size(); k++) {
                 float[] id = {e.token(k)};
                 s.write(0, s.length(), id, 0, id, 0);

@@ -1,7 +1,7 @@
 package dev.rewind.align.dera;
 
 import dev.rewind.engine.kv.KvCacheFullException;
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.sampling.Candidates;
@@ -41,7 +41,7 @@ class MixtureSourceTest {
         CyclicBarrier both = new CyclicBarrier(2);
         try (HistorySource a = new HistorySource(1, V, 64, both); HistorySource b = new HistorySource(2, V, 64, both);
              MixtureSource m = mixture(a, b, 0.5f, 0.5f)) {
-            Sequence s = m.newSequence();
+            TokenSequence s = m.newSequence();
             for (int step = 0; step < 5; step++) {
                 m.forward(Batch.single(s, step + 3)); // each source waits at the barrier for the other
             }
@@ -55,7 +55,7 @@ class MixtureSourceTest {
     void rowsAreTheWeightedSumOfTheSourcesRows() {
         try (HistorySource a = new HistorySource(1, V, 64, null); HistorySource b = new HistorySource(2, V, 64, null);
              MixtureSource m = mixture(a, b, 2.5f, -1.5f)) {
-            Sequence s = m.newSequence();
+            TokenSequence s = m.newSequence();
             int[] prompt = {1, 5, 9, 13};
             Logits all = m.forward(Batch.of(List.of(new Batch.Entry(s, prompt, Batch.Wanted.ALL))));
             assertEquals(4, all.rows());
@@ -73,8 +73,8 @@ class MixtureSourceTest {
     void aBatchOfSeveralSequencesMapsRowsToEntries() {
         try (HistorySource a = new HistorySource(1, V, 64, null); HistorySource b = new HistorySource(2, V, 64, null);
              MixtureSource m = mixture(a, b, 0.25f, 0.75f)) {
-            Sequence s1 = m.newSequence();
-            Sequence s2 = m.newSequence();
+            TokenSequence s1 = m.newSequence();
+            TokenSequence s2 = m.newSequence();
             Batch batch = Batch.of(List.of(new Batch.Entry(s1, new int[]{4, 5}, Batch.Wanted.ALL),
                     new Batch.Entry(s2, new int[]{6, 7, 8}, Batch.Wanted.LAST)));
             Logits out = m.forward(batch);
@@ -92,7 +92,7 @@ class MixtureSourceTest {
              HistorySource c = new HistorySource(3, V, 64, null);
              MixtureSource m = new MixtureSource(List.of(new MixtureComponent(a, 0.5f), new MixtureComponent(b, 0.3f),
                      new MixtureComponent(c, 0.2f)), V, Optional.empty(), 64)) {
-            Sequence s = m.newSequence();
+            TokenSequence s = m.newSequence();
             int[] h = {2, 3};
             float[] row = m.forward(Batch.single(s, h)).row(0);
             assertArrayEquals(mixed(new float[]{0.5f, 0.3f, 0.2f}, a.expected(h), b.expected(h), c.expected(h)), row);
@@ -103,13 +103,13 @@ class MixtureSourceTest {
     void aTruncationOfTheMixtureSequenceIsReplayedInEverySource() {
         try (HistorySource a = new HistorySource(1, V, 64, null); HistorySource b = new HistorySource(2, V, 64, null);
              MixtureSource m = mixture(a, b, 0.5f, 0.5f)) {
-            Sequence s = m.newSequence();
+            TokenSequence s = m.newSequence();
             m.forward(Batch.single(s, 1, 2, 3, 4, 5));
             s.truncate(2);
             float[] row = m.forward(Batch.single(s, 9)).row(0);
             int[] h = {1, 2, 9};
             assertArrayEquals(mixed(new float[]{0.5f, 0.5f}, a.expected(h), b.expected(h)), row);
-            for (Sequence q : m.sourceSequences(s)) {
+            for (TokenSequence q : m.sourceSequences(s)) {
                 assertEquals(3, q.length());
             }
         }
@@ -120,23 +120,26 @@ class MixtureSourceTest {
         try (HistorySource a = new HistorySource(1, V, 64, null); HistorySource b = new HistorySource(2, V, 64, null);
              MixtureSource m = mixture(a, b, 0.5f, 0.5f)) {
             float[] w = {0.5f, 0.5f};
-            Sequence s = m.newSequence();
+            TokenSequence s = m.newSequence();
             m.forward(Batch.single(s, 1, 2, 3));
-            Sequence f = s.fork();
+            TokenSequence f = s.fork();
             float[] onFork = m.forward(Batch.single(f, 7)).row(0).clone();
             float[] onParent = m.forward(Batch.single(s, 8)).row(0).clone();
             assertArrayEquals(mixed(w, a.expected(new int[]{1, 2, 3, 7}), b.expected(new int[]{1, 2, 3, 7})), onFork);
             assertArrayEquals(mixed(w, a.expected(new int[]{1, 2, 3, 8}), b.expected(new int[]{1, 2, 3, 8})), onParent);
             assertEquals(3, a.forwards, "one forward per mixture call: the fork's prefix was not evaluated again");
 
-            // A fork of a fork of a truncated sequence, after its relatives were closed: evaluated from the recorded ids.
+            // A fork of a truncated fork, after its relatives were closed: its parts are forks, nothing is evaluated again.
             f.truncate(2);
-            Sequence g = f.fork();
+            TokenSequence g = f.fork();
             s.close();
             f.close();
             float[] onG = m.forward(Batch.single(g, 11)).row(0);
             assertArrayEquals(mixed(w, a.expected(new int[]{1, 2, 11}), b.expected(new int[]{1, 2, 11})), onG);
-            assertEquals(5, a.forwards, "no relative left: one forward to catch up, one for the call");
+            assertEquals(4, a.forwards, "the fork's parts hold its tokens: one forward for the call, none to catch up");
+            for (TokenSequence q : m.sourceSequences(g)) {
+                assertEquals(3, q.length());
+            }
         }
     }
 
@@ -144,12 +147,12 @@ class MixtureSourceTest {
     void whenOneSourceIsFullNoSequenceChanges() {
         try (HistorySource a = new HistorySource(1, V, 64, null); HistorySource small = new HistorySource(2, V, 8, null);
              MixtureSource m = mixture(a, small, 0.5f, 0.5f)) {
-            Sequence s = m.newSequence();
+            TokenSequence s = m.newSequence();
             m.forward(Batch.single(s, 1, 2, 3, 4, 5, 6));
             int aPages = a.pool().pagesInUse();
             assertThrows(KvCacheFullException.class, () -> m.forward(Batch.single(s, 7, 8, 9)));
             assertEquals(6, s.length());
-            for (Sequence q : m.sourceSequences(s)) {
+            for (TokenSequence q : m.sourceSequences(s)) {
                 assertEquals(6, q.length());
             }
             assertEquals(aPages, a.pool().pagesInUse(), "the source that succeeded gave its new pages back");
@@ -163,9 +166,9 @@ class MixtureSourceTest {
     void closingTheMixtureAndItsSequencesFreesTheSourcesPages() {
         try (HistorySource a = new HistorySource(1, V, 64, null); HistorySource b = new HistorySource(2, V, 64, null)) {
             try (MixtureSource m = mixture(a, b, 0.5f, 0.5f)) {
-                Sequence s = m.newSequence();
+                TokenSequence s = m.newSequence();
                 m.forward(Batch.single(s, 1, 2, 3, 4, 5));
-                Sequence t = m.newSequence();
+                TokenSequence t = m.newSequence();
                 m.forward(Batch.single(t, 1, 2));
                 s.close();
                 m.newSequence().close(); // any call drops the closed sequence's source sequences
@@ -181,7 +184,7 @@ class MixtureSourceTest {
         try (HistorySource a = new HistorySource(1, V, 64, null); HistorySource b = new HistorySource(2, V, 64, null);
              MixtureSource m = new MixtureSource(List.of(new MixtureComponent(a, 3f), new MixtureComponent(b, -2f)), V,
                      Optional.of(new PlausibilityGuard(0, 0.5f)), 64)) {
-            Sequence s = m.newSequence();
+            TokenSequence s = m.newSequence();
             int[] h = {4, 2};
             float[] row = m.forward(Batch.single(s, h)).row(0);
             Candidates c = new Candidates(V);

@@ -71,11 +71,11 @@ final class FakeModel implements LogitsSource, AutoCloseable {
     @Override
     public Logits forward(Batch batch) {
         for (Batch.Entry e : batch.entries()) {
-            e.sequence().reserve(e.size());
+            ((Sequence) e.sequence()).reserve(e.size());
         }
         List<float[]> rows = new ArrayList<>();
         for (Batch.Entry e : batch.entries()) {
-            Sequence s = e.sequence();
+            Sequence s = (Sequence) e.sequence();
             int start = s.length();
             for (int i = 0; i < e.size(); i++) {
                 s.write(0, start + i, new float[]{e.token(i), 1}, 0, new float[]{0, 0}, 0);
@@ -88,7 +88,7 @@ final class FakeModel implements LogitsSource, AutoCloseable {
             }
         }
         for (Batch.Entry e : batch.entries()) {
-            e.sequence().advance(e.size());
+            ((Sequence) e.sequence()).advance(e.size());
         }
         tokens += batch.tokens();
         logitRows += rows.size();

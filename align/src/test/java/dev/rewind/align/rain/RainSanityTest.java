@@ -1,7 +1,7 @@
 package dev.rewind.align.rain;
 
 import dev.rewind.align.SharedModels;
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.models.ModelLoader;
 import dev.rewind.tokenizer.Tokenizer;
@@ -151,7 +151,7 @@ class RainSanityTest {
             int[] checks = {0};
             RainSearch.Listener check = search -> {
                 int[] committed = search.committedTokens();
-                Sequence s = search.root().sequence;
+                TokenSequence s = search.root().sequence;
                 int held = s.length() + search.root().pending.length;
                 if (held != committed.length) {
                     failures.add("root holds " + held + " positions, committed " + committed.length);
@@ -159,11 +159,11 @@ class RainSanityTest {
                 }
                 // the root's cache still holds exactly the committed tokens, and re-evaluating its last one
                 // gives the logits of the committed state
-                int[] read = FakeModel.history(s, s.length());
+                int[] read = FakeModel.history((dev.rewind.engine.kv.Sequence) s, s.length());
                 if (!Arrays.equals(read, Arrays.copyOf(committed, s.length()))) {
                     failures.add("the root's cache changed");
                 }
-                Sequence probe = s.fork();
+                TokenSequence probe = s.fork();
                 try {
                     probe.truncate(s.length() - 1);
                     float[] again = model.forward(Batch.single(probe, committed[s.length() - 1])).row(0);

@@ -1,14 +1,15 @@
 package dev.rewind.engine.generate;
 
-import dev.rewind.engine.kv.Sequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.logits.LogitsSource;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.sampling.Sampler;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntPredicate;
 
 /**
@@ -68,12 +69,22 @@ public final class GenerationContext implements AutoCloseable {
         }
     }
 
-    public enum StopReason { MAX_TOKENS, END_OF_GENERATION, CONTEXT_FULL }
+    /** Why a generation stopped. */
+    public enum StopReason {
+        /** {@link Options#maxTokens()} tokens were generated. */
+        MAX_TOKENS,
+        /** An end-of-generation token was generated (and is the last of the result's tokens). */
+        END_OF_GENERATION,
+        /** The sequence reached the context length. */
+        CONTEXT_FULL,
+        /** The caller's halt condition became true (a stop string was seen, the request was cancelled). */
+        HALTED
+    }
 
     private final LogitsSource source;
     private final IntPredicate isEnd;
     private final int contextLength;
-    private final Sequence sequence;
+    private final TokenSequence sequence;
     /** The tokens whose keys and values the sequence holds: {@code held[0 .. heldLength)}. */
     private int[] held = new int[64];
     private int heldLength;
@@ -97,7 +108,8 @@ public final class GenerationContext implements AutoCloseable {
         return Arrays.copyOf(held, heldLength);
     }
 
-    public Sequence sequence() {
+    /** The context's sequence in its source. */
+    public TokenSequence sequence() {
         return sequence;
     }
 
@@ -108,6 +120,16 @@ public final class GenerationContext implements AutoCloseable {
      * @throws dev.rewind.engine.kv.KvCacheFullException if the KV cache cannot hold the prompt
      */
     public Result generate(int[] prompt, Sampler sampler, Options options, TokenListener listener) {
+        return generate(prompt, sampler, options, listener, () -> false);
+    }
+
+    /**
+     * {@link #generate(int[], Sampler, Options, TokenListener)}, stopping with {@link StopReason#HALTED}
+     * as soon as {@code halt} is true: it is asked after the prompt (before the first token is chosen)
+     * and after each token has gone to the listener (after the end-of-generation check), so no forward
+     * call is spent on a token nobody wants.
+     */
+    public Result generate(int[] prompt, Sampler sampler, Options options, TokenListener listener, BooleanSupplier halt) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt has no tokens");
         }
@@ -138,13 +160,20 @@ public final class GenerationContext implements AutoCloseable {
         List<Step> steps = new ArrayList<>();
         StopReason stop = StopReason.MAX_TOKENS;
         long predictStart = System.nanoTime();
-        for (int n = 0; n < options.maxTokens(); n++) {
+        if (options.maxTokens() > 0 && halt.getAsBoolean()) {
+            stop = StopReason.HALTED;
+        }
+        for (int n = 0; n < options.maxTokens() && stop != StopReason.HALTED; n++) {
             int token = sampler.sample(logits, history, length);
             steps.add(options.topLogits() > 0 ? topLogits(token, logits, options.topLogits()) : new Step(token, null, null));
             history[length++] = token;
             listener.onToken(token);
             if (!options.ignoreEos() && isEnd.test(token)) {
                 stop = StopReason.END_OF_GENERATION;
+                break;
+            }
+            if (halt.getAsBoolean()) {
+                stop = StopReason.HALTED;
                 break;
             }
             if (n == options.maxTokens() - 1) {

@@ -1,5 +1,7 @@
 package dev.rewind.engine.kv;
 
+import dev.rewind.engine.logits.TokenSequence;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -18,7 +20,7 @@ import java.util.Arrays;
  * rows at positions {@code length() .. length()+n-1}, then {@link #advance(int)}. A sequence is used by
  * one thread at a time; its pages may be shared with sequences on other threads.
  */
-public final class Sequence implements KvCache {
+public final class Sequence implements KvCache, TokenSequence {
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -44,6 +46,7 @@ public final class Sequence implements KvCache {
     }
 
     /** Positions holding keys and values. */
+    @Override
     public int length() {
         return length;
     }
@@ -66,6 +69,7 @@ public final class Sequence implements KvCache {
      * A new sequence with the same contents, sharing every page. Appending to either one later copies
      * at most the one partly filled page they share.
      */
+    @Override
     public Sequence fork() {
         checkOpen();
         int shared = Math.ceilDiv(length, pool.pageSize()); // pages reserved past the length stay private
@@ -81,6 +85,7 @@ public final class Sequence implements KvCache {
      *
      * @throws IllegalArgumentException if {@code newLength} is negative or beyond {@link #length()}
      */
+    @Override
     public void truncate(int newLength) {
         checkOpen();
         if (newLength < 0 || newLength > length) {
@@ -154,6 +159,7 @@ public final class Sequence implements KvCache {
         closed = true;
     }
 
+    @Override
     public boolean isClosed() {
         return closed;
     }

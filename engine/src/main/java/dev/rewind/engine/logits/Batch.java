@@ -1,7 +1,5 @@
 package dev.rewind.engine.logits;
 
-import dev.rewind.engine.kv.Sequence;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -30,7 +28,7 @@ public final class Batch {
      * @param tokens   the new token ids, at least one
      * @param wanted   which positions' logits to compute
      */
-    public record Entry(Sequence sequence, int[] tokens, Wanted wanted) {
+    public record Entry(TokenSequence sequence, int[] tokens, Wanted wanted) {
         public Entry {
             Objects.requireNonNull(sequence, "sequence");
             Objects.requireNonNull(wanted, "wanted");
@@ -89,12 +87,12 @@ public final class Batch {
     }
 
     /** One sequence, its tokens, the logits of its last token. */
-    public static Batch single(Sequence sequence, int... tokens) {
+    public static Batch single(TokenSequence sequence, int... tokens) {
         return new Batch(List.of(new Entry(sequence, tokens, Wanted.LAST)));
     }
 
     /** One new token on each sequence, the logits of each. */
-    public static Batch step(List<Sequence> sequences, int[] tokens) {
+    public static Batch step(List<? extends TokenSequence> sequences, int[] tokens) {
         if (sequences.size() != tokens.length) {
             throw new IllegalArgumentException(sequences.size() + " sequences but " + tokens.length + " tokens");
         }

@@ -1,7 +1,7 @@
 package dev.rewind.spark;
 
 import dev.rewind.engine.generate.GenerationContext;
-import dev.rewind.engine.kv.Sequence;
+import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.logits.LogitsSource;
@@ -66,11 +66,11 @@ public final class LockstepGeneration {
                                            int maxTokens, boolean ignoreEos) {
         int n = rows.size();
         long start = System.nanoTime();
-        Sequence[] sequences = new Sequence[n];
-        List<Sequence> open = new ArrayList<>();
+        TokenSequence[] sequences = new TokenSequence[n];
+        List<TokenSequence> open = new ArrayList<>();
         try {
             int shared = sharedPrefix(rows);
-            Sequence root = null;
+            TokenSequence root = null;
             if (shared >= MIN_SHARED_PREFIX && n > 1) {
                 root = source.newSequence();
                 open.add(root);
@@ -154,14 +154,14 @@ public final class LockstepGeneration {
             }
             return done;
         } finally {
-            for (Sequence s : open) {
+            for (TokenSequence s : open) {
                 s.close();
             }
         }
     }
 
     /** Every row's prompt after the shared prefix, chunk by chunk, all rows in each forward call; keeps each row's last logits. */
-    private static void prefill(LogitsSource source, List<Row> rows, Sequence[] sequences, int shared, float[][] logits) {
+    private static void prefill(LogitsSource source, List<Row> rows, TokenSequence[] sequences, int shared, float[][] logits) {
         int longest = 0;
         for (Row r : rows) {
             longest = Math.max(longest, r.prompt().length);
