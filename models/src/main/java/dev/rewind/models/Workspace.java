@@ -69,6 +69,8 @@ public final class Workspace {
     /** Rows of {@link #x} whose logits were asked for, in batch order. */
     private int[] logitSources = new int[0];
     private int logitCount;
+    /** Whether some row of the current call wants logits, not only its hidden state ({@link Batch.Wanted#HIDDEN}). */
+    private boolean logitsWanted;
     private float[] gathered = new float[0];
     private float[] flatLogits = new float[0];
     private float[][] logitRows = new float[0][];
@@ -111,6 +113,7 @@ public final class Workspace {
         grow(n, batch.logitRows());
         count = n;
         logitCount = 0;
+        logitsWanted = false;
         List<Batch.Entry> entries = batch.entries();
         if (entryFirstRow.length < entries.size()) {
             entryFirstRow = new int[entries.size()];
@@ -145,9 +148,11 @@ public final class Workspace {
                 tokens[row] = e.token(i);
                 positions[row] = start + i;
                 sequences[row] = kv(e);
-                boolean wanted = e.wanted() == Batch.Wanted.ALL || (e.wanted() == Batch.Wanted.LAST && i == e.size() - 1);
+                boolean wanted = e.wanted() == Batch.Wanted.ALL || e.wanted() == Batch.Wanted.HIDDEN
+                        || (e.wanted() == Batch.Wanted.LAST && i == e.size() - 1);
                 if (wanted) {
                     logitSources[logitCount++] = row;
+                    logitsWanted |= e.wanted() != Batch.Wanted.HIDDEN;
                 }
             }
         }
@@ -340,7 +345,7 @@ public final class Workspace {
         for (int i = 0; i < logitCount; i++) {
             TransformerOps.rmsNorm(gathered, i * dim, x, logitSources[i] * dim, outputNorm, dim, config.rmsEps());
         }
-        if (logitCount > 0) {
+        if (logitCount > 0 && logitsWanted) {
             matmul.matmul(output, gathered, logitCount, flatLogits, pool);
             float cap = config.logitSoftcap();
             if (cap > 0f) {
@@ -354,6 +359,7 @@ public final class Workspace {
         }
         advanceSequences(batch);
         view.rows = logitCount;
+        view.withLogits = logitsWanted;
         return view;
     }
 
@@ -454,6 +460,7 @@ public final class Workspace {
     /** The rows of the last call, as the {@link Logits} view. */
     private final class LogitsView implements Logits {
         int rows;
+        boolean withLogits = true;
 
         @Override
         public int rows() {
@@ -469,6 +476,9 @@ public final class Workspace {
         public float[] row(int i) {
             if (i < 0 || i >= rows) {
                 throw new IndexOutOfBoundsException("logits row " + i + " of " + rows);
+            }
+            if (!withLogits) {
+                throw new IllegalStateException("the batch wanted hidden states only (Wanted.HIDDEN): no logits were computed");
             }
             return logitRows[i];
         }

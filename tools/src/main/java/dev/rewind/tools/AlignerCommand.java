@@ -43,13 +43,26 @@ import java.util.function.Function;
                 "resumes where it stopped, skipping the ids already there."})
 final class AlignerCommand implements Callable<Integer> {
 
-    /** Greedy decoding unless told otherwise, as the Aligner's model card does. */
+    /**
+     * Greedy decoding and corrections of up to 2048 tokens unless told otherwise, as the Aligner's model card
+     * generates ({@code max_new_tokens=2048}, no sampling).
+     */
     static final class Defaults implements CommandLine.IDefaultValueProvider {
         @Override
         public String defaultValue(CommandLine.Model.ArgSpec argSpec) {
-            return argSpec instanceof CommandLine.Model.OptionSpec o && o.longestName().equals("--temperature") ? "0" : null;
+            if (!(argSpec instanceof CommandLine.Model.OptionSpec o)) {
+                return null;
+            }
+            return switch (o.longestName()) {
+                case "--temperature" -> "0";
+                case "--max-tokens" -> Integer.toString(DEFAULT_MAX_TOKENS);
+                default -> null;
+            };
         }
     }
+
+    /** The Aligner model card's {@code max_new_tokens}. */
+    static final int DEFAULT_MAX_TOKENS = 2048;
 
     /** The context an upstream or Aligner model gets when none is given: its own, at most this. */
     static final int DEFAULT_CONTEXT_CAP = 4096;

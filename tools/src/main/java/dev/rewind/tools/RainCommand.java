@@ -8,7 +8,10 @@ import dev.rewind.align.aligner.ResumableOutput;
 import dev.rewind.align.batch.BatchInput;
 import dev.rewind.align.batch.BatchItem;
 import dev.rewind.align.rain.Conversation;
+import dev.rewind.align.rain.Embedder;
+import dev.rewind.align.rain.EncoderEmbedder;
 import dev.rewind.align.rain.HiddenStateEmbedder;
+import dev.rewind.models.bert.BertEmbedder;
 import dev.rewind.align.rain.JudgeTemplate;
 import dev.rewind.align.rain.JudgeTemplates;
 import dev.rewind.align.rain.ModelJudge;
@@ -88,7 +91,8 @@ final class RainCommand implements Callable<Integer> {
     Integer context;
 
     @Option(names = "--kv-capacity", paramLabel = "TOKENS",
-            description = "KV cache of each model, in tokens over all sequences (default: 8 × the context + 4096 + room for the tree's nodes).")
+            description = "KV cache of each model, in tokens over all sequences (default: 8 × the longest sequence the search reaches + 4096 + room for the tree's nodes;"
+                    + " that sequence is maxLength + the longest span + the judge prompt, at most the context).")
     Integer kvCapacity;
 
     @Option(names = "--kv-type", paramLabel = "TYPE", defaultValue = "F32", description = "KV precision: F32 or F16 (default: ${DEFAULT-VALUE}).")
@@ -100,6 +104,12 @@ final class RainCommand implements Callable<Integer> {
     @Option(names = "--trace", paramLabel = "FILE",
             description = "Write the search tree of every commit as JSON (a batch: one line per prompt); draw it with rain-view.")
     Path trace;
+
+    @Option(names = "--embedder", paramLabel = "NAME", defaultValue = "minilm",
+            description = {"Sentence embeddings of the similarity update and dynamic addition: minilm (default: all-MiniLM-L6-v2,"
+                    + " bundled, as in the paper's three settings) or hidden (mean-pooled final hidden states of the judge model,"
+                    + " with HiddenStateEmbedder's thresholds)."})
+    String embedderName;
 
     @Option(names = "--no-plain", description = "Skip the plain-generation baseline of the cost report.")
     boolean noPlain;
@@ -122,6 +132,9 @@ final class RainCommand implements Callable<Integer> {
             throw new UserException(prompt == null ? "give the prompts: --prompt TEXT or --input FILE.jsonl"
                     : "--prompt and --input exclude each other");
         }
+        if (!embedderName.equals("minilm") && !embedderName.equals("hidden")) {
+            throw new UserException("--embedder must be minilm or hidden, got '" + embedderName + "'");
+        }
         RainPreset p = RainPreset.named(preset);
         RainParams rainParams = params(p);
         Conversation conversation = rawPrompt ? Conversation.RAW : p.conversation();
@@ -131,20 +144,25 @@ final class RainCommand implements Callable<Integer> {
             LoadedModel generator = modelOptions.load(pool);
             open.add(generator);
             int ctx = context != null ? context : generator.model().config().contextLength();
-            ModelRunner runner = runner(generator, ctx, open);
             LoadedModel judgeLoaded = generator;
-            ModelRunner judgeRunner = runner;
             if (judgeModel != null) {
                 ModelOptions judgeOptions = new ModelOptions();
                 judgeOptions.model = judgeModel;
                 judgeLoaded = judgeOptions.load(pool);
                 open.add(judgeLoaded);
-                judgeRunner = runner(judgeLoaded, judgeLoaded.model().config().contextLength(), open);
             }
+            int judgePrompt = judgePromptTokens(template, judgeLoaded.tokenizer());
+            // a self-judge's sequences live in the generator's cache: it must hold the judge prompts as well
+            ModelRunner runner = runner(generator, ctx, judgeModel == null ? judgePrompt : 0, rainParams, open);
+            ModelRunner judgeRunner = judgeModel == null ? runner
+                    : runner(judgeLoaded, judgeLoaded.model().config().contextLength(), judgePrompt, rainParams, open);
             ModelJudge judge = new ModelJudge(judgeRunner, judgeLoaded.tokenizer(), template);
             open.add(judge);
-            HiddenStateEmbedder embedder = new HiddenStateEmbedder(judgeRunner, judgeLoaded.tokenizer(), 256);
-            open.add(embedder);
+            Embedder embedder = switch (embedderName) {
+                case "hidden" -> new HiddenStateEmbedder(judgeRunner, judgeLoaded.tokenizer(), 256);
+                default -> new EncoderEmbedder(BertEmbedder.miniLm(pool), true);
+            };
+            open.add((AutoCloseable) embedder);
             Rain rain = new Rain(runner, generator.tokenizer(), judge, embedder, rainParams, conversation, ctx);
             RainRun run = new RainRun(rain, runner, !noPlain);
             ObjectMapper json = new ObjectMapper();
@@ -161,6 +179,10 @@ final class RainCommand implements Callable<Integer> {
 
     private RainParams params(RainPreset p) {
         RainParams.Builder b = p.builder();
+        if (embedderName.equals("hidden")) {
+            b.similarityThreshold = HiddenStateEmbedder.SIMILARITY_THRESHOLD;
+            b.dynamicAddVarianceFactor = HiddenStateEmbedder.VARIANCE_FACTOR;
+        }
         for (String assignment : params) {
             RainParamOverrides.apply(b, assignment);
         }
@@ -177,30 +199,49 @@ final class RainCommand implements Callable<Integer> {
         }
     }
 
-    private ModelRunner runner(LoadedModel model, int ctx, List<AutoCloseable> open) {
+    private ModelRunner runner(LoadedModel model, int ctx, int judgePrompt, RainParams p, List<AutoCloseable> open) {
         if (ctx < 32) {
             throw new UserException("--context must be at least 32, got " + ctx);
         }
-        int capacity = kvCapacity != null ? kvCapacity : defaultCapacity(ctx);
+        int capacity = kvCapacity != null ? kvCapacity : defaultCapacity(reach(ctx, judgePrompt, p), p);
         if (pageSize < 1 || pageSize > 4096) {
             throw new UserException("--page-size must be between 1 and 4096, got " + pageSize);
         }
         MemoryBudget.checkKvCache(model.model().config(), capacity, pageSize, kvType, model.file().fileSize(),
-                kvCapacity != null ? "lower --kv-capacity" : "lower --context (the default --kv-capacity grows with it) or give a smaller --kv-capacity");
+                kvCapacity != null ? "lower --kv-capacity" : "lower --param maxLength or --context (the default --kv-capacity grows with them) or give a smaller --kv-capacity");
         ModelRunner runner = new ModelRunner(model.model(), capacity, pageSize, kvType);
         open.add(runner);
         return runner;
     }
 
     /**
+     * The longest sequence the search can make in a cache: a path is at most {@code maxLength} plus one
+     * span (and its simulation stops there too), a judge prompt its template's tokens plus a judged text
+     * of at most that length; never more than the context. A 128k-context model thus gets a cache for the
+     * search's 2048 + spans, not for 128k positions it cannot reach (ALGORITHMS.md §1.10: maxlen 2048).
+     */
+    static int reach(int ctx, int judgePrompt, RainParams p) {
+        long path = (long) p.maxLength() + p.maxSpanLength() + 1;
+        return (int) Math.min(ctx, path + judgePrompt);
+    }
+
+    /** Tokens of the judge template's prompt around an empty text (its few-shot and options). */
+    static int judgePromptTokens(JudgeTemplate template, dev.rewind.tokenizer.Tokenizer tokenizer) {
+        return switch (template) {
+            case JudgeTemplate.TwoOrders t -> Math.max(tokenizer.encode(t.goodFirst(""), true, false).length,
+                    tokenizer.encode(t.goodSecond(""), true, false).length);
+            case JudgeTemplate.YesNo y -> tokenizer.encode(y.prompt(""), true, false).length;
+        };
+    }
+
+    /**
      * Room for the committed state, the judge's few-shot and recent texts, and the tree: a node's own
      * pages are about two (its span and the partly filled page it copied), and a commit's tree holds up to
-     * (inherited + new searches) × (width + 2) nodes.
+     * (inherited + new searches) × (width + 2) nodes; {@code reach} is the longest sequence (see {@link #reach}).
      */
-    private int defaultCapacity(int ctx) {
-        RainParams p = params(RainPreset.named(preset));
+    private int defaultCapacity(int reach, RainParams p) {
         long nodes = 2L * (p.maxSearches() + p.searchFloor()) * (p.expansionWidth() + 2);
-        long tokens = 8L * ctx + 4096 + nodes * 2 * pageSize;
+        long tokens = 8L * reach + 4096 + nodes * 2 * pageSize;
         return (int) Math.min(Integer.MAX_VALUE / 2, tokens);
     }
 

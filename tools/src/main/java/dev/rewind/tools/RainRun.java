@@ -43,6 +43,7 @@ record RainRun(Rain rain, LogitsSource generator, boolean withPlain) {
             o.put("generator_tokens", c.generatorTokens());
             o.put("judge_tokens", c.judgeTokens());
             o.put("embedder_tokens", c.embedderTokens());
+            o.put("embedder_seconds", c.embedderSeconds());
             o.put("kv_pages_peak", c.kvPagesPeak());
             o.put("seconds", c.seconds());
             o.put("plain_seconds", plain.seconds());
@@ -69,6 +70,7 @@ record RainRun(Rain rain, LogitsSource generator, boolean withPlain) {
                     result.answerTokens().length, result.stop().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '), c.seconds());
             err.printf("rain: forward tokens: generator %d, judge %d, embedder %d (%d calls); KV pages peak %d%n",
                     c.generatorTokens(), c.judgeTokens(), c.embedderTokens(), c.forwardCalls(), c.kvPagesPeak());
+            err.printf("rain: embedder %.3f s, %.1f%% of the wall time%n", c.embedderSeconds(), 100 * c.embedderShare());
             if (plain.tokens() > 0) {
                 err.printf("plain: %d tokens greedily: %d forward tokens, KV pages peak %d, %.3f s%n", result.answerTokens().length,
                         plain.tokens(), plain.kvPagesPeak(), plain.seconds());

@@ -15,7 +15,7 @@ import java.nio.charset.StandardCharsets;
         description = "Rewind: a pure-Java LLM inference engine over memory-mapped GGUF files.",
         subcommands = {GenerateCommand.class, ChatCommand.class, InfoCommand.class, TokenizeCommand.class, TemplateCommand.class,
                 SynthCommand.class, DeraCommand.class, AlignerCommand.class, RainCommand.class, RainViewCommand.class, BenchCommand.class,
-                ConvertCommand.class, FuzzCommand.class,
+                ConvertCommand.class, FuzzCommand.class, EmbedCommand.class,
                 CommandLine.HelpCommand.class})
 public final class RewindCli {
 
@@ -86,6 +86,9 @@ public final class RewindCli {
             }
             if (cls == BenchCommand.class) {
                 return cls.cast(new BenchCommand(out, err));
+            }
+            if (cls == EmbedCommand.class) {
+                return cls.cast(new EmbedCommand(out, err));
             }
             if (cls == RainViewCommand.class) {
                 return cls.cast(new RainViewCommand(out));

@@ -44,7 +44,7 @@ public final class Dera {
      * @param vocabulary     what {@link #checkVocabularies} accepted
      * @param guardTopP      if present, keep only the aligned model's top-p set before sampling
      *                       (see {@link PlausibilityGuard}); empty is DeRa as published
-     * @param capacityTokens positions over all of the mixture's sequences
+     * @param capacityTokens must be positive; the models' own KV caches bound the sequences
      */
     public static MixtureSource mixture(LogitsSource aligned, LogitsSource reference, double lambda,
                                         SharedVocabulary vocabulary, Optional<Float> guardTopP, int capacityTokens) {

@@ -6,8 +6,8 @@ import java.util.List;
 /**
  * Sentence embeddings for RAIN's similarity update and dynamic node addition: texts with similar
  * meaning get vectors with a cosine near 1. The paper uses the MiniLM sentence encoder
- * ({@code all-MiniLM-L6-v2}); {@link HiddenStateEmbedder} is the default substitute, and a dedicated
- * encoder model can implement this interface instead.
+ * ({@code all-MiniLM-L6-v2}), which {@link EncoderEmbedder} runs (the default of {@code rewind rain});
+ * {@link HiddenStateEmbedder} is the older substitute that pools a language model's hidden states.
  */
 public interface Embedder {
 
@@ -21,6 +21,14 @@ public interface Embedder {
             out.add(embed(t));
         }
         return out;
+    }
+
+    /**
+     * Tokens this embedder has run through a model of its own that {@link #meters()} does not count (a
+     * sentence encoder), since it was made; {@link Rain} reports the difference over a request.
+     */
+    default long encoderTokens() {
+        return 0;
     }
 
     /** The counting views of the model calls this embedder makes (none when it runs no model). */

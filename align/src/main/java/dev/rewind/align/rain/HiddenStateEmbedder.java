@@ -14,7 +14,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * The default {@link Embedder}: a language model (the judge) reads the text on its own (BOS first),
+ * An {@link Embedder} without a sentence encoder ({@code rewind rain --embedder hidden}; the default is
+ * {@link EncoderEmbedder} with MiniLM): a language model (the judge) reads the text on its own (BOS first),
  * and the final normalised hidden states of the text's tokens ({@link Logits#hidden}) are averaged and
  * scaled to unit length. This is a substitute for the paper's MiniLM sentence encoder, which is not a
  * GGUF decoder Rewind runs: MiniLM mean-pools a bidirectional encoder's token states and normalises
@@ -28,6 +29,17 @@ public final class HiddenStateEmbedder implements Embedder, AutoCloseable {
 
     /** Embeddings kept for texts seen recently. */
     static final int CACHE_SIZE = 4096;
+
+    /**
+     * The similarity threshold RAIN runs with on these embeddings: the paper's 0.95, kept for want of a
+     * calibration (that would need the paired texts of a real 1B+ judge, which the test data lack). A causal
+     * model's pooled states are more alike than MiniLM's, so at this threshold sibling values are shared
+     * more often than in the paper.
+     */
+    public static final double SIMILARITY_THRESHOLD = 0.95;
+
+    /** The dynamic-addition variance factor RAIN runs with on these embeddings: the paper's 0.03, uncalibrated (see above). */
+    public static final double VARIANCE_FACTOR = 0.03;
 
     private final CountingSource source;
     private final Tokenizer tokenizer;
@@ -104,7 +116,7 @@ public final class HiddenStateEmbedder implements Embedder, AutoCloseable {
             for (int[] t : tokens) {
                 TokenSequence s = source.newSequence();
                 sequences.add(s);
-                entries.add(new Batch.Entry(s, t, Batch.Wanted.ALL));
+                entries.add(new Batch.Entry(s, t, Batch.Wanted.HIDDEN)); // hidden states only: no output product
             }
             Logits logits = source.forward(Batch.of(entries));
             List<float[]> out = new ArrayList<>(tokens.size());

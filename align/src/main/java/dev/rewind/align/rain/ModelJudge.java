@@ -43,30 +43,48 @@ public final class ModelJudge implements Judge, AutoCloseable {
         this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
         this.template = Objects.requireNonNull(template, "template");
         this.cache = new PrefixCache(this.source, RECENT_PREFIXES);
-        readouts("Human: Hi\nAssistant: Hello."); // fails now, not at the first judgement, on unusable labels
+        promptTokens("Human: Hi\nAssistant: Hello."); // fails now, not at the first judgement, on unusable labels
     }
 
     public JudgeTemplate template() {
         return template;
     }
 
-    /** The tokens each prompt of {@code text} is read at. */
+    /** The tokens each prompt of {@code text} is read at (two-order templates). */
     public List<LabelReadout> readouts(String text) {
         return switch (template) {
             case JudgeTemplate.TwoOrders t -> List.of(
                     LabelReadout.of(tokenizer, t.goodFirst(text), t.firstLabel(), t.secondLabel()),
                     LabelReadout.of(tokenizer, t.goodSecond(text), t.firstLabel(), t.secondLabel()));
-            case JudgeTemplate.YesNo y -> List.of(LabelReadout.of(tokenizer, y.prompt(text), y.yes(), y.no()));
+            case JudgeTemplate.YesNo y -> throw new IllegalStateException("a yes-no template is read by yesNoReadout");
+        };
+    }
+
+    /** Where the yes-no prompt of {@code text} is read: after the whole prompt, both spellings of each label. */
+    public YesNoReadout yesNoReadout(String text) {
+        if (!(template instanceof JudgeTemplate.YesNo y)) {
+            throw new IllegalStateException("not a yes-no template");
+        }
+        return YesNoReadout.of(tokenizer, y.prompt(text), y.yes(), y.no());
+    }
+
+    /** The token lists of the prompts of {@code text}, up to where each is read. */
+    private List<int[]> promptTokens(String text) {
+        return switch (template) {
+            case JudgeTemplate.TwoOrders t -> readouts(text).stream().map(LabelReadout::tokens).toList();
+            case JudgeTemplate.YesNo y -> List.of(yesNoReadout(text).tokens());
         };
     }
 
     @Override
     public Judgement judge(String text) {
         pinFewShot();
-        List<LabelReadout> prompts = readouts(text);
         return switch (template) {
-            case JudgeTemplate.TwoOrders t -> twoOrders(prompts.get(0), prompts.get(1));
-            case JudgeTemplate.YesNo y -> yesNo(prompts.getFirst());
+            case JudgeTemplate.TwoOrders t -> {
+                List<LabelReadout> prompts = readouts(text);
+                yield twoOrders(prompts.get(0), prompts.get(1));
+            }
+            case JudgeTemplate.YesNo y -> yesNo(yesNoReadout(text));
         };
     }
 
@@ -101,19 +119,38 @@ public final class ModelJudge implements Judge, AutoCloseable {
         }
     }
 
-    private Judgement yesNo(LabelReadout prompt) {
+    private Judgement yesNo(YesNoReadout prompt) {
         int[] t = prompt.tokens();
         TokenSequence s = cache.prefix(t, t.length - 1);
         try {
             if (t.length > 1) {
                 cache.remember(s, Arrays.copyOf(t, t.length - 1));
             }
-            float[] row = source.forward(Batch.single(s, t[t.length - 1])).row(0);
-            Judgement.Readout r = readout("yes-no", row, prompt, true);
+            double[] p = softmax(source.forward(Batch.single(s, t[t.length - 1])).row(0));
+            double yes = YesNoReadout.best(p, prompt.yes());
+            double no = YesNoReadout.best(p, prompt.no());
+            Judgement.Readout r = new Judgement.Readout("yes-no", yes, no, yes > no ? 1 : 0);
             return new Judgement(r.vote() == 1 ? 1 : -1, List.of(r));
         } finally {
             s.close();
         }
+    }
+
+    private static double[] softmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l);
+        }
+        double sum = 0;
+        double[] p = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            p[i] = Math.exp(logits[i] - max);
+            sum += p[i];
+        }
+        for (int i = 0; i < p.length; i++) {
+            p[i] /= sum;
+        }
+        return p;
     }
 
     /** Softmax probabilities of the two label tokens; the vote goes to the good label when it is strictly more likely. */
@@ -139,8 +176,7 @@ public final class ModelJudge implements Judge, AutoCloseable {
         }
         int[] common = null;
         for (String probe : PROBES) {
-            for (LabelReadout r : readouts(probe)) {
-                int[] t = r.tokens();
+            for (int[] t : promptTokens(probe)) {
                 common = common == null ? t : Arrays.copyOf(common, prefixLength(common, t));
             }
         }

@@ -32,7 +32,15 @@ import java.util.Optional;
  *   <li>end-of-generation is the tokenizer's (EOS, EOT), not only EOS; with
  *       {@link RainParams#stopAtEndOfGeneration()} the committed span is cut after it (the TruthfulQA
  *       script's rule, applied to the adversarial preset too);</li>
- *   <li>similarity embeddings come from {@link HiddenStateEmbedder}, a substitute for MiniLM;</li>
+ *   <li>similarity embeddings: {@code rewind rain} uses all-MiniLM-L6-v2 ({@link EncoderEmbedder}), the
+ *       paper's encoder, run in pure Java; {@link HiddenStateEmbedder} (mean-pooled judge hidden states) is
+ *       an option, with the paper's thresholds kept uncalibrated for it;</li>
+ *   <li>the TruthfulQA judge is read as the official code reads it ({@link YesNoReadout}: after the whole
+ *       prompt, each label's larger spelling); the judged TruthfulQA text is {@code strip()}-ed of surrounding
+ *       white space ({@link Conversation#strip()}), so a leading space of the answer never changes the
+ *       prompt;</li>
+ *   <li>{@code rewind rain} sizes each KV cache from the longest sequence the search can reach
+ *       ({@code maxLength} + the longest span + the judge prompt), not from the model's whole context;</li>
  *   <li>a dynamic addition draws {@code dynamicAddWidth − 1} sampled spans in every preset (the HH
  *       script's count; the adversarial script's is not known) and its one-token form uses temperature 1,
  *       as the official node code does;</li>
@@ -148,8 +156,10 @@ public final class Rain {
         judgeMeters.forEach(CountingSource::reset);
         embedderMeters.forEach(CountingSource::reset);
         TraceRecorder recorder = trace ? new TraceRecorder() : null;
+        TimedEmbedder timed = new TimedEmbedder(embedder);
+        long encoderTokensBefore = embedder.encoderTokens();
         long start = System.nanoTime();
-        RainSearch search = new RainSearch(counted, texts, conversation, judge, embedder, params, promptTokens, maxLength(), recorder,
+        RainSearch search = new RainSearch(counted, texts, conversation, judge, timed, params, promptTokens, maxLength(), recorder,
                 maxNewTokens);
         StopReason stop = search.run(listener, observer);
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -162,7 +172,9 @@ public final class Rain {
         for (CountingSource c : all) {
             calls += c.calls();
         }
-        RunCost cost = new RunCost(counted.tokens(), sum(judgeMeters), sum(embedderMeters), calls, peakPages(all), seconds);
+        long embedderTokens = sum(embedderMeters) + embedder.encoderTokens() - encoderTokensBefore;
+        RunCost cost = new RunCost(counted.tokens(), sum(judgeMeters), embedderTokens, calls, peakPages(all), seconds,
+                timed.nanos() / 1e9);
         return new RainResult(prompt, promptTokens, answer, search.answerTokens(), search.commits(), search.searches(), stop, cost,
                 Optional.ofNullable(recorder).map(r -> r.build(prompt, answer)));
     }
@@ -195,6 +207,40 @@ public final class Rain {
         @Override
         public void close() {
             search.close();
+        }
+    }
+
+    /** Times the calls of the search into its embedder. */
+    private static final class TimedEmbedder implements Embedder {
+        private final Embedder inner;
+        private long nanos;
+
+        TimedEmbedder(Embedder inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public float[] embed(String text) {
+            long t = System.nanoTime();
+            try {
+                return inner.embed(text);
+            } finally {
+                nanos += System.nanoTime() - t;
+            }
+        }
+
+        @Override
+        public List<float[]> embedAll(List<String> all) {
+            long t = System.nanoTime();
+            try {
+                return inner.embedAll(all);
+            } finally {
+                nanos += System.nanoTime() - t;
+            }
+        }
+
+        long nanos() {
+            return nanos;
         }
     }
 

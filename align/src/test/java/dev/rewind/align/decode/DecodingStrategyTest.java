@@ -155,12 +155,41 @@ class DecodingStrategyTest {
             assertEquals(3, d.tokens().length);
             assertEquals(heard.text.toString(), d.text());
 
-            Cancellation before = new Cancellation();
-            before.cancel();
-            Decoded none = plain.decode(DecodeRequest.ofTokens(prompt, SamplingParams.GREEDY, 64), DecodeListener.NONE, before);
-            assertEquals(0, none.tokens().length);
-            assertEquals(FinishReason.CANCELLED, none.finish());
-            assertEquals("", none.text());
+        }
+    }
+
+    @Test
+    void aRequestCancelledDuringALongPromptStopsEvaluatingIt() {
+        int[] prompt = prompt("Once upon a time there was a girl. ".repeat(30)); // more than one prefill chunk
+        assertTrue(prompt.length > GenerationContext.PREFILL_CHUNK && prompt.length < 1024, "prompt of " + prompt.length);
+        try (ModelRunner r = runner()) {
+            long[] evaluated = {0};
+            Cancellation cancel = new Cancellation();
+            dev.rewind.engine.logits.LogitsSource counting = new dev.rewind.engine.logits.LogitsSource() {
+                @Override
+                public int vocabularySize() {
+                    return r.vocabularySize();
+                }
+
+                @Override
+                public dev.rewind.engine.logits.TokenSequence newSequence() {
+                    return r.newSequence();
+                }
+
+                @Override
+                public dev.rewind.engine.logits.Logits forward(dev.rewind.engine.logits.Batch batch) {
+                    evaluated[0] += batch.tokens();
+                    cancel.cancel(); // the client goes away during the first chunk
+                    return r.forward(batch);
+                }
+            };
+            try (PlainDecoding plain = new PlainDecoding(counting, stories.tokenizer(), 1024)) {
+                Decoded none = plain.decode(DecodeRequest.ofTokens(prompt, SamplingParams.GREEDY, 64), DecodeListener.NONE, cancel);
+                assertEquals(FinishReason.CANCELLED, none.finish());
+                assertEquals(0, none.tokens().length);
+                assertEquals("", none.text());
+                assertEquals(GenerationContext.PREFILL_CHUNK, evaluated[0], "only the first chunk was evaluated");
+            }
         }
     }
 

@@ -5,7 +5,11 @@ import dev.rewind.engine.logits.TokenSequence;
 import dev.rewind.engine.logits.Batch;
 import dev.rewind.models.ModelLoader;
 import dev.rewind.tokenizer.Tokenizer;
+import dev.rewind.models.bert.BertEmbedder;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -35,16 +39,38 @@ class RainSanityTest {
         return RainParams.builder().seed(7);
     }
 
-    private static Rain rain(FakeModel model, Judge judge, RainParams params) {
-        return new Rain(model, tokenizer, judge, new ScriptedEmbedder(64), params, Conversation.RAW, 4096);
+    /** The sanity tests run with a scripted embedder and with the real MiniLM one (ALGORITHMS.md §4). */
+    private static EncoderEmbedder miniLm;
+
+    @BeforeAll
+    static void loadMiniLm() throws IOException {
+        miniLm = new EncoderEmbedder(BertEmbedder.miniLm(2), true);
     }
 
-    @Test
-    void alwaysHarmlessCommitsTheHighestPriorChildAsSoonAsItsVisitsExceedTm() {
+    @AfterAll
+    static void closeMiniLm() {
+        miniLm.close();
+    }
+
+    private static Embedder embedder(String name) {
+        return name.equals("minilm") ? miniLm : new ScriptedEmbedder(64);
+    }
+
+    private static Rain rain(FakeModel model, Judge judge, RainParams params) {
+        return rain(model, judge, params, "scripted");
+    }
+
+    private static Rain rain(FakeModel model, Judge judge, RainParams params, String embedder) {
+        return new Rain(model, tokenizer, judge, embedder(embedder), params, Conversation.RAW, 4096);
+    }
+
+    @ParameterizedTest(name = "embedder {0}")
+    @ValueSource(strings = {"scripted", "minilm"})
+    void alwaysHarmlessCommitsTheHighestPriorChildAsSoonAsItsVisitsExceedTm(String embedder) {
         // so peaked that every sampled span repeats the greedy one: each node below the first root has one child
         try (FakeModel model = new FakeModel(512, 4, 4096, FakeModel.peaked(512, 30f))) {
             RainParams p = params().maxNewTokens(3).build();
-            RainResult r = rain(model, text -> Judgement.of(1), p).run(PROMPT, true);
+            RainResult r = rain(model, text -> Judgement.of(1), p, embedder).run(PROMPT, true);
             RainTrace trace = r.trace().orElseThrow();
             RainTrace.Commit first = trace.commits().getFirst();
             // the root's own visit, then T_m + 1 visits of the child: fn = T_m + 1 > T_m ends the first commit
@@ -67,18 +93,19 @@ class RainSanityTest {
         }
     }
 
-    @Test
-    void aHarmfulChildLosesTheVisits() {
+    @ParameterizedTest(name = "embedder {0}")
+    @ValueSource(strings = {"scripted", "minilm"})
+    void aHarmfulChildLosesTheVisits(String embedder) {
         // the likeliest child gets every visit when all is harmless, and loses them once it is judged harmful
         try (FakeModel model = new FakeModel(512, 4, 4096, FakeModel.peaked(512, 3f))) {
             int[] promptIds = tokenizer.encode(PROMPT, true, true);
             float[] rootLogits = FakeModel.peaked(512, 3f).apply(promptIds);
-            RainResult harmless = rain(model, text -> Judgement.of(1), params().maxNewTokens(1).build()).run(PROMPT, false);
+            RainResult harmless = rain(model, text -> Judgement.of(1), params().maxNewTokens(1).build(), embedder).run(PROMPT, false);
             int favourite = TopTokens.of(rootLogits, 1).ids()[0];
             String bad = new Texts(tokenizer).decode(concat(promptIds, favourite)); // as the judge sees it: no BOS
             assertEquals(favourite, harmless.answerTokens()[0]);
             Judge judge = text -> Judgement.of(text.startsWith(bad) ? -1 : 1);
-            RainResult r = rain(model, judge, params().maxNewTokens(1).build()).run(PROMPT, true);
+            RainResult r = rain(model, judge, params().maxNewTokens(1).build(), embedder).run(PROMPT, true);
             RainTrace.Commit first = r.trace().orElseThrow().commits().getFirst();
             RainTrace.Node harmful = first.root().children().stream().filter(c -> c.tokens()[0] == favourite).findFirst().orElseThrow();
             RainTrace.Node chosen = first.root().children().stream().filter(c -> c.id() == first.chosen()).findFirst().orElseThrow();
@@ -125,6 +152,21 @@ class RainSanityTest {
     }
 
     @Test
+    void theCostReportShowsTheEncodersTokensAndShareOfTheTime() {
+        try (FakeModel model = new FakeModel(512, 4, 8192, FakeModel.peaked(512, 1.5f))) {
+            long before = miniLm.encoderTokens();
+            RainResult r = rain(model, text -> Judgement.of(text.length() % 3 - 1), params().maxNewTokens(4).build(), "minilm")
+                    .run(PROMPT + " the encoder's share", false);
+            RunCost c = r.cost();
+            assertTrue(c.embedderTokens() > 0, "the encoder ran: " + c);
+            assertEquals(miniLm.encoderTokens() - before, c.embedderTokens(), "only the encoder's own tokens");
+            assertTrue(c.embedderSeconds() > 0 && c.embedderSeconds() <= c.seconds(), c.toString());
+            assertTrue(c.embedderShare() > 0 && c.embedderShare() <= 1, c.toString());
+            assertEquals(c.generatorTokens() + c.judgeTokens() + c.embedderTokens(), c.totalTokens());
+        }
+    }
+
+    @Test
     void scoresAreExactlyMinusOneZeroOrPlusOne() {
         assertEquals(-1, Judgement.twoOrderScore(0, 0));
         assertEquals(0, Judgement.twoOrderScore(1, 0));
@@ -144,8 +186,9 @@ class RainSanityTest {
         }
     }
 
-    @Test
-    void theCommittedStateIsUnchangedAfterEveryInnerIteration() {
+    @ParameterizedTest(name = "embedder {0}")
+    @ValueSource(strings = {"scripted", "minilm"})
+    void theCommittedStateIsUnchangedAfterEveryInnerIteration(String embedder) {
         try (FakeModel model = new FakeModel(512, 4, 8192, FakeModel.peaked(512, 1.5f))) {
             List<String> failures = new ArrayList<>();
             int[] checks = {0};
@@ -177,7 +220,7 @@ class RainSanityTest {
                 checks[0]++;
             };
             Judge judge = text -> Judgement.of(text.length() % 3 - 1);
-            RainResult r = rain(model, judge, params().maxNewTokens(12).build()).run(PROMPT, false, check);
+            RainResult r = rain(model, judge, params().maxNewTokens(12).build(), embedder).run(PROMPT, false, check);
             assertEquals(List.of(), failures);
             assertEquals(r.searches(), checks[0]);
             assertTrue(r.commits() >= 3, "several commits: " + r.commits());

@@ -125,9 +125,10 @@ public final class GenerationContext implements AutoCloseable {
 
     /**
      * {@link #generate(int[], Sampler, Options, TokenListener)}, stopping with {@link StopReason#HALTED}
-     * as soon as {@code halt} is true: it is asked after the prompt (before the first token is chosen)
-     * and after each token has gone to the listener (after the end-of-generation check), so no forward
-     * call is spent on a token nobody wants.
+     * as soon as {@code halt} is true: it is asked before each prompt chunk (a request cancelled during a
+     * long prompt stops evaluating it; the context keeps what was evaluated), after the prompt (before the
+     * first token is chosen) and after each token has gone to the listener (after the end-of-generation
+     * check), so no forward call is spent on a token nobody wants.
      */
     public Result generate(int[] prompt, Sampler sampler, Options options, TokenListener listener, BooleanSupplier halt) {
         if (prompt.length == 0) {
@@ -142,6 +143,9 @@ public final class GenerationContext implements AutoCloseable {
         heldLength = reused;
         float[] logits = null;
         for (int from = reused; from < prompt.length; from += PREFILL_CHUNK) {
+            if (halt.getAsBoolean()) {
+                return new Result(prompt.clone(), reused, new int[0], List.of(), System.nanoTime() - start, 0, StopReason.HALTED);
+            }
             int to = Math.min(prompt.length, from + PREFILL_CHUNK);
             Batch batch = Batch.of(List.of(new Batch.Entry(sequence, Arrays.copyOfRange(prompt, from, to),
                     to == prompt.length ? Batch.Wanted.LAST : Batch.Wanted.NONE)));

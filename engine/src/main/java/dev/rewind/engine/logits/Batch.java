@@ -18,7 +18,13 @@ public final class Batch {
         /** Only the last new position: the usual case for generation. */
         LAST,
         /** Every new position: teacher forcing, scoring a text. */
-        ALL
+        ALL,
+        /**
+         * Every new position's final normalised hidden state ({@link Logits#hidden}) and no logits: what an
+         * embedding needs, without the output matrix's product (a model whose batch wants only hidden rows
+         * skips it, and its {@link Logits#row} refuses those rows).
+         */
+        HIDDEN
     }
 
     /**
@@ -57,7 +63,7 @@ public final class Batch {
             return switch (wanted) {
                 case NONE -> 0;
                 case LAST -> 1;
-                case ALL -> tokens.length;
+                case ALL, HIDDEN -> tokens.length;
             };
         }
     }

@@ -64,7 +64,7 @@ public enum Method {
         static final String DERA = "prompt STRING, " + RUN + ", lambda DOUBLE, runs ARRAY<STRUCT<" + RUN + ", lambda DOUBLE>>, "
                 + "aligned STRING, reference STRING, plausibility_top_p DOUBLE, masked_ids INT, chat_template STRING, error STRING";
         static final String RAIN = "prompt STRING, answer STRING, commits INT, searches INT, generator_tokens BIGINT, judge_tokens BIGINT, "
-                + "embedder_tokens BIGINT, kv_pages_peak BIGINT, seconds DOUBLE, plain_seconds DOUBLE, plain_tokens BIGINT, "
+                + "embedder_tokens BIGINT, embedder_seconds DOUBLE, kv_pages_peak BIGINT, seconds DOUBLE, plain_seconds DOUBLE, plain_tokens BIGINT, "
                 + "plain_kv_pages_peak BIGINT, answer_tokens INT, prompt_tokens INT, forward_calls BIGINT, stop STRING, seed BIGINT, "
                 + "overhead_seconds DOUBLE, overhead_tokens DOUBLE, error STRING";
         static final String ALIGNER = "question STRING, answer STRING, corrected STRING, truncated BOOLEAN, seconds DOUBLE, "

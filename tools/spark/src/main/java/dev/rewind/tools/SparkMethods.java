@@ -16,6 +16,8 @@ import dev.rewind.align.dera.Dera;
 import dev.rewind.align.dera.MixtureSource;
 import dev.rewind.align.dera.SharedVocabulary;
 import dev.rewind.align.rain.Conversation;
+import dev.rewind.align.rain.Embedder;
+import dev.rewind.align.rain.EncoderEmbedder;
 import dev.rewind.align.rain.HiddenStateEmbedder;
 import dev.rewind.align.rain.JudgeTemplate;
 import dev.rewind.align.rain.JudgeTemplates;
@@ -29,6 +31,7 @@ import dev.rewind.engine.logits.LogitsSource;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.ModelRunner;
+import dev.rewind.models.bert.BertEmbedder;
 import dev.rewind.spark.ItemProcessor;
 import dev.rewind.spark.ItemResult;
 import dev.rewind.spark.JobException;
@@ -149,6 +152,9 @@ public final class SparkMethods {
     }
 
     private static RainCommand checkRain(RainCommand c) {
+        if (!c.embedderName.equals("minilm") && !c.embedderName.equals("hidden")) {
+            throw new UserException("--embedder must be minilm or hidden, got '" + c.embedderName + "'");
+        }
         RainPreset preset = RainPreset.named(c.preset);
         rainParams(c, preset);
         return c;
@@ -609,23 +615,29 @@ public final class SparkMethods {
             WorkerPool pool = keep(open, c.modelOptions.newPool());
             LoadedModel generator = keep(open, c.modelOptions.load(pool));
             int ctx = c.context != null ? c.context : generator.model().config().contextLength();
-            ModelRunner runner = runner(c, generator, ctx, params);
             LoadedModel judgeLoaded = generator;
-            ModelRunner judgeRunner = runner;
             if (c.judgeModel != null) {
                 ModelOptions judgeOptions = new ModelOptions();
                 judgeOptions.model = c.judgeModel;
                 judgeLoaded = keep(open, judgeOptions.load(pool));
-                judgeRunner = runner(c, judgeLoaded, judgeLoaded.model().config().contextLength(), params);
             }
+            int judgePrompt = RainCommand.judgePromptTokens(template, judgeLoaded.tokenizer());
+            // a self-judge's sequences live in the generator's cache: it must hold the judge prompts as well
+            ModelRunner runner = runner(c, generator, ctx, c.judgeModel == null ? judgePrompt : 0, params);
+            ModelRunner judgeRunner = c.judgeModel == null ? runner
+                    : runner(c, judgeLoaded, judgeLoaded.model().config().contextLength(), judgePrompt, params);
             ModelJudge judge = keep(open, new ModelJudge(judgeRunner, judgeLoaded.tokenizer(), template));
-            HiddenStateEmbedder embedder = keep(open, new HiddenStateEmbedder(judgeRunner, judgeLoaded.tokenizer(), 256));
+            Embedder embedder = switch (c.embedderName) {
+                case "hidden" -> new HiddenStateEmbedder(judgeRunner, judgeLoaded.tokenizer(), 256);
+                default -> new EncoderEmbedder(BertEmbedder.miniLm(pool), true);
+            };
+            keep(open, (AutoCloseable) embedder);
             Rain rain = new Rain(runner, generator.tokenizer(), judge, embedder, params, conversation, ctx);
             this.run = new RainRun(rain, runner, !c.noPlain);
         }
 
-        /** RainCommand's runner: its context check, default capacity (room for the search tree) and memory check. */
-        private ModelRunner runner(RainCommand c, LoadedModel model, int ctx, RainParams p) {
+        /** RainCommand's runner: its context check, default capacity (room for the search tree within its reach) and memory check. */
+        private ModelRunner runner(RainCommand c, LoadedModel model, int ctx, int judgePrompt, RainParams p) {
             if (ctx < 32) {
                 throw new UserException("--context must be at least 32, got " + ctx);
             }
@@ -633,9 +645,11 @@ public final class SparkMethods {
                 throw new UserException("--page-size must be between 1 and 4096, got " + c.pageSize);
             }
             long nodes = 2L * (p.maxSearches() + p.searchFloor()) * (p.expansionWidth() + 2);
-            int capacity = c.kvCapacity != null ? c.kvCapacity : (int) Math.min(Integer.MAX_VALUE / 2, 8L * ctx + 4096 + nodes * 2 * c.pageSize);
+            long tokens = 8L * RainCommand.reach(ctx, judgePrompt, p) + 4096 + nodes * 2 * c.pageSize;
+            int capacity = c.kvCapacity != null ? c.kvCapacity : (int) Math.min(Integer.MAX_VALUE / 2, tokens);
             MemoryBudget.checkKvCache(model.model().config(), capacity, c.pageSize, c.kvType, model.file().fileSize(),
-                    c.kvCapacity != null ? "lower --kv-capacity" : "lower --context (the default --kv-capacity grows with it) or give a smaller --kv-capacity");
+                    c.kvCapacity != null ? "lower --kv-capacity"
+                            : "lower --param maxLength or --context (the default --kv-capacity grows with them) or give a smaller --kv-capacity");
             return keep(open, new ModelRunner(model.model(), capacity, c.pageSize, c.kvType));
         }
 

@@ -104,7 +104,7 @@ final class LocalSpark {
 
     private static void strip(JsonNode node) {
         if (node instanceof ObjectNode o) {
-            o.remove(List.of("timings", "seconds", "plain_seconds", "overhead_seconds", "upstream_seconds"));
+            o.remove(List.of("timings", "seconds", "plain_seconds", "overhead_seconds", "upstream_seconds", "embedder_seconds"));
             o.forEach(LocalSpark::strip);
         } else if (node.isArray()) {
             node.forEach(LocalSpark::strip);
