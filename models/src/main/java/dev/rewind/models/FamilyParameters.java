@@ -30,6 +30,7 @@ final class FamilyParameters {
         String arch = base.architecture();
         String p = arch + ".";
         checkValueLength(path, m, p, base.headDim());
+        checkAttention(path, m, p);
 
         Rope rope = withAttentionFactor(path, m, p, base.rope());
         TransformerConfig.LongRope longRope = null;
@@ -98,6 +99,31 @@ final class FamilyParameters {
         if (v.isPresent() && v.getAsLong() != headDim) {
             throw new ModelFormatException(path, "metadata key '" + p + "attention.value_length' = " + v.getAsLong()
                     + " differs from the key head size " + headDim + " (" + p + "attention.key_length); Rewind needs them equal");
+        }
+    }
+
+    /**
+     * What a file may ask of attention that Rewind does not do: a GGUF that is not a model
+     * ({@code general.type}, e.g. a LoRA adapter or a vision projector), attention that is not causal
+     * ({@code attention.causal} = false: embedding models), and clamping of Q, K and V
+     * ({@code attention.clamp_kqv}, as DBRX and OLMo ask).
+     */
+    private static void checkAttention(Path path, GgufMetadata m, String p) throws ModelFormatException {
+        java.util.Optional<String> type = m.string("general.type");
+        if (type.isPresent() && !type.get().equals("model")) {
+            throw new ModelFormatException(path, "metadata key 'general.type' = " + dev.rewind.engine.text.Escape.quote(type.get())
+                    + ": this file is not a model Rewind can run (supported: model)");
+        }
+        if (!m.bool(p + "attention.causal").orElse(true)) {
+            throw new ModelFormatException(path, "metadata key '" + p + "attention.causal' = false is not supported: Rewind runs "
+                    + "causal attention only");
+        }
+        if (m.contains(p + "attention.clamp_kqv")) {
+            double clamp = m.real(p + "attention.clamp_kqv").orElse(Double.NaN);
+            if (clamp != 0) {
+                throw new ModelFormatException(path, "metadata key '" + p + "attention.clamp_kqv' = " + clamp
+                        + " is not supported (clamping of Q, K and V)");
+            }
         }
     }
 

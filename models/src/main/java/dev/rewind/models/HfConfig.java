@@ -21,8 +21,9 @@ import java.util.Optional;
  * @param config        the hyper-parameters; {@code architecture} is the GGUF name of the family
  * @param tied          {@code tie_word_embeddings}: the output matrix is the embedding
  * @param ropeScaling   the {@code rope_scaling} type read ({@code none}, {@code linear}, {@code llama3})
+ * @param slidingWindow {@code sliding_window} as given (0 when absent or null), whether or not the family computes one
  */
-public record HfConfig(String className, TransformerConfig config, boolean tied, String ropeScaling) {
+public record HfConfig(String className, TransformerConfig config, boolean tied, String ropeScaling, int slidingWindow) {
 
     /** The file read. */
     public static final String FILE = "config.json";
@@ -40,12 +41,31 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
         m.put("Qwen2ForCausalLM", "qwen2");
         m.put("GemmaForCausalLM", "gemma");
         m.put("Phi3ForCausalLM", "phi3");
+        m.put("Qwen3ForCausalLM", "qwen3");
+        m.put("Gemma2ForCausalLM", "gemma2");
+        m.put("Gemma3ForCausalLM", "gemma3");
+        m.put("Gemma3ForConditionalGeneration", "gemma3");
+        m.put("MixtralForCausalLM", "llama");
         return java.util.Collections.unmodifiableMap(m);
     }
 
-    private static final Map<String, String> MODEL_TYPES = Map.of(
-            "llama", "LlamaForCausalLM", "mistral", "MistralForCausalLM", "qwen2", "Qwen2ForCausalLM",
-            "gemma", "GemmaForCausalLM", "phi3", "Phi3ForCausalLM");
+    private static final Map<String, String> MODEL_TYPES = Map.ofEntries(
+            Map.entry("llama", "LlamaForCausalLM"), Map.entry("mistral", "MistralForCausalLM"),
+            Map.entry("qwen2", "Qwen2ForCausalLM"), Map.entry("qwen3", "Qwen3ForCausalLM"),
+            Map.entry("gemma", "GemmaForCausalLM"), Map.entry("gemma2", "Gemma2ForCausalLM"),
+            Map.entry("gemma3_text", "Gemma3ForCausalLM"), Map.entry("gemma3", "Gemma3ForConditionalGeneration"),
+            Map.entry("phi3", "Phi3ForCausalLM"), Map.entry("mixtral", "MixtralForCausalLM"));
+
+    /**
+     * Hugging Face's defaults for the keys a Gemma 3 {@code text_config} may leave out (its
+     * {@code Gemma3TextConfig}): the released checkpoints omit several of them.
+     */
+    private static final Map<String, Double> GEMMA3_DEFAULTS = Map.ofEntries(
+            Map.entry("num_attention_heads", 8.0), Map.entry("num_key_value_heads", 4.0), Map.entry("head_dim", 256.0),
+            Map.entry("vocab_size", 262208.0), Map.entry("max_position_embeddings", 131072.0),
+            Map.entry("query_pre_attn_scalar", 256.0), Map.entry("rope_theta", 1_000_000.0),
+            Map.entry("rope_local_base_freq", 10000.0), Map.entry("sliding_window", 4096.0),
+            Map.entry("sliding_window_pattern", 6.0));
 
     /** Reads {@code dir/config.json}. */
     public static HfConfig read(Path dir) throws IOException {
@@ -61,28 +81,40 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
         }
     }
 
-    static HfConfig parse(JsonCursor c) {
-        String className = className(c);
+    /** Hugging Face's {@code Gemma2Config} defaults, for the keys a config.json leaves out. */
+    private static final Map<String, Double> GEMMA2_DEFAULTS = Map.ofEntries(
+            Map.entry("head_dim", 256.0), Map.entry("query_pre_attn_scalar", 256.0), Map.entry("sliding_window", 4096.0),
+            Map.entry("attn_logit_softcapping", 50.0), Map.entry("final_logit_softcapping", 30.0),
+            Map.entry("max_position_embeddings", 8192.0));
+
+    static HfConfig parse(JsonCursor root) {
+        String className = className(root);
         String arch = CLASSES.get(className);
-        int dim = c.get("hidden_size").integer(1, 1 << 20);
-        int layers = c.get("num_hidden_layers").integer(1, 1 << 16);
-        int heads = c.get("num_attention_heads").integer(1, 1 << 16);
-        int kvHeads = c.find("num_key_value_heads").map(v -> v.integer(1, heads)).orElse(heads);
+        // Gemma 3's multimodal checkpoints nest the language model's hyper-parameters under text_config
+        JsonCursor c = className.equals("Gemma3ForConditionalGeneration") ? root.get("text_config") : root;
+        Map<String, Double> defaults = switch (arch) {
+            case "gemma2" -> GEMMA2_DEFAULTS;
+            case "gemma3" -> GEMMA3_DEFAULTS;
+            default -> Map.of();
+        };
+        int dim = integer(c, "hidden_size", 1 << 20, defaults);
+        int layers = integer(c, "num_hidden_layers", 1 << 16, defaults);
+        int heads = integer(c, "num_attention_heads", 1 << 16, defaults);
+        int kvHeads = c.find("num_key_value_heads").map(v -> v.integer(1, heads))
+                .orElse(defaults.containsKey("num_key_value_heads") ? defaults.get("num_key_value_heads").intValue() : heads);
         if (heads % kvHeads != 0) {
             throw c.get("num_key_value_heads").error("num_attention_heads (" + heads + ") is not a multiple of it (" + kvHeads + ")");
         }
-        int headDim = c.find("head_dim").map(v -> v.integer(1, 1 << 16)).orElseGet(() -> {
-            if (dim % heads != 0) {
-                throw c.get("hidden_size").error("is not a multiple of num_attention_heads and head_dim is absent");
-            }
-            return dim / heads;
-        });
-        int ffn = c.get("intermediate_size").integer(1, 1 << 24);
-        int vocab = c.get("vocab_size").integer(1, 1 << 24);
-        int context = c.find("max_position_embeddings").map(v -> v.integer(1, 1 << 24)).orElse(4096);
+        int headDim = c.find("head_dim").isPresent() || defaults.containsKey("head_dim")
+                ? integer(c, "head_dim", 1 << 16, defaults) : defaultHeadDim(c, dim, heads);
+        int ffn = integer(c, "intermediate_size", 1 << 24, defaults);
+        int vocab = integer(c, "vocab_size", 1 << 24, defaults);
+        int context = c.find("max_position_embeddings").map(v -> v.integer(1, 1 << 24))
+                .orElse(defaults.getOrDefault("max_position_embeddings", 4096.0).intValue());
         double eps = c.find("rms_norm_eps").map(HfConfig::positiveFloat).orElse(1e-6);
-        double theta = c.find("rope_theta").map(HfConfig::positiveFloat).orElse(10000.0);
-        boolean tied = c.find("tie_word_embeddings").map(JsonCursor::bool).orElse(arch.equals("gemma"));
+        double theta = c.find("rope_theta").map(HfConfig::positiveFloat).orElse(defaults.getOrDefault("rope_theta", 10000.0));
+        boolean gemmaFamily = arch.startsWith("gemma");
+        boolean tied = c.find("tie_word_embeddings").or(() -> root.find("tie_word_embeddings")).map(JsonCursor::bool).orElse(gemmaFamily);
 
         requireActivation(c, arch);
         switch (arch) {
@@ -91,13 +123,19 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
                 refuseTrue(c, "mlp_bias", "biases on the feed-forward projections");
             }
             case "qwen2" -> refuseTrue(c, "use_sliding_window", "sliding-window attention");
+            case "qwen3" -> {
+                refuseTrue(c, "attention_bias", "biases on the attention projections");
+                refuseTrue(c, "use_sliding_window", "sliding-window layers of Qwen 3");
+            }
             default -> {
             }
         }
         // Full attention equals sliding-window attention on sequences no longer than the window, so the
-        // default context is capped at the window rather than computing something else past it.
+        // default context of a family whose forward pass has no window is capped at the window rather
+        // than computing something else past it. (Qwen's window is off unless use_sliding_window; Gemma 2
+        // and 3 compute theirs.)
         Optional<JsonCursor> window = c.find("sliding_window");
-        if (window.isPresent() && !arch.equals("qwen2")) {
+        if (window.isPresent() && !arch.startsWith("qwen") && !arch.equals("gemma2") && !arch.equals("gemma3")) {
             context = Math.min(context, window.get().integer(1, Integer.MAX_VALUE));
         }
         int ropeDim = headDim;
@@ -126,9 +164,117 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
         }
         Rope.Style style = Rope.Style.HALVES; // Hugging Face rotates halves for every family, llama included
         Rope rope = new Rope(ropeDim, theta, linear, factors, style);
+        TransformerConfig.Attention attention = TransformerConfig.Attention.standard(headDim);
+        float logitSoftcap = 0f;
+        if (arch.equals("gemma2") || arch.equals("gemma3")) {
+            double scalar = number(c, "query_pre_attn_scalar", defaults);
+            float scale = (float) (1.0 / Math.sqrt(scalar));
+            float attnCap = softcap(c, "attn_logit_softcapping", defaults);
+            logitSoftcap = softcap(c, "final_logit_softcapping", defaults);
+            int slidingWindow = integer(c, "sliding_window", Integer.MAX_VALUE, defaults);
+            int pattern = slidingPattern(c, arch, layers);
+            if (pattern == 0) {
+                slidingWindow = 0; // layer_types says every layer is global
+            }
+            Rope local = null;
+            if (arch.equals("gemma3")) { // local layers: their own base, never scaled (Hugging Face's rotary_emb_local)
+                double localBase = c.find("rope_local_base_freq").map(HfConfig::positiveFloat).orElse(defaults.get("rope_local_base_freq"));
+                local = new Rope(ropeDim, localBase, 1.0, null, style);
+            }
+            attention = new TransformerConfig.Attention(scale, attnCap, slidingWindow, pattern, local);
+        } else {
+            for (String key : new String[] {"attn_logit_softcapping", "final_logit_softcapping"}) {
+                if (c.find(key).isPresent()) {
+                    throw c.get(key).error("soft-capping is supported only in Gemma 2 and Gemma 3 models");
+                }
+            }
+        }
+        TransformerConfig.Experts experts = TransformerConfig.Experts.NONE;
+        if (className.equals("MixtralForCausalLM")) {
+            int n = c.get("num_local_experts").integer(1, 1024);
+            int used = c.get("num_experts_per_tok").integer(1, n);
+            experts = new TransformerConfig.Experts(n, used);
+        } else if (c.find("num_local_experts").isPresent()) {
+            throw c.get("num_local_experts").error("experts are supported only in MixtralForCausalLM models");
+        }
         TransformerConfig config = new TransformerConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, context,
-                (float) eps, rope);
-        return new HfConfig(className, config, tied, scalingType);
+                (float) eps, rope, attention, logitSoftcap, experts, null);
+        return new HfConfig(className, config, tied, scalingType,
+                window.map(v -> v.integer(1, Integer.MAX_VALUE)).orElse(0));
+    }
+
+    private static int defaultHeadDim(JsonCursor c, int dim, int heads) {
+        if (dim % heads != 0) {
+            throw c.get("hidden_size").error("is not a multiple of num_attention_heads and head_dim is absent");
+        }
+        return dim / heads;
+    }
+
+    /** The integer {@code key}, or the family's Hugging Face default when absent (else: refused as missing). */
+    private static int integer(JsonCursor c, String key, int max, Map<String, Double> defaults) {
+        Optional<JsonCursor> v = c.find(key);
+        if (v.isEmpty() && defaults.containsKey(key)) {
+            return defaults.get(key).intValue();
+        }
+        return c.get(key).integer(1, max);
+    }
+
+    private static double number(JsonCursor c, String key, Map<String, Double> defaults) {
+        Optional<JsonCursor> v = c.find(key);
+        if (v.isEmpty() && defaults.containsKey(key)) {
+            return defaults.get(key);
+        }
+        return positiveFloat(c.get(key));
+    }
+
+    /** A soft-cap: null means none, absent means the family's default (Gemma 2: 50 and 30; Gemma 3: none). */
+    private static float softcap(JsonCursor c, String key, Map<String, Double> defaults) {
+        if (c.fields().containsKey(key)) {
+            return c.find(key).map(v -> (float) positiveFloat(v)).orElse(0f);
+        }
+        return defaults.getOrDefault(key, 0.0).floatValue();
+    }
+
+    /**
+     * Which layers slide, as Rewind's pattern p (layer l slides iff l % p < p - 1; 1: all; 0: none):
+     * from {@code layer_types} when given (it must be such a pattern), else Gemma 2's alternation (even
+     * layers slide) or Gemma 3's {@code sliding_window_pattern} (default 6: five local, one global).
+     */
+    private static int slidingPattern(JsonCursor c, String arch, int layers) {
+        Optional<JsonCursor> types = c.find("layer_types");
+        if (types.isPresent()) {
+            List<JsonCursor> list = types.get().elements();
+            if (list.size() != layers) {
+                throw types.get().error("has " + list.size() + " entries for " + layers + " layers");
+            }
+            boolean[] sliding = new boolean[layers];
+            boolean any = false;
+            for (int l = 0; l < layers; l++) {
+                String t = list.get(l).string();
+                switch (t) {
+                    case "sliding_attention" -> sliding[l] = any = true;
+                    case "full_attention" -> sliding[l] = false;
+                    default -> throw list.get(l).error("'" + t + "' is not a layer type (sliding_attention, full_attention)");
+                }
+            }
+            if (!any) {
+                return 0;
+            }
+            for (int p = 1; p <= layers + 1; p++) {
+                boolean fits = true;
+                for (int l = 0; l < layers && fits; l++) {
+                    fits = sliding[l] == (p == 1 || l % p < p - 1);
+                }
+                if (fits) {
+                    return p;
+                }
+            }
+            throw types.get().error("is not a repeating pattern of sliding layers followed by one global layer, the only kind Rewind runs");
+        }
+        if (arch.equals("gemma2")) {
+            return 2;
+        }
+        return c.find("sliding_window_pattern").map(v -> v.integer(1, 1 << 16)).orElse(GEMMA3_DEFAULTS.get("sliding_window_pattern").intValue());
     }
 
     private static String className(JsonCursor c) {
@@ -159,10 +305,12 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
         }
         String a = act.get().string();
         // Hugging Face runs every Gemma 1 checkpoint with the tanh approximation whatever it names.
-        boolean ok = arch.equals("gemma") ? a.equals("gelu_pytorch_tanh") || a.equals("gelu") : a.equals("silu");
+        boolean gelu = arch.startsWith("gemma");
+        boolean ok = arch.equals("gemma") ? a.equals("gelu_pytorch_tanh") || a.equals("gelu")
+                : gelu ? a.equals("gelu_pytorch_tanh") : a.equals("silu");
         if (!ok) {
             throw act.get().error("activation '" + a + "' is not supported for " + arch + " (supported: "
-                    + (arch.equals("gemma") ? "gelu_pytorch_tanh" : "silu") + ")");
+                    + (gelu ? "gelu_pytorch_tanh" : "silu") + ")");
         }
     }
 

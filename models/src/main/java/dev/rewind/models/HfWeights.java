@@ -29,6 +29,8 @@ import java.util.regex.Pattern;
 public final class HfWeights implements ModelWeights {
 
     private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
+    /** The name of one expert's matrix: the 3-D GGUF tensor's name and the expert index. */
+    private static final Pattern EXPERT_SLICE = Pattern.compile("(.+)\\[(\\d+)]");
 
     private static final Map<String, String> COMMON = Map.of(
             "input_layernorm.weight", "attn_norm.weight",
@@ -46,6 +48,25 @@ public final class HfWeights implements ModelWeights {
             "self_attn.k_proj.bias", "attn_k.bias",
             "self_attn.v_proj.bias", "attn_v.bias");
 
+    private static final Map<String, String> QK_NORMS = Map.of(
+            "self_attn.q_norm.weight", "attn_q_norm.weight",
+            "self_attn.k_norm.weight", "attn_k_norm.weight");
+
+    /** Gemma 2 and 3 norm the input and output of both sub-blocks. */
+    private static final Map<String, String> GEMMA2 = Map.of(
+            "input_layernorm.weight", "attn_norm.weight",
+            "post_attention_layernorm.weight", "post_attention_norm.weight",
+            "pre_feedforward_layernorm.weight", "ffn_norm.weight",
+            "post_feedforward_layernorm.weight", "post_ffw_norm.weight");
+
+    /** Mixtral's router; its experts match {@link #EXPERT}. */
+    private static final Map<String, String> MIXTRAL = Map.of("block_sparse_moe.gate.weight", "ffn_gate_inp.weight");
+
+    /** One expert's matrix: w1 gates, w3 is the up projection, w2 the down projection (Hugging Face's MixtralBlockSparseTop2MLP). */
+    private static final Pattern EXPERT = Pattern.compile("block_sparse_moe\\.experts\\.(\\d{1,6})\\.(w[123])\\.weight");
+    private static final Map<String, String> EXPERT_KINDS = Map.of("w1", "ffn_gate_exps.weight", "w3", "ffn_up_exps.weight",
+            "w2", "ffn_down_exps.weight");
+
     private static final Map<String, String> PHI3 = Map.of(
             "input_layernorm.weight", "attn_norm.weight",
             "self_attn.qkv_proj.weight", "attn_qkv.weight",
@@ -59,6 +80,8 @@ public final class HfWeights implements ModelWeights {
     private final Arena arena = Arena.ofShared();
     private final Map<String, WeightTensor> tensors = new LinkedHashMap<>();
     private final Map<String, String> hfNames = new HashMap<>();
+    /** The experts of each 3-D GGUF tensor, which Hugging Face stores one matrix per expert. */
+    private final Map<String, WeightTensor[]> experts = new LinkedHashMap<>();
 
     private HfWeights(SafetensorsFolder folder, HfConfig config) throws ModelFormatException {
         this.folder = folder;
@@ -81,12 +104,30 @@ public final class HfWeights implements ModelWeights {
                 shape[i] = hfShape[shape.length - 1 - i];
             }
             MemorySegment data = folder.tensorData(t);
-            if (arch.equals("gemma") && gguf.get().endsWith("norm.weight")) {
+            if (arch.startsWith("gemma") && gguf.get().endsWith("norm.weight")) {
                 data = onePlus(data, type, t.elementCount());
                 type = GgmlType.F32;
             }
-            tensors.put(gguf.get(), new WeightTensor(gguf.get(), type, shape, data, file, hf));
-            hfNames.put(gguf.get(), hf);
+            String name = gguf.get();
+            Matcher e = EXPERT_SLICE.matcher(name);
+            if (e.matches()) {
+                WeightTensor[] slots = experts.computeIfAbsent(e.group(1), k -> new WeightTensor[config.config().experts().count()]);
+                int expert = Integer.parseInt(e.group(2));
+                if (expert >= slots.length) {
+                    throw new ModelFormatException(folder.dir(), "tensor '" + hf + "' is expert " + expert + " but config.json's "
+                            + "num_local_experts is " + slots.length);
+                }
+                slots[expert] = new WeightTensor(name, type, shape, data, file, hf);
+            }
+            tensors.put(name, new WeightTensor(name, type, shape, data, file, hf));
+            hfNames.put(name, hf);
+        }
+        for (Map.Entry<String, WeightTensor[]> e : experts.entrySet()) {
+            for (int i = 0; i < e.getValue().length; i++) {
+                if (e.getValue()[i] == null) {
+                    throw new ModelFormatException(folder.dir(), "tensor " + describe(e.getKey() + "[" + i + "]") + " is missing");
+                }
+            }
         }
     }
 
@@ -112,7 +153,18 @@ public final class HfWeights implements ModelWeights {
     }
 
     /** The GGUF name of Hugging Face tensor {@code hf}, empty for a tensor to ignore. */
-    private Optional<String> ggufName(String hf, String arch, int layers, boolean tied) throws ModelFormatException {
+    private Optional<String> ggufName(String original, String arch, int layers, boolean tied) throws ModelFormatException {
+        String hf = original;
+        if (config.className().equals("Gemma3ForConditionalGeneration")) {
+            // the multimodal checkpoint: the text model under language_model (older transformers:
+            // language_model.model.*, newer: model.language_model.*); its vision tower is not run
+            if (hf.startsWith("vision_tower.") || hf.startsWith("multi_modal_projector.")
+                    || hf.startsWith("model.vision_tower.") || hf.startsWith("model.multi_modal_projector.")) {
+                return Optional.empty();
+            }
+            hf = hf.startsWith("language_model.") ? hf.substring("language_model.".length())
+                    : hf.startsWith("model.language_model.") ? "model." + hf.substring("model.language_model.".length()) : hf;
+        }
         switch (hf) {
             case "model.embed_tokens.weight" -> {
                 return Optional.of("token_embd.weight");
@@ -133,11 +185,7 @@ public final class HfWeights implements ModelWeights {
             if (suffix.equals("self_attn.rotary_emb.inv_freq")) {
                 return Optional.empty(); // old checkpoints store the rope frequencies; they follow from config.json
             }
-            String mapped = switch (arch) {
-                case "phi3" -> PHI3.get(suffix);
-                case "qwen2" -> QWEN2_BIASES.getOrDefault(suffix, COMMON.get(suffix));
-                default -> COMMON.get(suffix);
-            };
+            String mapped = mappedSuffix(suffix, arch);
             int layer;
             try {
                 layer = Integer.parseInt(m.group(1));
@@ -148,8 +196,27 @@ public final class HfWeights implements ModelWeights {
                 return Optional.of("blk." + layer + "." + mapped);
             }
         }
-        throw new ModelFormatException(folder.dir(), "tensor '" + hf + "' is not part of a " + config.className()
+        throw new ModelFormatException(folder.dir(), "tensor '" + original + "' is not part of a " + config.className()
                 + " model with " + layers + " layers as Rewind runs it");
+    }
+
+    /** The GGUF name (after {@code blk.N.}) of layer tensor {@code suffix}, null if the family has none such. */
+    private String mappedSuffix(String suffix, String arch) {
+        if (config.config().experts().present()) {
+            Matcher e = EXPERT.matcher(suffix);
+            if (e.matches()) {
+                return EXPERT_KINDS.get(e.group(2)) + "[" + Integer.parseInt(e.group(1)) + "]";
+            }
+            return MIXTRAL.containsKey(suffix) ? MIXTRAL.get(suffix) : suffix.startsWith("mlp.") ? null : COMMON.get(suffix);
+        }
+        return switch (arch) {
+            case "phi3" -> PHI3.get(suffix);
+            case "qwen2" -> QWEN2_BIASES.getOrDefault(suffix, COMMON.get(suffix));
+            case "qwen3" -> QK_NORMS.getOrDefault(suffix, COMMON.get(suffix));
+            case "gemma2" -> GEMMA2.getOrDefault(suffix, suffix.contains("layernorm") ? null : COMMON.get(suffix));
+            case "gemma3" -> GEMMA2.getOrDefault(suffix, QK_NORMS.getOrDefault(suffix, suffix.contains("layernorm") ? null : COMMON.get(suffix)));
+            default -> COMMON.get(suffix);
+        };
     }
 
     /** Gemma's {@code w} as the F32 multiplier {@code 1 + w} the forward pass uses (as llama.cpp's converter stores it). */
@@ -190,6 +257,12 @@ public final class HfWeights implements ModelWeights {
     }
 
     @Override
+    public List<WeightTensor> experts(String name) {
+        WeightTensor[] e = experts.get(name);
+        return e == null ? List.of() : List.of(e);
+    }
+
+    @Override
     public String describe(String name) {
         String hf = hfNames.get(name);
         return "'" + (hf != null ? hf : hfName(name)) + "' (" + name + ")";
@@ -210,13 +283,23 @@ public final class HfWeights implements ModelWeights {
             default -> {
             }
         }
+        String prefix = config.className().equals("Gemma3ForConditionalGeneration") ? "language_model.model.layers." : "model.layers.";
+        Matcher slice = Pattern.compile("blk\\.(\\d+)\\.(.+)\\[(\\d+)]").matcher(gguf);
+        if (slice.matches()) {
+            for (Map.Entry<String, String> e : EXPERT_KINDS.entrySet()) {
+                if (e.getValue().equals(slice.group(2))) {
+                    return prefix + slice.group(1) + ".block_sparse_moe.experts." + slice.group(3) + "." + e.getKey() + ".weight";
+                }
+            }
+        }
         Matcher m = Pattern.compile("blk\\.(\\d+)\\.(.+)").matcher(gguf);
         if (m.matches()) {
-            Map<String, String> table = config.config().architecture().equals("phi3") ? PHI3 : COMMON;
-            for (Map<String, String> t : List.of(table, QWEN2_BIASES)) {
+            String arch = config.config().architecture();
+            Map<String, String> table = arch.equals("phi3") ? PHI3 : arch.startsWith("gemma") && !arch.equals("gemma") ? GEMMA2 : Map.of();
+            for (Map<String, String> t : List.of(table, COMMON, QWEN2_BIASES, QK_NORMS, MIXTRAL)) {
                 for (Map.Entry<String, String> e : t.entrySet()) {
                     if (e.getValue().equals(m.group(2))) {
-                        return "model.layers." + m.group(1) + "." + e.getKey();
+                        return prefix + m.group(1) + "." + e.getKey();
                     }
                 }
             }

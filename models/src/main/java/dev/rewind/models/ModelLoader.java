@@ -47,7 +47,7 @@ public final class ModelLoader {
      * @throws IOException          when it cannot be read or is not valid GGUF
      */
     public static LoadedModel load(Path path, WorkerPool pool, Precision precision) throws IOException {
-        return load(path, pool, precision, null, null);
+        return load(path, pool, precision, (Quantization) null, null);
     }
 
     /**
@@ -57,6 +57,15 @@ public final class ModelLoader {
      * source bytes done so far.
      */
     public static LoadedModel load(Path path, WorkerPool pool, Precision precision, GgmlType quantize,
+                                   BiConsumer<String, Long> progress) throws IOException {
+        return load(path, pool, precision, quantize == null ? null : Quantization.pure(quantize), progress);
+    }
+
+    /**
+     * {@link #load(Path, WorkerPool, Precision, GgmlType, BiConsumer)} with a type or k-quant mixture
+     * ({@link LoadTimeQuantizer#TYPES}); a matrix whose rows a k-quant cannot take is refused, naming it.
+     */
+    public static LoadedModel load(Path path, WorkerPool pool, Precision precision, Quantization quantize,
                                    BiConsumer<String, Long> progress) throws IOException {
         LoadTimeQuantizer quantizer = quantize == null ? null : new LoadTimeQuantizer(quantize, pool, progress);
         WeightPacker packer = precision == Precision.FAST ? new WeightPacker(pool) : null;
@@ -75,6 +84,9 @@ public final class ModelLoader {
                 tokenizer = tokenizer(file);
                 config = config(file);
                 checkVocabulary(file, tokenizer, config);
+            }
+            if (quantizer != null) {
+                quantizer.model(config, weights.tensor("output.weight").isEmpty());
             }
             LanguageModel model = build(path, config, new ModelTensors(weights, packer, quantizer), pool);
             return new LoadedModel(weights, model, tokenizer, precision, packer, quantizer);

@@ -46,7 +46,29 @@ final class ModelTensors {
 
     /** A weight matrix of {@code rows} outputs × {@code cols} inputs (ggml shape [cols, rows]), to multiply by. */
     WeightMatrix matrix(String name, int rows, int cols) throws ModelFormatException {
-        return forProducts(inPlace(name, rows, cols));
+        WeightTensor info = require(name);
+        checkShape(info, cols, rows);
+        try {
+            return quantized(info, WeightMatrix.of(name, info.type(), info.data(), rows, cols), this::forProducts);
+        } catch (UnsupportedTensorTypeException e) {
+            throw new ModelFormatException(info.file(), e.getMessage(), e);
+        }
+    }
+
+    /**
+     * {@code m} quantized while loading when there is a quantizer (then {@code then} applied; a packed
+     * copy frees the quantized one), else {@code then} applied to {@code m}.
+     */
+    private WeightMatrix quantized(WeightTensor info, WeightMatrix m, java.util.function.UnaryOperator<WeightMatrix> then)
+            throws ModelFormatException {
+        if (quantizer == null) {
+            return then.apply(m);
+        }
+        try {
+            return quantizer.quantize(m, then);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(info.file(), "tensor " + file.describe(info.name()) + " " + e.getMessage(), e);
+        }
     }
 
     /** {@code m} as the forward pass multiplies by it: packed when this reads for the fast path. */
@@ -60,7 +82,7 @@ final class ModelTensors {
         checkShape(info, cols, rows);
         try {
             WeightMatrix m = WeightMatrix.of(name, info.type(), info.data(), rows, cols);
-            return quantizer == null ? m : quantizer.quantize(m);
+            return quantized(info, m, java.util.function.UnaryOperator.identity());
         } catch (UnsupportedTensorTypeException e) {
             throw new ModelFormatException(info.file(), e.getMessage(), e);
         }
@@ -72,6 +94,25 @@ final class ModelTensors {
      * when this reads for the fast path).
      */
     WeightMatrix[] experts(String name, int count, int rows, int cols) throws ModelFormatException {
+        java.util.List<WeightTensor> separate = file.experts(name);
+        if (!separate.isEmpty()) {
+            if (separate.size() != count) {
+                throw new ModelFormatException(file.path(), "tensor " + file.describe(name) + " has " + separate.size()
+                        + " experts, expected " + count);
+            }
+            WeightMatrix[] out = new WeightMatrix[count];
+            for (int e = 0; e < count; e++) {
+                WeightTensor info = separate.get(e);
+                checkShape(info, cols, rows);
+                try {
+                    WeightMatrix m = WeightMatrix.of(info.name(), info.type(), info.data(), rows, cols);
+                    out[e] = quantized(info, m, this::forProducts);
+                } catch (UnsupportedTensorTypeException x) {
+                    throw new ModelFormatException(info.file(), x.getMessage(), x);
+                }
+            }
+            return out;
+        }
         WeightTensor info = require(name);
         checkShape(info, cols, rows, count);
         MemorySegment data = info.data();
@@ -80,7 +121,7 @@ final class ModelTensors {
         try {
             for (int e = 0; e < count; e++) {
                 WeightMatrix m = WeightMatrix.of(name + "[" + e + "]", info.type(), data.asSlice(e * bytes, bytes), rows, cols);
-                out[e] = forProducts(quantizer == null ? m : quantizer.quantize(m));
+                out[e] = quantized(info, m, this::forProducts);
             }
         } catch (UnsupportedTensorTypeException e) {
             throw new ModelFormatException(info.file(), e.getMessage(), e);

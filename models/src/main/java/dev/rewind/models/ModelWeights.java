@@ -22,6 +22,15 @@ public sealed interface ModelWeights extends AutoCloseable permits GgufWeights, 
     /** The tensor of GGUF name {@code name}. */
     Optional<WeightTensor> tensor(String name);
 
+    /**
+     * The experts of the 3-D GGUF tensor {@code name} ({@code blk.N.ffn_*_exps.weight}) where the weights
+     * store one 2-D matrix per expert (Hugging Face), in expert order; empty where they are stored
+     * stacked in {@link #tensor} (GGUF) or absent.
+     */
+    default List<WeightTensor> experts(String name) {
+        return List.of();
+    }
+
     /** How to name the tensor of GGUF name {@code name} in a message: as the user's file names it. */
     String describe(String name);
 

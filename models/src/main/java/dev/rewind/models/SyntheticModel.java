@@ -21,9 +21,11 @@ import java.util.function.LongConsumer;
 import java.util.stream.Collectors;
 
 /**
- * Writes GGUF files of the {@code llama} architecture with random weights, in the shape of a real
- * model (or a tiny one for tests), so that speed can be measured and the loader exercised without
- * downloading anything. The files load in Rewind and in llama.cpp.
+ * Writes GGUF files of the {@code llama} architecture, or of another of {@link #ARCHITECTURES},
+ * with random weights, in the shape of a real model (or a tiny one for tests), so that speed can be
+ * measured and the loader exercised without downloading anything. The {@code llama} files load in
+ * Rewind and in llama.cpp; the other families follow llama.cpp's tensor names and keys and load in
+ * Rewind (the local llama.cpp build, b4747, predates qwen3 and gemma3, and they were not run there).
  *
  * <p>What a file holds:
  * <ul>
@@ -52,8 +54,28 @@ import java.util.stream.Collectors;
  */
 public final class SyntheticModel {
 
-    /** The architectures this class writes. */
-    public static final List<String> ARCHITECTURES = List.of("llama");
+    /**
+     * The architectures this class writes (what {@code rewind synth --arch} takes): {@code llama};
+     * {@code mixtral} (a {@code llama} file with {@value #EXPERTS} experts of the shape's feed-forward
+     * width, {@value #EXPERTS_USED} used a token, the router {@code ffn_gate_inp} in F32 as
+     * llama-quantize leaves it); {@code qwen3} (per-head q/k norms, no biases); {@code gemma2}
+     * (post-attention and post-feed-forward norms, soft-caps 50 and 30, a window of 4096 on even
+     * layers, tied output); {@code gemma3} (gemma2's norms and q/k norms, a window of 512 on five layers
+     * of six, local rope base 10000, tied output); {@code phi3} (fused QKV and gate/up matrices and
+     * Phi-3.5's LongRoPE: {@code rope_factors_short/long} of smooth synthetic factors, original context
+     * 4096, the attention factor of that ratio).
+     */
+    public static final List<String> ARCHITECTURES = List.of("llama", "mixtral", "qwen3", "gemma2", "gemma3", "phi3");
+
+    /** Experts of a synthetic {@code mixtral} layer. */
+    public static final int EXPERTS = 8;
+    /** Experts each token of a synthetic {@code mixtral} layer uses (Mixtral 8x7B's). */
+    public static final int EXPERTS_USED = 2;
+    /** The sliding window of synthetic {@code gemma2} files (Gemma 2's) and of {@code gemma3} files (Gemma 3 1B's). */
+    static final int GEMMA2_WINDOW = 4096;
+    static final int GEMMA3_WINDOW = 512;
+    /** The trained context a synthetic {@code phi3} file's LongRoPE factors extend (Phi-3.5-mini's). */
+    static final int PHI3_ORIGINAL_CONTEXT = 4096;
 
     /** The weight types it writes: those {@link Quantizer} writes. */
     public static final List<GgmlType> TYPES = Quantizer.TYPES;
@@ -66,6 +88,7 @@ public final class SyntheticModel {
      * @param layers        transformer blocks
      * @param heads         query heads; must divide {@code dim}
      * @param kvHeads       key/value heads; must divide {@code heads}
+     * @param headDim       values per attention head ({@code dim / heads} unless a family says otherwise)
      * @param ffnDim        feed-forward hidden width
      * @param vocab         vocabulary size (embedding rows); at least {@link #MIN_VOCAB}
      * @param contextLength trained context length ({@code llama.context_length})
@@ -73,7 +96,7 @@ public final class SyntheticModel {
      * @param rmsEps        RMSNorm epsilon
      * @param tiedOutput    whether the output matrix is the token embedding (no {@code output.weight})
      */
-    public record Shape(String name, int dim, int layers, int heads, int kvHeads, int ffnDim, int vocab,
+    public record Shape(String name, int dim, int layers, int heads, int kvHeads, int headDim, int ffnDim, int vocab,
                         int contextLength, double ropeBase, float rmsEps, boolean tiedOutput) {
 
         /** The tokens every synthetic vocabulary starts with: 3 special, 256 bytes and {@code ▁}. */
@@ -91,9 +114,12 @@ public final class SyntheticModel {
             if (dim < 1 || layers < 1 || heads < 1 || kvHeads < 1 || ffnDim < 1 || contextLength < 1) {
                 throw new IllegalArgumentException("shape " + name + ": sizes must be positive");
             }
-            if (dim % heads != 0 || heads % kvHeads != 0) {
+            if (headDim < 1 || heads % kvHeads != 0) {
                 throw new IllegalArgumentException("shape " + name + ": heads (" + heads + ") must divide dim (" + dim
-                        + ") and kvHeads (" + kvHeads + ") must divide heads");
+                        + ") or a head size be given, and kvHeads (" + kvHeads + ") must divide heads");
+            }
+            if (headDim % 2 != 0) {
+                throw new IllegalArgumentException("shape " + name + ": the head size " + headDim + " must be even (rope pairs)");
             }
             if (dim % 32 != 0 || ffnDim % 32 != 0) {
                 throw new IllegalArgumentException("shape " + name + ": dim and ffnDim must be multiples of 32 (the smallest block size)");
@@ -106,20 +132,26 @@ public final class SyntheticModel {
             }
         }
 
-        /** Width of one attention head. */
-        public int headDim() {
-            return dim / heads;
+        /** A shape whose heads are {@code dim / heads} wide. */
+        public Shape(String name, int dim, int layers, int heads, int kvHeads, int ffnDim, int vocab,
+                     int contextLength, double ropeBase, float rmsEps, boolean tiedOutput) {
+            this(name, dim, layers, heads, kvHeads, heads > 0 && dim % heads == 0 ? dim / heads : -1, ffnDim, vocab,
+                    contextLength, ropeBase, rmsEps, tiedOutput);
+        }
+
+        /** Width of the query projection. */
+        public int qDim() {
+            return heads * headDim;
         }
 
         /** Width of the key and value projections. */
         public int kvDim() {
-            return kvHeads * headDim();
+            return kvHeads * headDim;
         }
 
-        /** Number of weights (norms included), counting a tied embedding once. */
+        /** Number of weights of a {@code llama} file (norms included), counting a tied embedding once. */
         public long parameters() {
-            long perLayer = 2L * dim + (long) dim * dim * 2 + 2L * dim * kvDim() + 3L * dim * ffnDim;
-            return (long) vocab * dim * (tiedOutput ? 1 : 2) + layers * perLayer + dim;
+            return SyntheticModel.parameters("llama", this);
         }
     }
 
@@ -132,8 +164,20 @@ public final class SyntheticModel {
     /** Llama-3.1-8B: 4096 wide, 32 layers, 32 query and 8 KV heads, ffn 14336, vocab 128256, separate output. */
     public static final Shape LLAMA_8B = new Shape("llama-8b", 4096, 32, 32, 8, 14336, 128256, 131072, 500000.0, 1e-5f, false);
 
-    /** Every named shape, smallest first. */
-    public static final List<Shape> SHAPES = List.of(TINY, LLAMA_1B, LLAMA_8B);
+    /** Qwen3-0.6B: 1024 wide, 28 layers, 16 query and 8 KV heads of 128, ffn 3072, vocab 151936, tied output. */
+    public static final Shape QWEN3_0_6B = new Shape("qwen3-0.6b", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 1e6, 1e-6f, true);
+
+    /** Gemma-3-1B: 1152 wide, 26 layers, 4 query heads and 1 KV head of 256, ffn 6912, vocab 262144. */
+    public static final Shape GEMMA3_1B = new Shape("gemma3-1b", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 1e6, 1e-6f, true);
+
+    /** Gemma-2-2B: 2304 wide, 26 layers, 8 query and 4 KV heads of 256, ffn 9216, vocab 256000. */
+    public static final Shape GEMMA2_2B = new Shape("gemma2-2b", 2304, 26, 8, 4, 256, 9216, 256000, 8192, 10000.0, 1e-6f, true);
+
+    /** Phi-3.5-mini: 3072 wide, 32 layers, 32 query and KV heads, ffn 8192, vocab 32064, 128k context, separate output. */
+    public static final Shape PHI3_5_MINI = new Shape("phi3.5-mini", 3072, 32, 32, 32, 8192, 32064, 131072, 10000.0, 1e-5f, false);
+
+    /** Every named shape, smallest first among those of one family. */
+    public static final List<Shape> SHAPES = List.of(TINY, LLAMA_1B, LLAMA_8B, QWEN3_0_6B, GEMMA3_1B, GEMMA2_2B, PHI3_5_MINI);
 
     /** Bytes of output generated between two progress reports (and the unit of parallel work). */
     private static final long BATCH_BYTES = 16L << 20;
@@ -237,7 +281,8 @@ public final class SyntheticModel {
             if (tensor.equals("output.weight") || (tiedOutput && tensor.equals("token_embd.weight"))) {
                 return output;
             }
-            if (tensor.startsWith("blk.") && (tensor.endsWith(".attn_v.weight") || tensor.endsWith(".ffn_down.weight"))) {
+            if (tensor.startsWith("blk.") && (tensor.endsWith(".attn_v.weight") || tensor.endsWith(".ffn_down.weight")
+                    || tensor.endsWith(".ffn_down_exps.weight"))) {
                 int layer = Integer.parseInt(tensor.substring(4, tensor.indexOf('.', 4)));
                 if (layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2) {
                     return moreBits;
@@ -266,7 +311,18 @@ public final class SyntheticModel {
     /** {@link #write(Path, Shape, GgmlType, long, WorkerPool, LongConsumer)} with each matrix's type from {@code recipe}. */
     public static void write(Path path, Shape shape, Recipe recipe, long seed, WorkerPool pool, LongConsumer bytesDone)
             throws IOException {
-        writer(shape, recipe, seed, pool, bytesDone).write(path);
+        write(path, "llama", shape, recipe, seed, pool, bytesDone);
+    }
+
+    /**
+     * A model of {@code arch}, one of {@link #ARCHITECTURES}, with the shape's dimensions.
+     *
+     * @throws IllegalArgumentException if {@code arch} is not one of {@link #ARCHITECTURES}, or the
+     *                                  shape and types do not fit together
+     */
+    public static void write(Path path, String arch, Shape shape, Recipe recipe, long seed, WorkerPool pool, LongConsumer bytesDone)
+            throws IOException {
+        writer(arch, shape, recipe, seed, pool, bytesDone).write(path);
     }
 
     /** The bytes of tensor data {@link #write} generates: the file size minus the header and padding. */
@@ -276,7 +332,17 @@ public final class SyntheticModel {
 
     /** The bytes of tensor data a file of {@code recipe} holds. */
     public static long tensorBytes(Shape shape, Recipe recipe) {
-        return tensors(shape, recipe).stream().mapToLong(t -> t.bytes()).sum();
+        return tensorBytes("llama", shape, recipe);
+    }
+
+    /** The bytes of tensor data a file of {@code arch} and {@code recipe} holds. */
+    public static long tensorBytes(String arch, Shape shape, Recipe recipe) {
+        return tensors(arch, shape, recipe).stream().mapToLong(t -> t.bytes()).sum();
+    }
+
+    /** The weights (norms and rope factors included, a tied embedding once) of a file of {@code arch} in {@code shape}. */
+    public static long parameters(String arch, Shape shape) {
+        return tensors(arch, shape, Recipe.pure(GgmlType.F32)).stream().mapToLong(t -> t.bytes() / 4).sum();
     }
 
     /**
@@ -291,77 +357,150 @@ public final class SyntheticModel {
 
     /** {@link #writer(Shape, GgmlType, long, WorkerPool, LongConsumer)} with each matrix's type from {@code recipe}. */
     public static GgufWriter writer(Shape shape, Recipe recipe, long seed, WorkerPool pool, LongConsumer bytesDone) {
+        return writer("llama", shape, recipe, seed, pool, bytesDone);
+    }
+
+    /** {@link #writer(Shape, Recipe, long, WorkerPool, LongConsumer)} for one of the {@link #ARCHITECTURES}. */
+    public static GgufWriter writer(String arch, Shape shape, Recipe recipe, long seed, WorkerPool pool, LongConsumer bytesDone) {
         Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(recipe, "recipe");
         Objects.requireNonNull(pool, "pool");
         Objects.requireNonNull(bytesDone, "bytesDone");
+        List<TensorSpec> specs = tensors(arch, shape, recipe);
         GgufWriter w = GgufWriter.create();
-        metadata(w, shape, recipe, seed);
+        metadata(w, arch, shape, recipe, seed);
         long before = 0; // tensor bytes ahead of this one: progress is reported as before + done within it
-        for (TensorSpec t : tensors(shape, recipe)) {
+        for (TensorSpec t : specs) {
             long offset = before;
             if (t.norm()) {
+                float[] values = t.values();
                 w.tensor(t.name(), GgmlType.F32, new long[]{t.cols()}, target -> {
                     for (int i = 0; i < t.cols(); i++) {
-                        target.setAtIndex(F32_LE, i, 1f);
+                        target.setAtIndex(F32_LE, i, values == null ? 1f : values[i]);
                     }
                     bytesDone.accept(offset + t.bytes());
                 });
             } else {
                 long tensorSeed = mix(seed ^ mix(t.name().hashCode()));
                 GgmlType type = t.type();
-                w.tensor(t.name(), type, new long[]{t.cols(), t.rows()},
-                        target -> fillRandom(target, type, t.rows(), t.cols(), tensorSeed, pool, done -> bytesDone.accept(offset + done)));
+                long[] dims = t.experts() > 0 ? new long[]{t.cols(), t.rows(), t.experts()} : new long[]{t.cols(), t.rows()};
+                int allRows = t.rows() * Math.max(1, t.experts()); // an expert tensor is its experts' matrices one after another
+                w.tensor(t.name(), type, dims,
+                        target -> fillRandom(target, type, allRows, t.cols(), tensorSeed, pool, done -> bytesDone.accept(offset + done)));
             }
             before += t.bytes();
         }
         return w;
     }
 
-    /** One tensor of the file: a norm vector ({@code rows == 1}, F32) or a weight matrix. */
-    private record TensorSpec(String name, int rows, int cols, boolean norm, GgmlType type, long bytes) {
+    /**
+     * One tensor of the file: a vector ({@code rows == 1}, F32: a norm of ones, or {@code values}), a
+     * weight matrix, or {@code experts} matrices of one shape (3-D).
+     */
+    private record TensorSpec(String name, int rows, int cols, int experts, boolean norm, GgmlType type, long bytes, float[] values) {
         static TensorSpec norm(String name, int width) {
-            return new TensorSpec(name, 1, width, true, GgmlType.F32, 4L * width);
+            return new TensorSpec(name, 1, width, 0, true, GgmlType.F32, 4L * width, null);
+        }
+
+        static TensorSpec vector(String name, float[] values) {
+            return new TensorSpec(name, 1, values.length, 0, true, GgmlType.F32, 4L * values.length, values);
         }
     }
 
     /** The tensors in the order llama.cpp's converter writes them. */
-    private static List<TensorSpec> tensors(Shape s, Recipe recipe) {
+    private static List<TensorSpec> tensors(String arch, Shape s, Recipe recipe) {
+        if (!ARCHITECTURES.contains(arch)) {
+            throw new IllegalArgumentException("no synthetic models of architecture " + arch + " (supported: "
+                    + String.join(", ", ARCHITECTURES) + ")");
+        }
         for (GgmlType type : List.of(recipe.base(), recipe.output(), recipe.moreBits())) {
-            if (s.dim() % type.blockSize() != 0 || s.ffnDim() % type.blockSize() != 0) {
-                throw new IllegalArgumentException("shape " + s.name() + ": dim (" + s.dim() + ") and ffnDim (" + s.ffnDim()
-                        + ") must be multiples of " + type + "'s block size " + type.blockSize() + " (every matrix row is whole blocks)");
+            for (int cols : new int[]{s.dim(), s.ffnDim(), s.qDim()}) {
+                if (cols % type.blockSize() != 0) {
+                    throw new IllegalArgumentException("shape " + s.name() + ": dim (" + s.dim() + "), ffnDim (" + s.ffnDim()
+                            + ") and heads × head size (" + s.qDim() + ") must be multiples of " + type + "'s block size "
+                            + type.blockSize() + " (every matrix row is whole blocks)");
+                }
             }
         }
+        boolean gemma = arch.startsWith("gemma");
+        boolean qkNorm = arch.equals("qwen3") || arch.equals("gemma3");
+        boolean tied = s.tiedOutput() || gemma; // Gemma files never have output.weight
         List<TensorSpec> list = new ArrayList<>();
         java.util.function.BiFunction<String, int[], TensorSpec> matrix = (name, shape) -> {
-            GgmlType type = recipe.typeOf(name, s.tiedOutput(), s.layers());
-            return new TensorSpec(name, shape[0], shape[1], false, type, Quantizer.bytes(type, (long) shape[0] * shape[1]));
+            GgmlType type = recipe.typeOf(name, tied, s.layers());
+            int experts = shape.length > 2 ? shape[2] : 0;
+            return new TensorSpec(name, shape[0], shape[1], experts, false, type,
+                    Quantizer.bytes(type, (long) shape[0] * shape[1] * Math.max(1, experts)), null);
         };
         list.add(matrix.apply("token_embd.weight", new int[]{s.vocab(), s.dim()}));
+        if (arch.equals("phi3")) {
+            int pairs = s.headDim() / 2;
+            float[] shortFactors = new float[pairs];
+            float[] longFactors = new float[pairs];
+            for (int i = 0; i < pairs; i++) { // smooth, rising with the wavelength, as Phi-3.5's are
+                double x = pairs == 1 ? 1 : (double) i / (pairs - 1);
+                shortFactors[i] = (float) (1 + 0.1 * x);
+                longFactors[i] = (float) (1 + 31 * x * x);
+            }
+            list.add(TensorSpec.vector("rope_factors_long.weight", longFactors));
+            list.add(TensorSpec.vector("rope_factors_short.weight", shortFactors));
+        }
         for (int l = 0; l < s.layers(); l++) {
             String p = "blk." + l + ".";
             list.add(TensorSpec.norm(p + "attn_norm.weight", s.dim()));
-            list.add(matrix.apply(p + "attn_q.weight", new int[]{s.dim(), s.dim()}));
-            list.add(matrix.apply(p + "attn_k.weight", new int[]{s.kvDim(), s.dim()}));
-            list.add(matrix.apply(p + "attn_v.weight", new int[]{s.kvDim(), s.dim()}));
-            list.add(matrix.apply(p + "attn_output.weight", new int[]{s.dim(), s.dim()}));
+            if (arch.equals("phi3")) {
+                list.add(matrix.apply(p + "attn_qkv.weight", new int[]{s.qDim() + 2 * s.kvDim(), s.dim()}));
+            } else {
+                list.add(matrix.apply(p + "attn_q.weight", new int[]{s.qDim(), s.dim()}));
+                if (qkNorm) {
+                    list.add(TensorSpec.norm(p + "attn_q_norm.weight", s.headDim()));
+                }
+                list.add(matrix.apply(p + "attn_k.weight", new int[]{s.kvDim(), s.dim()}));
+                if (qkNorm) {
+                    list.add(TensorSpec.norm(p + "attn_k_norm.weight", s.headDim()));
+                }
+                list.add(matrix.apply(p + "attn_v.weight", new int[]{s.kvDim(), s.dim()}));
+            }
+            list.add(matrix.apply(p + "attn_output.weight", new int[]{s.dim(), s.qDim()}));
+            if (gemma) {
+                list.add(TensorSpec.norm(p + "post_attention_norm.weight", s.dim()));
+            }
             list.add(TensorSpec.norm(p + "ffn_norm.weight", s.dim()));
-            list.add(matrix.apply(p + "ffn_gate.weight", new int[]{s.ffnDim(), s.dim()}));
-            list.add(matrix.apply(p + "ffn_up.weight", new int[]{s.ffnDim(), s.dim()}));
-            list.add(matrix.apply(p + "ffn_down.weight", new int[]{s.dim(), s.ffnDim()}));
+            switch (arch) {
+                case "mixtral" -> {
+                    // the router stays F32 whatever the recipe, as llama-quantize leaves it
+                    list.add(new TensorSpec(p + "ffn_gate_inp.weight", EXPERTS, s.dim(), 0, false, GgmlType.F32,
+                            4L * EXPERTS * s.dim(), null));
+                    list.add(matrix.apply(p + "ffn_gate_exps.weight", new int[]{s.ffnDim(), s.dim(), EXPERTS}));
+                    list.add(matrix.apply(p + "ffn_up_exps.weight", new int[]{s.ffnDim(), s.dim(), EXPERTS}));
+                    list.add(matrix.apply(p + "ffn_down_exps.weight", new int[]{s.dim(), s.ffnDim(), EXPERTS}));
+                }
+                case "phi3" -> {
+                    list.add(matrix.apply(p + "ffn_up.weight", new int[]{2 * s.ffnDim(), s.dim()}));
+                    list.add(matrix.apply(p + "ffn_down.weight", new int[]{s.dim(), s.ffnDim()}));
+                }
+                default -> {
+                    list.add(matrix.apply(p + "ffn_gate.weight", new int[]{s.ffnDim(), s.dim()}));
+                    list.add(matrix.apply(p + "ffn_up.weight", new int[]{s.ffnDim(), s.dim()}));
+                    list.add(matrix.apply(p + "ffn_down.weight", new int[]{s.dim(), s.ffnDim()}));
+                }
+            }
+            if (gemma) {
+                list.add(TensorSpec.norm(p + "post_ffw_norm.weight", s.dim()));
+            }
         }
         list.add(TensorSpec.norm("output_norm.weight", s.dim()));
-        if (!s.tiedOutput()) {
+        if (!tied) {
             list.add(matrix.apply("output.weight", new int[]{s.vocab(), s.dim()}));
         }
         return list;
     }
 
-    private static void metadata(GgufWriter w, Shape s, Recipe recipe, long seed) {
-        String arch = "llama.";
-        w.metadata("general.architecture", new GgufValue.Str("llama"));
-        w.metadata("general.name", new GgufValue.Str("synthetic-" + s.name()));
+    private static void metadata(GgufWriter w, String family, Shape s, Recipe recipe, long seed) {
+        String ggufArch = family.equals("mixtral") ? "llama" : family;
+        String arch = ggufArch + ".";
+        w.metadata("general.architecture", new GgufValue.Str(ggufArch));
+        w.metadata("general.name", new GgufValue.Str("synthetic-" + (family.equals("llama") ? "" : family + "-") + s.name()));
         w.metadata("general.description", new GgufValue.Str("random weights N(0, 1/sqrt(input width)), norms 1, seed " + seed
                 + ", shape " + s.name() + ", written by Rewind's SyntheticModel; byte-level vocabulary"));
         w.metadata("general.file_type", u32(recipe.fileType()));
@@ -376,6 +515,32 @@ public final class SyntheticModel {
         w.metadata(arch + "rope.freq_base", new GgufValue.Real(GgufValueType.FLOAT32, s.ropeBase()));
         w.metadata(arch + "rope.dimension_count", u32(s.headDim()));
         w.metadata(arch + "vocab_size", u32(s.vocab()));
+        if (!ggufArch.equals("llama")) {
+            w.metadata(arch + "attention.key_length", u32(s.headDim()));
+            w.metadata(arch + "attention.value_length", u32(s.headDim()));
+        }
+        switch (family) {
+            case "mixtral" -> {
+                w.metadata(arch + "expert_count", u32(EXPERTS));
+                w.metadata(arch + "expert_used_count", u32(EXPERTS_USED));
+            }
+            case "gemma2" -> {
+                w.metadata(arch + "attention.sliding_window", u32(GEMMA2_WINDOW));
+                w.metadata(arch + "attn_logit_softcapping", new GgufValue.Real(GgufValueType.FLOAT32, 50));
+                w.metadata(arch + "final_logit_softcapping", new GgufValue.Real(GgufValueType.FLOAT32, 30));
+            }
+            case "gemma3" -> {
+                w.metadata(arch + "attention.sliding_window", u32(GEMMA3_WINDOW));
+                w.metadata(arch + "rope.freq_base_swa", new GgufValue.Real(GgufValueType.FLOAT32, FamilyParameters.GEMMA3_LOCAL_ROPE_BASE));
+            }
+            case "phi3" -> {
+                double ratio = (double) s.contextLength() / PHI3_ORIGINAL_CONTEXT;
+                double attnFactor = ratio <= 1 ? 1 : Math.sqrt(1 + Math.log(ratio) / Math.log(PHI3_ORIGINAL_CONTEXT));
+                w.metadata(arch + "rope.scaling.original_context_length", u32(PHI3_ORIGINAL_CONTEXT));
+                w.metadata(arch + "rope.scaling.attn_factor", new GgufValue.Real(GgufValueType.FLOAT32, attnFactor));
+            }
+            default -> { }
+        }
 
         List<String> tokens = new ArrayList<>(s.vocab());
         double[] scores = new double[s.vocab()];

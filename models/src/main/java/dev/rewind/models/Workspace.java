@@ -252,6 +252,9 @@ public final class Workspace {
     void route(WeightMatrix router, int used) {
         int n = router.rows();
         matmul.matmul(router, xb, count, routerLogits, pool);
+        if (routerTrace != null) {
+            routerTrace.routed(routerLogits, count, n);
+        }
         for (int t = 0; t < count; t++) {
             float margin = MoeRouting.topK(routerLogits, t * n, n, used, chosen, chosenWeights, t * used);
             routingMargins[t] = Math.min(routingMargins[t], margin);
@@ -368,6 +371,14 @@ public final class Workspace {
      * {@code row} over all layers of the last call; +∞ for a dense model. For tests and diagnostics:
      * where it is tiny, a slightly different input could route the token to another expert.
      */
+    /** Told each layer's router logits ({@code rows × experts}, row-major), layer after layer; for tests. */
+    interface RouterTrace {
+        void routed(float[] logits, int rows, int experts);
+    }
+
+    /** Where {@link #route} reports the router logits, or null (the default) for nowhere. */
+    RouterTrace routerTrace;
+
     float routingMargin(int row) {
         return row < routingMargins.length ? routingMargins[row] : Float.POSITIVE_INFINITY;
     }

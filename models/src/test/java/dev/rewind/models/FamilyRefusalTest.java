@@ -142,6 +142,53 @@ class FamilyRefusalTest {
         refused(f, "gemma2.attn_logit_softcapping", "-1");
     }
 
+    @Test
+    void aFileThatIsNotAModelIsRefusedByItsType() throws IOException {
+        Path f = llama("adapter", GgufEdit.of(SharedData.model("tiny-llama-F32.gguf")).set("general.type", new GgufValue.Str("adapter")));
+        refused(f, "general.type", "'adapter'");
+    }
+
+    @Test
+    void nonCausalAttentionIsRefused() throws IOException {
+        Path f = llama("causal", GgufEdit.of(SharedData.model("tiny-qwen3-F32.gguf")).set("qwen3.attention.causal", new GgufValue.Bool(false)));
+        refused(f, "qwen3.attention.causal", "false");
+    }
+
+    @Test
+    void clampingOfQKVIsRefused() throws IOException {
+        Path f = llama("clamp", GgufEdit.of(SharedData.model("tiny-llama-F32.gguf")).set("llama.attention.clamp_kqv", f32(8)));
+        refused(f, "llama.attention.clamp_kqv", "8");
+    }
+
+    @Test
+    void scaledExpertWeightsAreRefused() throws IOException {
+        Path f = llama("wscale", GgufEdit.of(SharedData.model("tiny-mixtral-F32.gguf")).set("llama.expert_weights_scale", f32(2.5)));
+        refused(f, "llama.expert_weights_scale", "2.5");
+    }
+
+    @Test
+    void expertsUsedWithoutExpertsAreRefused() throws IOException {
+        Path f = llama("usedonly", GgufEdit.of(SharedData.model("tiny-llama-F32.gguf")).set("llama.expert_used_count", u32(2)));
+        refused(f, "llama.expert_used_count", "2", "llama.expert_count", "missing");
+    }
+
+    @Test
+    void anUnknownRopeScalingIsRefusedInEveryFamily() throws IOException {
+        for (String[] c : new String[][]{{"tiny-qwen2-F32.gguf", "qwen2", "yarn"}, {"tiny-gemma3-F32.gguf", "gemma3", "yarn"},
+                {"tiny-phi3-F32.gguf", "phi3", "longrope"}, {"tiny-qwen3-F32.gguf", "qwen3", "dynamic"}}) {
+            Path f = llama(c[1] + "-" + c[2], GgufEdit.of(SharedData.model(c[0])).set(c[1] + ".rope.scaling.type", new GgufValue.Str(c[2])));
+            refused(f, c[1] + ".rope.scaling.type", "'" + c[2] + "'");
+        }
+    }
+
+    @Test
+    void anUnknownArchitectureIsNamedWhateverTheFileHolds() throws IOException {
+        for (String arch : new String[]{"gemma3n", "qwen3moe", "deepseek2", "bert"}) {
+            Path f = llama(arch, GgufEdit.of(SharedData.model("tiny-gemma3-F32.gguf")).set("general.architecture", new GgufValue.Str(arch)));
+            refused(f, "architecture '" + arch + "'", "not supported");
+        }
+    }
+
     static float[] ones(int n) {
         float[] f = new float[n];
         java.util.Arrays.fill(f, 1f);

@@ -34,7 +34,7 @@ class GgufConverterTest {
     void convertedTensorsAreTheOriginalGgufsBytes(String folder, String gguf) throws IOException {
         Path out = dir.resolve(folder + ".gguf");
         long[] last = {0};
-        GgufConverter.convert(HuggingFaceModelTest.folder(folder), out, null, (name, bytes) -> last[0] = bytes);
+        GgufConverter.convert(HuggingFaceModelTest.folder(folder), out, (GgmlType) null, (name, bytes) -> last[0] = bytes);
         assertTrue(last[0] > 0, "progress reported");
         try (GgufFile ours = GgufFile.open(out); GgufFile original = GgufFile.open(SharedData.model(gguf + ".gguf"))) {
             assertEquals(original.tensors().size(), ours.tensors().size(), "tensor count");
@@ -87,8 +87,67 @@ class GgufConverterTest {
     @Test
     void unsupportedTargetTypeIsRefused() {
         ModelFormatException e = assertThrows(ModelFormatException.class,
-                () -> GgufConverter.convert(HuggingFaceModelTest.folder("tiny-llama-F32"), dir.resolve("x.gguf"), GgmlType.Q6_K, null));
-        assertTrue(e.getMessage().contains("cannot convert to Q6_K (supported: F32, F16, BF16, Q8_0, Q4_0)"), e.getMessage());
+                () -> GgufConverter.convert(HuggingFaceModelTest.folder("tiny-llama-F32"), dir.resolve("x.gguf"), GgmlType.Q2_K, null));
+        assertTrue(e.getMessage().contains("cannot convert to Q2_K (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q4_K_M, Q5_K_M)"),
+                e.getMessage());
+    }
+
+    /**
+     * Byte-level BPE tokenizers (Llama 3, Qwen 3, DeepSeek V3) become llama.cpp's gpt2 metadata: a tiny
+     * random model of each vocabulary's size, exported with that tokenizer.json, converts to a GGUF whose
+     * tokenizer gives the folder's ids for every record of encode.jsonl (with and without special
+     * tokens) and the recorded ids.
+     */
+    @ParameterizedTest
+    @CsvSource({"llama3, 128256, llama-bpe", "qwen3, 151936, qwen2", "deepseek_v3, 129280, deepseek-v3"})
+    void byteLevelTokenizersConvertToGpt2Metadata(String name, int vocab, String pre) throws IOException {
+        Path hf = SharedData.root().resolve("hf").resolve(name);
+        Path gguf = dir.resolve("synth.gguf");
+        try (WorkerPool pool = new WorkerPool(2)) {
+            SyntheticModel.write(gguf, new SyntheticModel.Shape("tok", 64, 1, 2, 1, 64, vocab, 128, 10000.0, 1e-5f, true),
+                    GgmlType.F16, 7, pool, b -> { });
+        }
+        Path folder = dir.resolve(name);
+        HfExport.export(gguf, folder, hf, false);
+        Path out = dir.resolve(name + ".gguf");
+        GgufConverter.convert(folder, out, (GgmlType) null, null);
+        try (GgufFile f = GgufFile.open(out)) {
+            assertEquals("gpt2", f.metadata().string("tokenizer.ggml.model").orElseThrow());
+            assertEquals(pre, f.metadata().string("tokenizer.ggml.pre").orElseThrow());
+            assertEquals(vocab, f.metadata().strings("tokenizer.ggml.tokens").orElseThrow().size());
+            assertTrue(f.metadata().strings("tokenizer.ggml.merges").orElseThrow().size() > 100_000);
+        }
+        Tokenizer ours = ModelLoader.loadTokenizer(out);
+        Tokenizer theirs = ModelLoader.loadTokenizer(folder);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        int checked = 0;
+        int nfcOnly = 0;
+        for (String line : java.nio.file.Files.readAllLines(hf.resolve("encode.jsonl"))) {
+            var r = json.readTree(line);
+            String text = r.get("text").asText();
+            boolean special = r.get("add_special_tokens").asBoolean();
+            int[] expected = new int[r.get("ids").size()];
+            for (int i = 0; i < expected.length; i++) {
+                expected[i] = r.get("ids").get(i).asInt();
+            }
+            // GGUF has no normalizer: Qwen's NFC is dropped, as llama.cpp's converter drops it, so the
+            // file's ids are those of the NFC form (what llama.cpp computes too); other texts are unchanged
+            String nfc = java.text.Normalizer.normalize(text, java.text.Normalizer.Form.NFC);
+            String given = name.equals("qwen3") ? nfc : text;
+            if (!given.equals(text)) {
+                nfcOnly++;
+            }
+            int[] folderIds = theirs.encode(text, special, true);
+            assertArrayEquals(folderIds, ours.encode(given, special, true), name + " " + special + " " + text);
+            assertArrayEquals(expected, ours.encode(given, special, true), name + " recorded " + special + " " + text);
+            checked++;
+        }
+        assertEquals(174, checked);
+        assertTrue(nfcOnly < 10, nfcOnly + " texts needed NFC first");
+        try (WorkerPool pool = new WorkerPool(2); LoadedModel m = ModelLoader.load(out, pool, Precision.EXACT)) {
+            assertEquals(vocab, m.model().config().vocabularySize());
+            assertEquals(theirs.vocabularySize() <= vocab, true);
+        }
     }
 
     @Test

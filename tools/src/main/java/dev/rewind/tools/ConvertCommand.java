@@ -1,8 +1,7 @@
 package dev.rewind.tools;
 
-import dev.rewind.engine.tensor.GgmlType;
-import dev.rewind.engine.tensor.WeightMatrix;
 import dev.rewind.models.GgufConverter;
+import dev.rewind.models.Quantization;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -25,7 +24,9 @@ final class ConvertCommand implements Callable<Integer> {
     Path file;
 
     @Option(names = "--type", paramLabel = "TYPE",
-            description = "Type of the 2-D weights: F32, F16, BF16, Q8_0 or Q4_0 (default: each tensor's own type; 1-D tensors are F32).")
+            description = "Type of the weight matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K (every matrix in that type, as "
+                    + "llama-quantize --pure), or the mixtures Q4_K_M and Q5_K_M as llama-quantize chooses them (default: each tensor's "
+                    + "own type; 1-D tensors are F32; the router of a mixture of experts keeps its type).")
     String type;
 
     private final PrintStream out;
@@ -41,8 +42,8 @@ final class ConvertCommand implements Callable<Integer> {
         if (!Files.isDirectory(folder)) {
             throw new UserException(Files.exists(folder) ? folder + " is not a folder" : "no such folder: " + folder);
         }
-        GgmlType t = type == null ? null : WeightMatrix.SUPPORTED_TYPES.stream().filter(c -> c.name().equalsIgnoreCase(type.strip()))
-                .findFirst().orElseThrow(() -> new UserException("unknown --type '" + type + "' (valid: " + WeightMatrix.SUPPORTED_TYPES_TEXT + ")"));
+        Quantization t = type == null ? null : Quantization.parse(type, Quantization.CONVERT).orElseThrow(() -> new UserException(
+                "unknown --type '" + type + "' (valid: " + Quantization.names(Quantization.CONVERT) + ")"));
         Path target = file.toAbsolutePath().normalize();
         if (Files.isDirectory(target)) {
             throw new UserException(file + " is a folder; --out needs a file name");

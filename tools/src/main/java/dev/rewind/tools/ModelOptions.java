@@ -1,9 +1,9 @@
 package dev.rewind.tools;
 
 import dev.rewind.engine.parallel.WorkerPool;
-import dev.rewind.engine.tensor.GgmlType;
 import dev.rewind.engine.tensor.Precision;
 import dev.rewind.models.LoadTimeQuantizer;
+import dev.rewind.models.Quantization;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.ModelLoader;
 import picocli.CommandLine.Option;
@@ -32,7 +32,8 @@ final class ModelOptions {
     Precision precision;
 
     @Option(names = "--quantize", paramLabel = "TYPE",
-            description = "Quantize F32/F16/BF16 weight matrices to Q8_0 or Q4_0 while loading (in memory; the files are not changed).")
+            description = "Quantize F32/F16/BF16 weight matrices while loading (in memory; the files are not changed): Q8_0, Q4_0, "
+                    + "Q4_K, Q5_K, Q6_K, or llama-quantize's mixtures Q4_K_M and Q5_K_M. The k-quants need rows of multiples of 256.")
     String quantize;
 
     private final PrintStream err;
@@ -80,8 +81,8 @@ final class ModelOptions {
         if (quantize == null) {
             return ModelLoader.load(path, pool, precision);
         }
-        GgmlType type = LoadTimeQuantizer.TYPES.stream().filter(t -> t.name().equalsIgnoreCase(quantize.strip())).findFirst()
-                .orElseThrow(() -> new UserException("unknown --quantize type '" + quantize + "' (valid: Q8_0, Q4_0)"));
+        Quantization type = Quantization.parse(quantize, LoadTimeQuantizer.TYPES).orElseThrow(() -> new UserException(
+                "unknown --quantize type '" + quantize + "' (valid: " + Quantization.names(LoadTimeQuantizer.TYPES) + ")"));
         Progress progress = err == null ? null : new Progress(err, "quantizing to " + type, quantizable(path));
         LoadedModel loaded = ModelLoader.load(path, pool, precision, type, progress == null ? null : (name, bytes) -> progress.update(bytes));
         if (progress != null) {

@@ -21,11 +21,13 @@ import java.util.stream.Collectors;
 final class SynthCommand implements Callable<Integer> {
 
     @Option(names = "--arch", required = true, paramLabel = "ARCH", completionCandidates = Architectures.class,
-            description = "Architecture: ${COMPLETION-CANDIDATES}.")
+            description = "Architecture: ${COMPLETION-CANDIDATES} (mixtral: a llama file with 8 experts, 2 used; "
+                    + "phi3 with Phi-3.5's LongRoPE factors). Every architecture takes every shape.")
     String arch;
 
     @Option(names = "--shape", required = true, paramLabel = "NAME", completionCandidates = Shapes.class,
-            description = "Shape: ${COMPLETION-CANDIDATES} (llama-1b is Llama-3.2-1B, llama-8b Llama-3.1-8B).")
+            description = "Shape: ${COMPLETION-CANDIDATES} (llama-1b is Llama-3.2-1B, llama-8b Llama-3.1-8B, qwen3-0.6b Qwen3-0.6B, "
+                    + "gemma3-1b Gemma-3-1B, gemma2-2b Gemma-2-2B, phi3.5-mini Phi-3.5-mini-instruct; tiny is for tests).")
     String shape;
 
     @Option(names = "--type", required = true, paramLabel = "TYPE", completionCandidates = Types.class,
@@ -76,13 +78,19 @@ final class SynthCommand implements Callable<Integer> {
         }
 
         long start = System.nanoTime();
-        Progress progress = new Progress(err, "writing " + target.getFileName(), SyntheticModel.tensorBytes(s, recipe));
+        long bytes;
+        try {
+            bytes = SyntheticModel.tensorBytes(arch, s, recipe);
+        } catch (IllegalArgumentException e) { // a shape whose rows are not whole blocks of the type
+            throw new UserException(e.getMessage());
+        }
+        Progress progress = new Progress(err, "writing " + target.getFileName(), bytes);
         try (WorkerPool pool = new WorkerPool(n)) {
-            SyntheticModel.write(target, s, recipe, seed, pool, progress::update);
+            SyntheticModel.write(target, arch, s, recipe, seed, pool, progress::update);
         }
         progress.done();
-        out.printf("wrote %s: %s %s, %,d parameters, seed %d, %,d bytes in %.1f s%n", file, s.name(), recipe.name(),
-                s.parameters(), seed, Files.size(target), (System.nanoTime() - start) / 1e9);
+        out.printf("wrote %s: %s %s %s, %,d parameters, seed %d, %,d bytes in %.1f s%n", file, arch, s.name(), recipe.name(),
+                SyntheticModel.parameters(arch, s), seed, Files.size(target), (System.nanoTime() - start) / 1e9);
         return 0;
     }
 

@@ -40,6 +40,8 @@ class HuggingFaceCliTest {
         assertEquals(gguf, generate(folder("tiny-qwen2-F32").toString()));
         String q8 = generate(CliTest.shared().resolve("tiny-qwen2-Q8_0.gguf").toString());
         assertEquals(q8, generate(folder("tiny-qwen2-F32").toString(), "--quantize", "q8_0"));
+        String km = generate(CliTest.shared().resolve("tiny-qwen2-Q4_K_M.gguf").toString());
+        assertEquals(km, generate(folder("tiny-qwen2-F32").toString(), "--quantize", "q4_k_m"));
     }
 
     @Test
@@ -49,8 +51,12 @@ class HuggingFaceCliTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().startsWith("wrote " + out), r.out());
         assertEquals(generate(CliTest.shared().resolve("tiny-gemma-F32.gguf").toString()), generate(out.toString()));
-        assertOneLineError(run("convert", folder("tiny-gemma-F32").toString(), "--out", out.toString(), "--type", "Q6_K"),
-                "cannot convert to Q6_K (supported: F32, F16, BF16, Q8_0, Q4_0)");
+        Path k = dir.resolve("gemma-q6k.gguf");
+        CliTest.Run q6 = run("convert", folder("tiny-gemma-F32").toString(), "--out", k.toString(), "--type", "q6_k");
+        assertEquals(0, q6.exit(), q6.err());
+        assertEquals(generate(CliTest.shared().resolve("tiny-gemma-Q6_K.gguf").toString()), generate(k.toString()));
+        assertOneLineError(run("convert", folder("tiny-gemma-F32").toString(), "--out", out.toString(), "--type", "Q2_K"),
+                "unknown --type 'Q2_K' (valid: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q4_K_M, Q5_K_M)");
     }
 
     @Test

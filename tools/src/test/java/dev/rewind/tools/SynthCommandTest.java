@@ -2,6 +2,8 @@ package dev.rewind.tools;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -38,7 +40,7 @@ class SynthCommandTest {
         Path model = dir.resolve("tiny-q4.gguf");
         Run synth = run("synth", "--arch", "llama", "--shape", "tiny", "--type", "q4_0", "--out", model.toString(), "--seed", "3");
         assertEquals(0, synth.exit(), synth.err());
-        assertTrue(synth.out().startsWith("wrote " + model + ": tiny Q4_0"), synth.out());
+        assertTrue(synth.out().startsWith("wrote " + model + ": llama tiny Q4_0"), synth.out());
         assertTrue(Files.size(model) > 700_000, "tiny Q4_0 is about 0.8 MB");
         try (var files = Files.list(dir)) {
             assertEquals(1, files.count(), "no temporary file is left behind");
@@ -55,11 +57,34 @@ class SynthCommandTest {
         Path model = dir.resolve("tiny-q4k.gguf");
         Run synth = run("synth", "--arch", "llama", "--shape", "tiny", "--type", "q4_k", "--out", model.toString());
         assertEquals(0, synth.exit(), synth.err());
-        assertTrue(synth.out().startsWith("wrote " + model + ": tiny Q4_K"), synth.out());
+        assertTrue(synth.out().startsWith("wrote " + model + ": llama tiny Q4_K"), synth.out());
         Run generate = run("generate", "--model", model.toString(), "--prompt", "Hello world", "-n", "4",
                 "--temperature", "0", "--ignore-eos", "--output-format", "json");
         assertEquals(0, generate.exit(), generate.err());
         assertTrue(generate.out().contains("\"predicted_n\":4"), generate.out());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mixtral", "qwen3", "gemma2", "gemma3", "phi3"})
+    void writesAModelOfEachFamilyThatGenerateAndInfoRun(String arch) throws IOException {
+        Path model = dir.resolve(arch + ".gguf");
+        Run synth = run("synth", "--arch", arch, "--shape", "tiny", "--type", "Q4_K_M", "--out", model.toString());
+        assertEquals(0, synth.exit(), synth.err());
+        assertTrue(synth.out().startsWith("wrote " + model + ": " + arch + " tiny Q4_K_M"), synth.out());
+        Run info = run("info", model.toString());
+        assertEquals(0, info.exit(), info.err());
+        assertTrue(info.out().contains(arch.equals("mixtral") ? "llama.expert_count" : arch + ".block_count"), info.out());
+        Run generate = run("generate", "--model", model.toString(), "--prompt", "Hello world", "-n", "4",
+                "--temperature", "0", "--ignore-eos", "--output-format", "json");
+        assertEquals(0, generate.exit(), generate.err());
+        assertTrue(generate.out().contains("\"predicted_n\":4"), generate.out());
+    }
+
+    @Test
+    void aShapeWhoseRowsAreNotWholeBlocksOfTheTypeIsOneLine() {
+        Run r = run("synth", "--arch", "gemma3", "--shape", "gemma3-1b", "--type", "Q4_K_M", "--out", dir.resolve("g.gguf").toString());
+        assertEquals(1, r.exit(), r.err());
+        assertTrue(r.err().contains("1152") && r.err().contains("256") && r.err().strip().lines().count() == 1, r.err());
     }
 
     @Test

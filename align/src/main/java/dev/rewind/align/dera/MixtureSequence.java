@@ -68,9 +68,29 @@ public final class MixtureSequence implements TokenSequence {
             throw new IllegalArgumentException("cannot truncate a sequence of " + length + " tokens to " + newLength);
         }
         for (TokenSequence p : parts) {
+            if (!p.canTruncate(newLength)) {
+                throw new IllegalStateException("cannot rewind a sequence of " + length + " tokens to " + newLength
+                        + ": a model's sliding-window layers no longer hold that position's window; evaluate the tokens again");
+            }
+        }
+        for (TokenSequence p : parts) {
             p.truncate(newLength);
         }
         length = newLength;
+    }
+
+    /** True when every model's sequence can be rewound to {@code newLength}. */
+    @Override
+    public boolean canTruncate(int newLength) {
+        if (closed || newLength < 0 || newLength > length) {
+            return false;
+        }
+        for (TokenSequence p : parts) {
+            if (!p.canTruncate(newLength)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

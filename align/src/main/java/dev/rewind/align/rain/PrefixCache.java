@@ -53,7 +53,8 @@ final class PrefixCache implements AutoCloseable {
         }
         for (Entry e : all) {
             int shared = shared(e.tokens, tokens, length);
-            if (shared > bestShared) {
+            // a sliding-window model may have given back the window of that position: such an entry cannot be rewound
+            if (shared > bestShared && e.sequence.canTruncate(shared)) {
                 best = e;
                 bestShared = shared;
             }

@@ -139,6 +139,9 @@ public final class GenerationContext implements AutoCloseable {
         }
         long start = System.nanoTime();
         int reused = Math.min(commonPrefix(held, heldLength, prompt), prompt.length - 1); // the last prompt token is fed for its logits
+        if (!sequence.canTruncate(reused)) {
+            reused = 0; // the sliding-window layers gave back the window of that position: evaluate it all again
+        }
         sequence.truncate(reused);
         heldLength = reused;
         float[] logits = null;

@@ -98,6 +98,8 @@ public final class PagedAttention {
         for (int start = firstVisible - firstVisible % pageSize; start <= position; start += pageSize) {
             long keyBase = cache.keyOffset(layer, start) + (long) kvHead * headDim * keyStride;
             long valueBase = cache.valueOffset(layer, start) + (long) kvHead * headDim * bytes;
+            MemorySegment keySegment = cache.keys(layer, start);
+            MemorySegment valueSegment = cache.values(layer, start);
             for (int c = 0; c < pageSize && start + c <= position; c += LANES) {
                 int first = start + c;
                 int lanes = Math.min(Math.min(LANES, pageSize - c), position - first + 1);
@@ -107,9 +109,9 @@ public final class PagedAttention {
                 long keys = keyBase + (long) c * bytes;
                 boolean whole = c + LANES <= pageSize;
                 if (half) {
-                    scoresF16(pool.keys(), keys, keyStride, whole, lanes, headDim, q, qAt, scale, probs);
+                    scoresF16(keySegment, keys, keyStride, whole, lanes, headDim, q, qAt, scale, probs);
                 } else {
-                    scoresF32(pool.keys(), keys, keyStride, whole, lanes, headDim, q, qAt, scale, probs);
+                    scoresF32(keySegment, keys, keyStride, whole, lanes, headDim, q, qAt, scale, probs);
                 }
                 if (softcap > 0f) {
                     for (int i = 0; i < LANES; i++) {
@@ -139,9 +141,9 @@ public final class PagedAttention {
                 sum += chunkSum;
                 long values = valueBase + (long) c * rowBytes;
                 if (half) {
-                    accumulateF16(pool.values(), values, rowBytes, lanes, headDim, probs, acc);
+                    accumulateF16(valueSegment, values, rowBytes, lanes, headDim, probs, acc);
                 } else {
-                    accumulateF32(pool.values(), values, rowBytes, lanes, headDim, probs, acc);
+                    accumulateF32(valueSegment, values, rowBytes, lanes, headDim, probs, acc);
                 }
             }
         }
@@ -325,11 +327,13 @@ public final class PagedAttention {
 
     private static float readKey(Sequence cache, int layer, int position, int d, boolean half) {
         long at = cache.keyOffset(layer, position) + d * cache.keyStride();
-        return half ? Float.float16ToFloat(cache.pool().keys().get(Simd.I16_LE, at)) : cache.pool().keys().get(Simd.F32_LE, at);
+        MemorySegment keys = cache.keys(layer, position);
+        return half ? Float.float16ToFloat(keys.get(Simd.I16_LE, at)) : keys.get(Simd.F32_LE, at);
     }
 
     private static float readValue(Sequence cache, int layer, int position, int e, boolean half) {
         long at = cache.valueOffset(layer, position) + (long) e * cache.type().bytes();
-        return half ? Float.float16ToFloat(cache.pool().values().get(Simd.I16_LE, at)) : cache.pool().values().get(Simd.F32_LE, at);
+        MemorySegment values = cache.values(layer, position);
+        return half ? Float.float16ToFloat(values.get(Simd.I16_LE, at)) : values.get(Simd.F32_LE, at);
     }
 }

@@ -31,6 +31,16 @@ public interface TokenSequence extends AutoCloseable {
      */
     void truncate(int newLength);
 
+    /**
+     * True when {@link #truncate} to {@code newLength} is allowed. Every length from 0 to {@link #length()}
+     * is, unless the source gives back state it no longer needs: a model's sliding-window layers keep only
+     * their window ({@link dev.rewind.engine.kv.Sequence#canTruncate}), so a rewind to a length whose
+     * window they gave back is refused and the caller evaluates the tokens again.
+     */
+    default boolean canTruncate(int newLength) {
+        return !isClosed() && newLength >= 0 && newLength <= length();
+    }
+
     /** Whether {@link #close()} was called. */
     boolean isClosed();
 

@@ -43,7 +43,8 @@ public final class SafetensorsMutator {
             "num_attention_heads", "num_key_value_heads", "rms_norm_eps", "rope_theta", "max_position_embeddings", "bos_token_id",
             "eos_token_id", "head_dim", "tie_word_embeddings", "rope_scaling", "model_type", "architectures", "torch_dtype",
             "hidden_act", "sliding_window", "partial_rotary_factor", "query_pre_attn_scalar", "final_logit_softcapping",
-            "attn_logit_softcapping"};
+            "attn_logit_softcapping", "sliding_window_pattern", "layer_types", "rope_local_base_freq", "use_sliding_window",
+            "num_local_experts", "num_experts_per_tok", "text_config", "hidden_activation"};
 
     /** The files of one mutant folder (name to bytes) and a short description. */
     public record Mutant(Map<String, byte[]> files, String description) {
@@ -369,7 +370,12 @@ public final class SafetensorsMutator {
         }
         JsonNode v = random.nextInt(3) == 0 ? nasty(random) : nastyNumber(random);
         if (key.equals("model_type") && random.nextBoolean()) {
-            v = NODES.textNode(new String[]{"llama", "qwen2", "gemma", "phi3", "mixtral", "gpt2", "LLAMA", ""}[random.nextInt(8)]);
+            v = NODES.textNode(new String[]{"llama", "qwen2", "gemma", "phi3", "mixtral", "gpt2", "LLAMA", "", "qwen3", "gemma2",
+                    "gemma3_text", "gemma3"}[random.nextInt(12)]);
+        }
+        if (key.equals("architectures") && random.nextBoolean()) { // another family's class over these weights
+            v = NODES.arrayNode().add(new String[]{"Qwen3ForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM",
+                    "Gemma3ForConditionalGeneration", "MixtralForCausalLM", "LlamaForCausalLM"}[random.nextInt(6)]);
         }
         c.set(key, v);
         return "config " + key + " = " + (v.isTextual() && v.asText().length() > 40 ? "long text" : v.toString());
