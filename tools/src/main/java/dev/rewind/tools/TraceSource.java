@@ -5,6 +5,7 @@ import dev.rewind.engine.logits.Batch;
 import dev.rewind.engine.logits.Logits;
 import dev.rewind.engine.logits.LogitsSource;
 import dev.rewind.engine.logits.TokenSequence;
+import dev.rewind.engine.sampling.Sampler;
 import dev.rewind.engine.text.Escape;
 import dev.rewind.tokenizer.Tokenizer;
 
@@ -96,22 +97,9 @@ final class TraceSource implements LogitsSource {
 
     /** The {@link #TOP} highest logits, highest first, ties by lower id. */
     private String top(float[] row) {
-        int[] ids = new int[TOP];
-        java.util.Arrays.fill(ids, -1);
-        for (int id = 0; id < row.length; id++) {
-            for (int k = 0; k < TOP; k++) {
-                if (ids[k] < 0 || row[id] > row[ids[k]]) {
-                    System.arraycopy(ids, k, ids, k + 1, TOP - k - 1);
-                    ids[k] = id;
-                    break;
-                }
-            }
-        }
         StringJoiner j = new StringJoiner(", ");
-        for (int id : ids) {
-            if (id >= 0) {
-                j.add(id + ":" + piece(id) + String.format(Locale.ROOT, " %.3f", row[id]));
-            }
+        for (int id : Sampler.topIds(row, TOP)) {
+            j.add(id + ":" + piece(id) + String.format(Locale.ROOT, " %.3f", row[id]));
         }
         return j.toString();
     }

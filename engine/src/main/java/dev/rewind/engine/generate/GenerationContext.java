@@ -218,23 +218,10 @@ public final class GenerationContext implements AutoCloseable {
 
     /** The k highest logits, highest first, ties by lower id. */
     static Step topLogits(int token, float[] logits, int k) {
-        int n = Math.min(k, logits.length);
-        int[] ids = new int[n];
-        float[] values = new float[n];
-        int size = 0;
-        for (int id = 0; id < logits.length; id++) {
-            float v = logits[id];
-            if (size == n && !(v > values[n - 1])) {
-                continue;
-            }
-            int pos = size < n ? size++ : n - 1;
-            while (pos > 0 && v > values[pos - 1]) {
-                ids[pos] = ids[pos - 1];
-                values[pos] = values[pos - 1];
-                pos--;
-            }
-            ids[pos] = id;
-            values[pos] = v;
+        int[] ids = Sampler.topIds(logits, k);
+        float[] values = new float[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            values[i] = logits[ids[i]];
         }
         return new Step(token, ids, values);
     }

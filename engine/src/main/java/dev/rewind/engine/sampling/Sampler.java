@@ -131,6 +131,32 @@ public final class Sampler {
     }
 
     /**
+     * The ids of the {@code k} highest values (at most {@code values.length}), highest first, ties to
+     * the lower id. {@code values} must hold no NaN (the order is undefined then).
+     */
+    public static int[] topIds(float[] values, int k) {
+        int n = Math.min(k, values.length);
+        int[] ids = new int[n];
+        float[] best = new float[n];
+        int size = 0;
+        for (int id = 0; id < values.length; id++) {
+            float v = values[id];
+            if (size == n && !(v > best[n - 1])) {
+                continue;
+            }
+            int pos = size < n ? size++ : n - 1;
+            while (pos > 0 && v > best[pos - 1]) {
+                ids[pos] = ids[pos - 1];
+                best[pos] = best[pos - 1];
+                pos--;
+            }
+            ids[pos] = id;
+            best[pos] = v;
+        }
+        return ids;
+    }
+
+    /**
      * A filtered candidate set.
      *
      * @param ids           token ids, most likely first

@@ -159,4 +159,12 @@ class SamplerTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> params(1f, 0, 1f, 2f)).getMessage().contains("min-p"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> params(1f, -3, 1f, 0f)).getMessage().contains("top-k"));
     }
+
+    @org.junit.jupiter.api.Test
+    void topIdsAreHighestFirstTiesToTheLowerId() {
+        float[] v = {1f, 3f, 0.5f, 3f, -2f, 2f};
+        assertArrayEquals(new int[]{1, 3, 5}, Sampler.topIds(v, 3));
+        float[] w = {1f, 3f, 3f, -2f};
+        assertArrayEquals(new int[]{1, 2, 0, 3}, Sampler.topIds(w, 10));
+    }
 }

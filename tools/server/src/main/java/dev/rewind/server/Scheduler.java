@@ -500,7 +500,7 @@ final class Scheduler implements AutoCloseable {
         double lse = max + Math.log(sum);
         List<Event.TokenLogprob> best = new ArrayList<>();
         if (top > 0) {
-            int[] ids = topIds(logits, top);
+            int[] ids = Sampler.topIds(logits, top);
             for (int id : ids) {
                 best.add(tokenLogprob(id, logits[id] - lse));
             }
@@ -511,29 +511,6 @@ final class Scheduler implements AutoCloseable {
     private Event.TokenLogprob tokenLogprob(int id, double logprob) {
         byte[] bytes = tokenizer.tokenBytes(id);
         return new Event.TokenLogprob(id, new String(bytes, StandardCharsets.UTF_8), bytes, logprob);
-    }
-
-    /** The ids of the k highest logits, highest first, ties to the lower id. */
-    static int[] topIds(float[] logits, int k) {
-        int n = Math.min(k, logits.length);
-        int[] ids = new int[n];
-        float[] values = new float[n];
-        int size = 0;
-        for (int id = 0; id < logits.length; id++) {
-            float v = logits[id];
-            if (size == n && !(v > values[n - 1])) {
-                continue;
-            }
-            int pos = size < n ? size++ : n - 1;
-            while (pos > 0 && v > values[pos - 1]) {
-                ids[pos] = ids[pos - 1];
-                values[pos] = values[pos - 1];
-                pos--;
-            }
-            ids[pos] = id;
-            values[pos] = v;
-        }
-        return ids;
     }
 
     private static ApiException cancelledError() {
