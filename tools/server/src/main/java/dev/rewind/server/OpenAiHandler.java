@@ -108,16 +108,18 @@ final class OpenAiHandler extends Handler.Abstract {
                 case "/v1/embeddings" -> {
                     requireMethod(method, "POST");
                     authorize(request);
-                    EmbeddingsApi.Answer answer = EmbeddingsApi.answer(json, readBody(request), embeddings, shuttingDown);
+                    EmbeddingsApi.Answer answer = EmbeddingsApi.answer(json, readBody(request, response), embeddings, shuttingDown);
                     note = answer.note();
                     yield sendJson(response, callback, 200, answer.body());
                 }
                 default -> throw new ApiException(404, "invalid_request_error", null, "not_found", "no such endpoint: " + method + " " + path);
             };
         } catch (ApiException e) {
+            discardBody(request, response);
             status = sendError(response, callback, e);
         } catch (RuntimeException e) {
             log.accept("server: " + method + " " + path + " failed: " + e);
+            discardBody(request, response);
             status = sendError(response, callback, new ApiException(500, "server_error", null, null, "internal error: " + e.getMessage()));
         }
         metrics.request(endpoint, status);
@@ -171,7 +173,7 @@ final class OpenAiHandler extends Handler.Abstract {
 
     /** Runs one completion; returns {status, log note}. */
     private String[] complete(Request request, Response response, Callback callback, boolean chat, long start) {
-        JsonNode body = readBody(request);
+        JsonNode body = readBody(request, response);
         long deadline = start + options.timeout().toNanos();
         ApiRequest api = ApiRequest.parse(chat, body, models, defaultModel, options, deadline);
         Job job;
@@ -280,8 +282,11 @@ final class OpenAiHandler extends Handler.Abstract {
         out.flush();
     }
 
-    /** The body as JSON, read up to the size limit. */
-    private JsonNode readBody(Request request) {
+    /**
+     * Reads the body, at most {@link ServerOptions#maxBodyBytes()} of it; a longer one is a 413 (declared or found
+     * while reading).
+     */
+    private JsonNode readBody(Request request, Response response) {
         long declared = request.getLength();
         if (declared > options.maxBodyBytes()) {
             throw new ApiException(413, "invalid_request_error", null, "request_too_large",
@@ -290,12 +295,13 @@ final class OpenAiHandler extends Handler.Abstract {
         byte[] bytes;
         try (InputStream in = Request.asInputStream(request)) {
             bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, options.maxBodyBytes() + 1));
+            if (bytes.length > options.maxBodyBytes()) {
+                drain(in, response);
+                throw new ApiException(413, "invalid_request_error", null, "request_too_large",
+                        "the request body is over the limit of " + options.maxBodyBytes() + " bytes");
+            }
         } catch (IOException e) {
             throw ApiException.invalid(null, "could not read the request body: " + e.getMessage());
-        }
-        if (bytes.length > options.maxBodyBytes()) {
-            throw new ApiException(413, "invalid_request_error", null, "request_too_large",
-                    "the request body is over the limit of " + options.maxBodyBytes() + " bytes");
         }
         try {
             return json.readTree(bytes);
@@ -304,6 +310,38 @@ final class OpenAiHandler extends Handler.Abstract {
             throw ApiException.invalid(null, "the request body is not valid JSON" + where + ": " + e.getOriginalMessage());
         } catch (IOException e) {
             throw ApiException.invalid(null, "the request body is not valid JSON: " + e.getMessage());
+        }
+    }
+
+    /** Most bytes of an unread body read and thrown away before an error answer: see {@link #discardBody}. */
+    static final long DRAIN_BYTES = 64L << 20;
+
+    /**
+     * Reads and throws away what is left of the body before an error answer (401, 404, 413, ...). A server that answers
+     * and closes with the client's bytes still unread makes the kernel reset the connection, and the client then sees
+     * no answer at all. A body declared longer than {@link #DRAIN_BYTES} is not read: its connection is closed.
+     */
+    private static void discardBody(Request request, Response response) {
+        if (request.getLength() > DRAIN_BYTES) {
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            return;
+        }
+        try (InputStream in = Request.asInputStream(request)) {
+            drain(in, response);
+        } catch (IOException | RuntimeException e) {
+            // the client went away or the body was read to its end already: nothing more to discard
+        }
+    }
+
+    private static void drain(InputStream in, Response response) throws IOException {
+        byte[] sink = new byte[64 << 10];
+        long left = DRAIN_BYTES;
+        int n;
+        while (left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) > 0) {
+            left -= n;
+        }
+        if (left <= 0) {
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
         }
     }
 
