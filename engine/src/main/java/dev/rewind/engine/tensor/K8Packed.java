@@ -20,7 +20,8 @@ import static dev.rewind.engine.tensor.Simd.LE;
 import static dev.rewind.engine.tensor.Simd.S2;
 
 /**
- * A Q6_K, Q5_K or Q3_K matrix regrouped for the {@link Precision#FAST} kernels, one signed byte
+ * A Q5_K or Q3_K matrix (or Q6_K, though {@link WeightPacker} gives Q6_K the smaller
+ * {@link Q6_KPacked}) regrouped for the {@link Precision#FAST} kernels, one signed byte
  * per weight: the three types are integer quants times per-16 or per-32 integer scales times a
  * per-256 float, so that all three fit one layout and one kernel. As in {@link Q4_0Packed}, the
  * super-blocks of {@code G = } {@link Simd#LANES} consecutive rows are interleaved so that one

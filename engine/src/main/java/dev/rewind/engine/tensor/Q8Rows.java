@@ -18,7 +18,10 @@ import static dev.rewind.engine.tensor.Simd.S;
  * {@code pairs[row * cols / 2 + m]} holds quants {@code 2m} (low 16 bits) and {@code 2m + 1}
  * (high 16 bits) of the row, so that one broadcast int fills a vector of 16-bit lanes with the
  * pair alternating. {@code offsets} holds {@code 8 · Σq} per block: what the Q4_0 kernels
- * subtract for the weights' bias of 8.
+ * subtract for the weights' bias of 8. {@code halfSums[2 · block + h]} holds, for half {@code h}
+ * (columns {@code 16h .. 16h + 15}) of a block, {@code 32 · Σq} over its even columns (low 16
+ * bits) and over its odd columns (high 16 bits), each wrapped to 16 bits: what {@link Q6_KPacked}
+ * subtracts, in 16-bit lanes, for Q6_K's bias of 32.
  *
  * <p>Buffers grow to the largest call and are reused; quantizing allocates nothing then.
  * Not thread-safe: one instance per caller.
@@ -35,6 +38,8 @@ final class Q8Rows {
     int[] offsets = new int[0];
     /** count × cols/2 pairs of 16-bit quants. */
     int[] pairs = new int[0];
+    /** count × cols/32 × 2 pairs of wrapped 16-bit sums, see the class comment. */
+    int[] halfSums = new int[0];
 
     /** The magic constant that makes float addition round to an integer, half to even (|v| &lt; 2^22). */
     private static final float ROUNDER = 0x1.8p23f;
@@ -53,6 +58,7 @@ final class Q8Rows {
         if (scales.length < needBlocks) {
             scales = new float[needBlocks];
             offsets = new int[needBlocks];
+            halfSums = new int[2 * needBlocks];
         }
         if (pairs.length < needBlocks * (BLOCK / 2)) {
             pairs = new int[needBlocks * (BLOCK / 2)];
@@ -73,6 +79,7 @@ final class Q8Rows {
                 } else {
                     quantizeBlockScalar(x, at, block);
                 }
+                halfSums(block);
             }
         }
     }
@@ -112,6 +119,20 @@ final class Q8Rows {
             pairs[block * (BLOCK / 2) + j / 2] = (q0 & 0xFFFF) | (q1 << 16);
         }
         offsets[block] = 8 * sum;
+    }
+
+    /** Fills {@link #halfSums} of a block from its quants. */
+    private void halfSums(int block) {
+        for (int h = 0; h < 2; h++) {
+            int even = 0;
+            int odd = 0;
+            for (int m = 0; m < 8; m++) {
+                int pair = pairs[block * (BLOCK / 2) + 8 * h + m];
+                even += (short) pair;
+                odd += pair >> 16;
+            }
+            halfSums[2 * block + h] = (32 * even & 0xFFFF) | (32 * odd) << 16;
+        }
     }
 
     /** Quant {@code j} of block {@code block} (for tests and scalar twins). */

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Makes the {@link Precision#FAST} forms of weight matrices: the quantized types with a packed
- * layout ({@link Q8_0Packed}, {@link Q4_0Packed}, {@link Q4_KPacked}, {@link K8Packed} for Q6_K,
+ * layout ({@link Q8_0Packed}, {@link Q4_0Packed}, {@link Q4_KPacked}, {@link Q6_KPacked}, {@link K8Packed} for
  * Q5_K and Q3_K; Q5_0 and IQ4_NL, whose weights are a half times an 8-bit integer, go into
  * Q8_0's layout bit for bit) are regrouped into off-heap memory (huge pages where the OS gives
  * them, {@link OffHeap}), in parallel over the pool; every other matrix (F32, F16, BF16, Q4_1,
@@ -65,7 +65,17 @@ public final class WeightPacker implements AutoCloseable {
                 });
                 yield p;
             }
-            case Q6_KMatrix _, Q5_KMatrix _, Q3_KMatrix _ -> {
+            case Q6_KMatrix m -> {
+                MemorySegment into = allocate(Q6_KPacked.bytesFor(m.rows(), m.cols()));
+                Q6_KPacked p = new Q6_KPacked(m.name(), into, m.rows(), m.cols());
+                pool.parallelFor(p.groups(), (from, to) -> {
+                    if (!Q6_KPacked.pack(m, into, from, to)) {
+                        finite.set(false);
+                    }
+                });
+                yield p;
+            }
+            case Q5_KMatrix _, Q3_KMatrix _ -> {
                 MemorySegment into = allocate(K8Packed.bytesFor(w.rows(), w.cols()));
                 K8Packed p = new K8Packed(w.name(), w.type(), into, w.rows(), w.cols());
                 pool.parallelFor(p.groups(), (from, to) -> {

@@ -202,6 +202,60 @@ class PackedKernelTest {
         }
     }
 
+    /**
+     * Q6_K's packed kernel sums the unsigned six-bit quants in wrapping 16-bit lanes and subtracts
+     * {@code 32 · Σx} after; at the extremes (every quant 0 or 63, every scale −128 or 127, every
+     * activation ±127) a half block's true sum reaches ±8·32·127 = ±32512, the edge of 16 bits:
+     * the result must still be the exact integer product.
+     */
+    @Test
+    void q6kPackedIsExactAtTheExtremes() {
+        int rows = 33;
+        int cols = 512;
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            java.lang.foreign.MemorySegment data = arena.allocate((long) rows * cols / 256 * 210);
+            for (int r = 0; r < rows; r++) {
+                for (int b = 0; b < cols / 256; b++) {
+                    long at = ((long) r * (cols / 256) + b) * 210;
+                    // ql = qh = 0: q = 0 (weight −32 · scale) on even rows; all ones: q = 63 (+31) on odd rows
+                    byte fill = (byte) (r % 2 == 0 ? 0 : 0xFF);
+                    for (int i = 0; i < 192; i++) {
+                        data.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at + i, fill);
+                    }
+                    for (int u = 0; u < 16; u++) {
+                        data.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at + 192 + u, (byte) ((r + u) % 3 == 0 ? -128 : 127));
+                    }
+                    data.set(Simd.I16_LE, at + 208, Float.floatToFloat16(1f));
+                }
+            }
+            WeightMatrix w = new Q6_KMatrix("extremes", data, rows, cols);
+            WeightMatrix p = packer.pack(w);
+            assertTrue(p instanceof Q6_KPacked, p.getClass().toString());
+            for (float sign : new float[]{1f, -1f}) {
+                float[] x = new float[5 * cols];
+                Arrays.fill(x, sign);
+                float[] actual = new float[5 * rows];
+                new MatMul().matmul(p, x, 5, actual, pool);
+                for (int r = 0; r < rows; r++) {
+                    // the activations quantize to 127 with the step 1/127 rounded to a half
+                    float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
+                    float expected = 0f;
+                    for (int b32 = 0; b32 < cols / 32; b32++) {
+                        int total = 0;
+                        for (int half = 0; half < 2; half++) {
+                            int scale = (r + 2 * (b32 % 8) + half) % 3 == 0 ? -128 : 127;
+                            total += scale * 16 * (r % 2 == 0 ? -32 : 31) * (int) (127 * sign);
+                        }
+                        expected = Math.fma((float) total * step, 1f, expected);
+                    }
+                    for (int t = 0; t < 5; t++) {
+                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
+                    }
+                }
+            }
+        }
+    }
+
     private static void scalar(WeightMatrix p, float[] x, int count, float[] out) {
         switch (p) {
             case Q4_0Packed q -> {
@@ -211,6 +265,12 @@ class PackedKernelTest {
                 q.multiplyScalar(a, out);
             }
             case Q4_KPacked q -> {
+                Q8Rows a = new Q8Rows();
+                a.prepare(count, q.cols());
+                a.quantize(x, 0, count);
+                q.multiplyScalar(a, out);
+            }
+            case Q6_KPacked q -> {
                 Q8Rows a = new Q8Rows();
                 a.prepare(count, q.cols());
                 a.quantize(x, 0, count);

@@ -1,0 +1,376 @@
+package dev.rewind.engine.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.rewind.engine.tensor.Simd.B2;
+import static dev.rewind.engine.tensor.Simd.F;
+import static dev.rewind.engine.tensor.Simd.F32_LE;
+import static dev.rewind.engine.tensor.Simd.I;
+import static dev.rewind.engine.tensor.Simd.I16_LE;
+import static dev.rewind.engine.tensor.Simd.I8;
+import static dev.rewind.engine.tensor.Simd.LANES;
+import static dev.rewind.engine.tensor.Simd.LE;
+import static dev.rewind.engine.tensor.Simd.S2;
+
+/**
+ * A Q6_K matrix regrouped for the {@link Precision#FAST} kernels with Q6_K's own 4 + 2 bit split,
+ * so that a decode step reads 6.625 bits per weight (the file: 6.5625), where {@link K8Packed}'s
+ * byte per weight reads 9.25. As in {@link Q4_KPacked}, the super-blocks of {@code G = }
+ * {@link Simd#LANES} consecutive rows are interleaved so that one vector lane belongs to one row.
+ *
+ * <p>Layout: group {@code g}, super-block {@code b} (256 columns) takes {@value #BYTES_PER_ROW}·G
+ * bytes at {@code (g · superBlocks + b) · 212G}: the G rows' {@code d} as floats; the 16 scales of
+ * 16 columns as signed bytes, scale {@code u} of the G rows at {@code 4G + uG}; then per block of
+ * 32 columns 24G bytes: 8 steps of 2G nibble bytes, in step {@code s} bytes {@code 2i + p} of row
+ * {@code i} holding the low four bits of the quant of column {@code 2s + p} (low nibble) and
+ * {@code 2s + p + 16} (high nibble), as {@link Q4_KPacked}; then 4 steps of 2G bytes of high
+ * parts, byte {@code 2i + p} of step {@code m} holding the two high bits of the quants of columns
+ * {@code 4m + p} (bits 4–5), {@code 4m + p + 16} (6–7), {@code 4m + 2 + p} (0–1) and
+ * {@code 4m + 2 + p + 16} (2–3). A weight is {@code d · scale · (q − 32)} with {@code q} the six
+ * bits, exactly what {@link Q6_KMatrix} gives.
+ *
+ * <p>The product ({@link #multiply}) runs against 8-bit activations ({@link Q8Rows}): per half
+ * block (16 columns, one scale) the sum {@code Σ q·x_q} of the unsigned six-bit quants in 16-bit
+ * lanes (8 products per lane, wrapping), minus {@code 32 · Σx_q} of the lane's columns
+ * ({@link Q8Rows#halfSums}, wrapped too): since the true {@code Σ (q − 32)·x_q} lies within
+ * ±8·32·127, inside 16 bits, the wrapped difference is exactly it. Then per row and block, in
+ * column order, the integer {@code T = scaleA·ΣA + scaleB·ΣB} (below 2^24: exact in float) and
+ * {@code acc = fma((float) T · d_x, d, acc)} — the same arithmetic as {@link K8Packed} for Q6_K.
+ * {@link #multiplyScalar} computes it the same way; a row's result does not depend on the batch
+ * nor on the vector width.
+ *
+ * <p>{@link #dot}, {@link #dotScalar} and {@link #dequantizeRow} are exact and slow.
+ *
+ * @param name tensor name
+ * @param data the regrouped super-blocks, {@code ceil(rows / G) · cols / 256 · 212G} bytes
+ * @param rows number of rows
+ * @param cols number of columns, a multiple of 256
+ */
+public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+
+    /** Bytes one row takes in one super-block: a float, 16 scales, 128 nibble bytes, 64 bytes of high parts. */
+    static final int BYTES_PER_ROW = 212;
+    private static final int G = LANES;
+    private static final int SB = BYTES_PER_ROW * G;
+    private static final int SCALES = 4 * G;
+    private static final int QUANTS = 20 * G;
+    private static final int BLOCK_BYTES = 24 * G;
+    private static final int HIGHS = 16 * G;
+    private static final int STEP_BYTES = 2 * G;
+
+    /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
+    public Q6_KPacked {
+        if (rows < 1 || cols < 1 || cols % 256 != 0) {
+            throw new IllegalArgumentException("tensor '" + name + "': packed Q6_K needs a positive shape with columns a multiple of 256, got "
+                    + rows + " x " + cols);
+        }
+        long expected = bytesFor(rows, cols);
+        if (data.byteSize() != expected) {
+            throw new IllegalArgumentException("tensor '" + name + "': packed Q6_K of " + rows + " x " + cols + " needs " + expected
+                    + " bytes, got " + data.byteSize());
+        }
+    }
+
+    /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
+    static long bytesFor(int rows, int cols) {
+        return Math.multiplyExact(Math.multiplyExact((long) Math.ceilDiv(rows, G), cols / 256), (long) SB);
+    }
+
+    /**
+     * Regroups {@code m}'s super-blocks into {@code into} (of {@link #bytesFor} bytes); groups
+     * {@code [fromGroup, toGroup)}. Returns false if a {@code d} is not finite (such a matrix is
+     * used unpacked).
+     */
+    static boolean pack(Q6_KMatrix m, MemorySegment into, int fromGroup, int toGroup) {
+        int blocks = m.cols() / 256;
+        int rowBytes = blocks * 210;
+        byte[] in = new byte[G * rowBytes];
+        MemorySegment src = MemorySegment.ofArray(in);
+        byte[] out = new byte[blocks * SB];
+        MemorySegment dst = MemorySegment.ofArray(out);
+        boolean finite = true;
+        for (int g = fromGroup; g < toGroup; g++) {
+            int n = Math.min(G, m.rows() - g * G);
+            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
+            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: d 0
+            java.util.Arrays.fill(out, (byte) 0);
+            for (int b = 0; b < blocks; b++) {
+                int o = b * SB;
+                for (int i = 0; i < G; i++) {
+                    int at = i * rowBytes + b * 210;
+                    float d = Float.float16ToFloat(src.get(I16_LE, at + 208));
+                    finite &= Float.isFinite(d);
+                    dst.set(F32_LE, o + 4L * i, d);
+                    for (int u = 0; u < 16; u++) {
+                        out[o + SCALES + u * G + i] = in[at + 192 + u];
+                    }
+                    for (int e = 0; e < 256; e++) {
+                        int half = e / 128;
+                        int k = (e % 128) / 32;
+                        int l = e % 32;
+                        int ql = in[at + 64 * half + 32 * (k % 2) + l] & 0xFF;
+                        int qh = in[at + 128 + 32 * half + l] & 0xFF;
+                        int q = (ql >> (4 * (k / 2))) & 0x0F | ((qh >> (2 * k)) & 3) << 4;
+                        int block = e / 32;
+                        int j = e % 32;
+                        int c = j % 16;
+                        int s = c / 2;
+                        int p = c % 2;
+                        int blockAt = o + QUANTS + block * BLOCK_BYTES;
+                        out[blockAt + s * STEP_BYTES + 2 * i + p] |= (byte) ((q & 0xF) << (4 * (j / 16)));
+                        int shift = (s % 2 == 0 ? 4 : 0) + 2 * (j / 16);
+                        out[blockAt + HIGHS + (s / 2) * STEP_BYTES + 2 * i + p] |= (byte) ((q >> 4) << shift);
+                    }
+                }
+            }
+            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * SB, out.length);
+        }
+        return finite;
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q6_K;
+    }
+
+    /** Row groups: {@code ceil(rows / G)}. */
+    int groups() {
+        return Math.ceilDiv(rows, G);
+    }
+
+    /**
+     * For every activation row {@code t < a.count} and every row of groups
+     * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
+     * {@code t}, as the class comment defines it; four activation rows at once where there are
+     * four. Allocates nothing.
+     */
+    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
+        if (a.cols != cols) {
+            throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
+        }
+        for (int g = fromGroup; g < toGroup; g++) {
+            int t = 0;
+            for (; t + 4 <= a.count; t += 4) {
+                group4(a, t, g, out, scratch.sums, scratch.accs);
+            }
+            for (; t < a.count; t++) {
+                group1(a, t, g, out);
+            }
+        }
+    }
+
+    // Nothing but Vector API calls inside the loops (see Q4_0Packed).
+
+    /** Group {@code g} against activation row {@code t}. */
+    private void group1(Q8Rows a, int t, int g, float[] out) {
+        int blocks = cols / 256;
+        long at = (long) g * blocks * SB;
+        int[] pairs = a.pairs;
+        int[] halfSums = a.halfSums;
+        int x = t * (cols / 32) * 16;
+        int block = t * (cols / 32);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++, at += SB) {
+            FloatVector d = FloatVector.fromMemorySegment(F, data, at, LE);
+            for (int k = 0; k < 8; k++, x += 16, block++) {
+                long q = at + QUANTS + (long) k * BLOCK_BYTES;
+                ShortVector sa = ShortVector.zero(S2);
+                ShortVector sb = ShortVector.zero(S2);
+                for (int m = 0; m < 4; m++) {
+                    ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + HIGHS + (long) m * STEP_BYTES, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (2 * m) * STEP_BYTES, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (2 * m + 1) * STEP_BYTES, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    sa = sa.add(v.and((short) 0xF).or(h.and((short) 0x30)).mul(IntVector.broadcast(I, pairs[x + 2 * m]).reinterpretAsShorts()));
+                    sb = sb.add(v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30))
+                            .mul(IntVector.broadcast(I, pairs[x + 8 + 2 * m]).reinterpretAsShorts()));
+                    sa = sa.add(u.and((short) 0xF).or(h.lanewise(VectorOperators.LSHL, 4).and((short) 0x30))
+                            .mul(IntVector.broadcast(I, pairs[x + 2 * m + 1]).reinterpretAsShorts()));
+                    sb = sb.add(u.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 0x30))
+                            .mul(IntVector.broadcast(I, pairs[x + 9 + 2 * m]).reinterpretAsShorts()));
+                }
+                IntVector ia = sa.sub(IntVector.broadcast(I, halfSums[2 * block]).reinterpretAsShorts()).reinterpretAsInts();
+                IntVector ib = sb.sub(IntVector.broadcast(I, halfSums[2 * block + 1]).reinterpretAsShorts()).reinterpretAsInts();
+                ByteVector sc = ByteVector.fromMemorySegment(B2, data, at + SCALES + 2L * k * G, LE);
+                IntVector sum = ia.lanewise(VectorOperators.ASHR, 16).add(ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .mul((IntVector) sc.convertShape(VectorOperators.B2I, I, 0))
+                        .add(ib.lanewise(VectorOperators.ASHR, 16).add(ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                                .mul((IntVector) sc.convertShape(VectorOperators.B2I, I, 1)));
+                acc = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(a.scales[block]).fma(d, acc);
+            }
+        }
+        int o = t * rows + g * G;
+        if ((g + 1) * G <= rows) {
+            acc.intoArray(out, o);
+        } else {
+            acc.intoArray(out, o, F.indexInRange(g * G, rows));
+        }
+    }
+
+    /**
+     * Group {@code g} against activation rows {@code t .. t+3}: each step of weights decoded once
+     * for the four rows, whose half-block sums pass through {@code sums} (two halves of 2G shorts
+     * per row) and whose accumulators live in {@code accs}, as in {@link Q4_0Packed}.
+     */
+    private void group4(Q8Rows a, int t, int g, float[] out, short[] sums, float[] accs) {
+        int blocks = cols / 256;
+        int perRow = cols / 32;
+        long at = (long) g * blocks * SB;
+        int[] pairs = a.pairs;
+        int[] halfSums = a.halfSums;
+        int x0 = t * perRow * 16;
+        int x1 = x0 + perRow * 16;
+        int x2 = x1 + perRow * 16;
+        int x3 = x2 + perRow * 16;
+        java.util.Arrays.fill(accs, 0, 4 * G, 0f);
+        for (int b = 0; b < blocks; b++, at += SB) {
+            for (int k = 0; k < 8; k++, x0 += 16, x1 += 16, x2 += 16, x3 += 16) {
+                long q = at + QUANTS + (long) k * BLOCK_BYTES;
+                ShortVector a0 = ShortVector.zero(S2);
+                ShortVector a1 = ShortVector.zero(S2);
+                ShortVector a2 = ShortVector.zero(S2);
+                ShortVector a3 = ShortVector.zero(S2);
+                ShortVector b0 = ShortVector.zero(S2);
+                ShortVector b1 = ShortVector.zero(S2);
+                ShortVector b2 = ShortVector.zero(S2);
+                ShortVector b3 = ShortVector.zero(S2);
+                for (int s = 0; s < 8; s++) {
+                    ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + HIGHS + (long) (s / 2) * STEP_BYTES, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    // even steps take the high parts from bits 4-7, odd ones from bits 0-3
+                    h = h.lanewise(VectorOperators.LSHL, 4 * (s & 1));
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    ShortVector lo = v.and((short) 0xF).or(h.and((short) 0x30));
+                    ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30));
+                    a0 = a0.add(lo.mul(IntVector.broadcast(I, pairs[x0 + s]).reinterpretAsShorts()));
+                    b0 = b0.add(hi.mul(IntVector.broadcast(I, pairs[x0 + 8 + s]).reinterpretAsShorts()));
+                    a1 = a1.add(lo.mul(IntVector.broadcast(I, pairs[x1 + s]).reinterpretAsShorts()));
+                    b1 = b1.add(hi.mul(IntVector.broadcast(I, pairs[x1 + 8 + s]).reinterpretAsShorts()));
+                    a2 = a2.add(lo.mul(IntVector.broadcast(I, pairs[x2 + s]).reinterpretAsShorts()));
+                    b2 = b2.add(hi.mul(IntVector.broadcast(I, pairs[x2 + 8 + s]).reinterpretAsShorts()));
+                    a3 = a3.add(lo.mul(IntVector.broadcast(I, pairs[x3 + s]).reinterpretAsShorts()));
+                    b3 = b3.add(hi.mul(IntVector.broadcast(I, pairs[x3 + 8 + s]).reinterpretAsShorts()));
+                }
+                int block = t * perRow + b * 8 + k;
+                a0.sub(IntVector.broadcast(I, halfSums[2 * block]).reinterpretAsShorts()).intoArray(sums, 0);
+                b0.sub(IntVector.broadcast(I, halfSums[2 * block + 1]).reinterpretAsShorts()).intoArray(sums, 2 * G);
+                a1.sub(IntVector.broadcast(I, halfSums[2 * (block + perRow)]).reinterpretAsShorts()).intoArray(sums, 4 * G);
+                b1.sub(IntVector.broadcast(I, halfSums[2 * (block + perRow) + 1]).reinterpretAsShorts()).intoArray(sums, 6 * G);
+                a2.sub(IntVector.broadcast(I, halfSums[2 * (block + 2 * perRow)]).reinterpretAsShorts()).intoArray(sums, 8 * G);
+                b2.sub(IntVector.broadcast(I, halfSums[2 * (block + 2 * perRow) + 1]).reinterpretAsShorts()).intoArray(sums, 10 * G);
+                a3.sub(IntVector.broadcast(I, halfSums[2 * (block + 3 * perRow)]).reinterpretAsShorts()).intoArray(sums, 12 * G);
+                b3.sub(IntVector.broadcast(I, halfSums[2 * (block + 3 * perRow) + 1]).reinterpretAsShorts()).intoArray(sums, 14 * G);
+                ByteVector sc = ByteVector.fromMemorySegment(B2, data, at + SCALES + 2L * k * G, LE);
+                IntVector scaleA = (IntVector) sc.convertShape(VectorOperators.B2I, I, 0);
+                IntVector scaleB = (IntVector) sc.convertShape(VectorOperators.B2I, I, 1);
+                FloatVector d = FloatVector.fromMemorySegment(F, data, at, LE);
+                for (int u = 0; u < 4; u++, block += perRow) {
+                    IntVector ia = ShortVector.fromArray(S2, sums, 4 * G * u).reinterpretAsInts();
+                    IntVector ib = ShortVector.fromArray(S2, sums, 4 * G * u + 2 * G).reinterpretAsInts();
+                    IntVector sum = ia.lanewise(VectorOperators.ASHR, 16).add(ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                            .mul(scaleA)
+                            .add(ib.lanewise(VectorOperators.ASHR, 16).add(ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                                    .mul(scaleB));
+                    ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(a.scales[block]).fma(d, FloatVector.fromArray(F, accs, G * u))
+                            .intoArray(accs, G * u);
+                }
+            }
+        }
+        int o = t * rows + g * G;
+        for (int u = 0; u < 4; u++, o += rows) {
+            if ((g + 1) * G <= rows) {
+                FloatVector.fromArray(F, accs, G * u).intoArray(out, o);
+            } else {
+                FloatVector.fromArray(F, accs, G * u).intoArray(out, o, F.indexInRange(g * G, rows));
+            }
+        }
+    }
+
+    /** What {@link #multiply} computes, in plain scalar code with the same operations in the same order. */
+    void multiplyScalar(Q8Rows a, float[] out) {
+        int perRow = cols / 32;
+        for (int t = 0; t < a.count; t++) {
+            for (int r = 0; r < rows; r++) {
+                float acc = 0f;
+                for (int b32 = 0; b32 < perRow; b32++) {
+                    int block = t * perRow + b32;
+                    int sumA = 0;
+                    int sumB = 0;
+                    for (int j = 0; j < 16; j++) {
+                        sumA += (quant(r, b32, j) - 32) * a.quant(block, j);
+                        sumB += (quant(r, b32, j + 16) - 32) * a.quant(block, j + 16);
+                    }
+                    int total = sumA * scale(r, b32, 0) + sumB * scale(r, b32, 1);
+                    acc = Math.fma((float) total * a.scales[block], d(r, b32), acc);
+                }
+                out[t * rows + r] = acc;
+            }
+        }
+    }
+
+    private long superBlock(int r, int b32) {
+        return ((long) (r / G) * (cols / 256) + b32 / 8) * SB;
+    }
+
+    /** The unsigned six-bit quant (0..63) of row {@code r}, 32-column block {@code b32}, column {@code j} of that block. */
+    private int quant(int r, int b32, int j) {
+        int c = j % 16;
+        int s = c / 2;
+        long blockAt = superBlock(r, b32) + QUANTS + (long) (b32 % 8) * BLOCK_BYTES;
+        long lane = 2L * (r % G) + (c & 1);
+        int nibbles = data.get(I8, blockAt + (long) s * STEP_BYTES + lane) & 0xFF;
+        int highs = data.get(I8, blockAt + HIGHS + (long) (s / 2) * STEP_BYTES + lane) & 0xFF;
+        int shift = (s % 2 == 0 ? 4 : 0) + 2 * (j / 16);
+        return (nibbles >> (4 * (j / 16))) & 0xF | ((highs >> shift) & 3) << 4;
+    }
+
+    /** The signed scale of half {@code half} (columns {@code 16·half ..}) of block {@code b32} of row {@code r}. */
+    private int scale(int r, int b32, int half) {
+        return data.get(I8, superBlock(r, b32) + SCALES + (long) (2 * (b32 % 8) + half) * G + r % G);
+    }
+
+    private float d(int r, int b32) {
+        return data.get(F32_LE, superBlock(r, b32) + 4L * (r % G));
+    }
+
+    /** The exact weight, as {@link Q6_KMatrix} computes it: {@code (d · scale) · (q − 32)}. */
+    private float weight(int r, int b32, int j) {
+        return d(r, b32) * scale(r, b32, j / 16) * (quant(r, b32, j) - 32);
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        return dotScalar(row, x, xOffset);
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOffset) {
+        Shapes.checkAccess(row, rows, x, xOffset, cols);
+        float sum = 0f;
+        for (int b = 0; b < cols / 32; b++) {
+            for (int j = 0; j < 32; j++) {
+                sum += weight(row, b, j) * x[xOffset + b * 32 + j];
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        Shapes.checkAccess(row, rows, out, outOffset, cols);
+        for (int b = 0; b < cols / 32; b++) {
+            for (int j = 0; j < 32; j++) {
+                out[outOffset + b * 32 + j] = weight(row, b, j);
+            }
+        }
+    }
+}
