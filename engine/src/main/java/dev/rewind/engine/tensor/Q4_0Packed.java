@@ -123,7 +123,8 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
 
     /** The buffers {@link #multiply} (and {@link K8Packed}'s, {@link Q4_KPacked}'s) pass four rows' block sums through; one per thread. */
     static final class Scratch {
-        final short[] sums = new short[16 * G];
+        /** Sized for {@link Q6_KPacked}'s four rows of a super-block: 4 · 8 blocks · 2 halves · 2G shorts. */
+        final short[] sums = new short[128 * G];
         final float[] accs = new float[4 * G];
     }
 

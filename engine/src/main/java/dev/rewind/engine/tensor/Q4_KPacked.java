@@ -137,27 +137,19 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
      * For every activation row {@code t < a.count} and every row of groups
      * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
      * {@code t}, as the class comment defines it; four activation rows at once where there are
-     * four, the remaining rows (a decode step's one) against two groups at once. Allocates nothing.
+     * four. Allocates nothing.
      */
     void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
         if (a.cols != cols) {
             throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
         }
-        int tail = a.count - a.count % 4;
-        for (int g = fromGroup; g < toGroup; g += 2) {
-            boolean two = g + 1 < toGroup;
-            for (int t = 0; t < tail; t += 4) {
+        for (int g = fromGroup; g < toGroup; g++) {
+            int t = 0;
+            for (; t + 4 <= a.count; t += 4) {
                 group4(a, t, g, out, scratch.sums, scratch.accs);
-                if (two) {
-                    group4(a, t, g + 1, out, scratch.sums, scratch.accs);
-                }
             }
-            for (int t = tail; t < a.count; t++) {
-                if (two) {
-                    group2(a, t, g, out);
-                } else {
-                    group1(a, t, g, out);
-                }
+            for (; t < a.count; t++) {
+                group1(a, t, g, out);
             }
         }
     }
@@ -205,74 +197,6 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
             acc.intoArray(out, o);
         } else {
             acc.intoArray(out, o, F.indexInRange(g * G, rows));
-        }
-    }
-
-    /**
-     * Groups {@code g} and {@code g + 1} against activation row {@code t}, each lane computed as
-     * {@link #group1} computes it: the activations' broadcasts and the loop's bookkeeping are
-     * shared by two groups (a decode step's product is bound by this arithmetic, not by memory).
-     */
-    private void group2(Q8Rows a, int t, int g, float[] out) {
-        int blocks = cols / 256;
-        long at = (long) g * blocks * SB;
-        long next = (long) blocks * SB;
-        int[] pairs = a.pairs;
-        int x = t * (cols / 32) * 16;
-        int block = t * (cols / 32);
-        FloatVector acc = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++, at += SB) {
-            for (int sub = 0; sub < 8; sub++, x += 16, block++) {
-                long q = at + QUANTS + (long) sub * SUB_BYTES;
-                ShortVector s0 = ShortVector.zero(S2);
-                ShortVector s1 = ShortVector.zero(S2);
-                ShortVector r0 = ShortVector.zero(S2);
-                ShortVector r1 = ShortVector.zero(S2);
-                for (int s = 0; s < STEPS; s += 2) {
-                    ShortVector xa = IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts();
-                    ShortVector xb = IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts();
-                    ShortVector xc = IntVector.broadcast(I, pairs[x + s + 1]).reinterpretAsShorts();
-                    ShortVector xd = IntVector.broadcast(I, pairs[x + 9 + s]).reinterpretAsShorts();
-                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (s + 1) * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    s0 = s0.add(v.and((short) 0xF).mul(xa)).add(v.lanewise(VectorOperators.LSHR, 4).mul(xb));
-                    s1 = s1.add(u.and((short) 0xF).mul(xc)).add(u.lanewise(VectorOperators.LSHR, 4).mul(xd));
-                    ShortVector v2 = (ShortVector) ByteVector.fromMemorySegment(B2, data, next + q + (long) s * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    ShortVector u2 = (ShortVector) ByteVector.fromMemorySegment(B2, data, next + q + (long) (s + 1) * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    r0 = r0.add(v2.and((short) 0xF).mul(xa)).add(v2.lanewise(VectorOperators.LSHR, 4).mul(xb));
-                    r1 = r1.add(u2.and((short) 0xF).mul(xc)).add(u2.lanewise(VectorOperators.LSHR, 4).mul(xd));
-                }
-                float dx = a.scales[block];
-                FloatVector min = FloatVector.broadcast(F, -((float) (a.offsets[block] >> 3) * dx));
-                IntVector sum = s0.add(s1).reinterpretAsInts();
-                IntVector codes = (IntVector) ShortVector.fromMemorySegment(S, data, at + CODES + 2L * sub * G, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-                FloatVector d1 = ((FloatVector) codes.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, data, at, LE));
-                FloatVector m1 = ((FloatVector) codes.lanewise(VectorOperators.LSHR, 8).convert(VectorOperators.I2F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, data, at + 4L * G, LE));
-                acc = ((FloatVector) sum.lanewise(VectorOperators.ASHR, 16)
-                        .add(sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).mul(dx).fma(d1, acc);
-                acc = m1.fma(min, acc);
-                IntVector sum2 = r0.add(r1).reinterpretAsInts();
-                IntVector codes2 = (IntVector) ShortVector.fromMemorySegment(S, data, next + at + CODES + 2L * sub * G, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-                FloatVector e1 = ((FloatVector) codes2.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, data, next + at, LE));
-                FloatVector n1 = ((FloatVector) codes2.lanewise(VectorOperators.LSHR, 8).convert(VectorOperators.I2F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, data, next + at + 4L * G, LE));
-                acc2 = ((FloatVector) sum2.lanewise(VectorOperators.ASHR, 16)
-                        .add(sum2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).mul(dx).fma(e1, acc2);
-                acc2 = n1.fma(min, acc2);
-            }
-        }
-        int o = t * rows + g * G;
-        acc.intoArray(out, o);
-        if ((g + 2) * G <= rows) {
-            acc2.intoArray(out, o + G);
-        } else {
-            acc2.intoArray(out, o + G, F.indexInRange((g + 1) * G, rows));
         }
     }
 

@@ -149,144 +149,155 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
      * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
      * {@code t}, as the class comment defines it; four activation rows at once where there are
      * four. Allocates nothing.
+     *
+     * <p>Each super-block is two small methods: one sums the integer products of its eight blocks
+     * into {@code scratch.sums}, the other scales them into the accumulators in
+     * {@code scratch.accs}. Written as one method per row group, C2 ran out of its inlining budget
+     * partway through (some runs: the last Vector API calls were left as calls, their vectors boxed,
+     * see {@code NoAllocationTest}); the two halves each stay well inside it.
      */
     void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
         if (a.cols != cols) {
             throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
         }
+        int blocks = cols / 256;
+        int perRow = cols / 32;
+        short[] sums = scratch.sums;
+        float[] accs = scratch.accs;
         for (int g = fromGroup; g < toGroup; g++) {
+            long first = (long) g * blocks * SB;
             int t = 0;
             for (; t + 4 <= a.count; t += 4) {
-                group4(a, t, g, out, scratch.sums, scratch.accs);
+                java.util.Arrays.fill(accs, 0, 4 * G, 0f);
+                long at = first;
+                for (int b = 0; b < blocks; b++, at += SB) {
+                    dots4(a.pairs, (t * perRow + 8 * b) * 16, perRow * 16, at, sums);
+                    scale(a, t * perRow + 8 * b, perRow, 4, at, sums, accs);
+                }
+                store(accs, 4, out, t, g);
             }
             for (; t < a.count; t++) {
-                group1(a, t, g, out);
+                java.util.Arrays.fill(accs, 0, G, 0f);
+                long at = first;
+                for (int b = 0; b < blocks; b++, at += SB) {
+                    dots1(a.pairs, (t * perRow + 8 * b) * 16, at, sums);
+                    scale(a, t * perRow + 8 * b, perRow, 1, at, sums, accs);
+                }
+                store(accs, 1, out, t, g);
             }
         }
     }
 
-    // Nothing but Vector API calls inside the loops (see Q4_0Packed).
+    // Nothing but Vector API calls inside the loops (see Q4_0Packed); vectors cross no call of ours.
 
-    /** Group {@code g} against activation row {@code t}. */
-    private void group1(Q8Rows a, int t, int g, float[] out) {
-        int blocks = cols / 256;
-        long at = (long) g * blocks * SB;
-        int[] pairs = a.pairs;
-        int[] halfSums = a.halfSums;
-        int x = t * (cols / 32) * 16;
-        int block = t * (cols / 32);
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++, at += SB) {
-            FloatVector d = FloatVector.fromMemorySegment(F, data, at, LE);
-            for (int k = 0; k < 8; k++, x += 16, block++) {
-                long q = at + QUANTS + (long) k * BLOCK_BYTES;
-                ShortVector sa = ShortVector.zero(S2);
-                ShortVector sb = ShortVector.zero(S2);
-                for (int m = 0; m < 4; m++) {
-                    ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + HIGHS + (long) m * STEP_BYTES, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (2 * m) * STEP_BYTES, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (2 * m + 1) * STEP_BYTES, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    sa = sa.add(v.and((short) 0xF).or(h.and((short) 0x30)).mul(IntVector.broadcast(I, pairs[x + 2 * m]).reinterpretAsShorts()));
-                    sb = sb.add(v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30))
-                            .mul(IntVector.broadcast(I, pairs[x + 8 + 2 * m]).reinterpretAsShorts()));
-                    sa = sa.add(u.and((short) 0xF).or(h.lanewise(VectorOperators.LSHL, 4).and((short) 0x30))
-                            .mul(IntVector.broadcast(I, pairs[x + 2 * m + 1]).reinterpretAsShorts()));
-                    sb = sb.add(u.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 0x30))
-                            .mul(IntVector.broadcast(I, pairs[x + 9 + 2 * m]).reinterpretAsShorts()));
-                }
-                IntVector ia = sa.sub(IntVector.broadcast(I, halfSums[2 * block]).reinterpretAsShorts()).reinterpretAsInts();
-                IntVector ib = sb.sub(IntVector.broadcast(I, halfSums[2 * block + 1]).reinterpretAsShorts()).reinterpretAsInts();
-                ByteVector sc = ByteVector.fromMemorySegment(B2, data, at + SCALES + 2L * k * G, LE);
-                IntVector sum = ia.lanewise(VectorOperators.ASHR, 16).add(ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .mul((IntVector) sc.convertShape(VectorOperators.B2I, I, 0))
-                        .add(ib.lanewise(VectorOperators.ASHR, 16).add(ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                                .mul((IntVector) sc.convertShape(VectorOperators.B2I, I, 1)));
-                acc = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(a.scales[block]).fma(d, acc);
+    /**
+     * The unsigned products of one super-block (at {@code at}) with one activation row (its pairs
+     * from {@code x}): for block {@code k} and half {@code h}, {@code Σ q·x_q} per lane pair into
+     * {@code sums[(2k + h) · 2G ..]} (wrapping 16-bit lanes, as the class comment says).
+     */
+    private void dots1(int[] pairs, int x, long at, short[] sums) {
+        for (int k = 0; k < 8; k++, x += 16) {
+            long q = at + QUANTS + (long) k * BLOCK_BYTES;
+            ShortVector sa = ShortVector.zero(S2);
+            ShortVector sb = ShortVector.zero(S2);
+            for (int m = 0; m < 4; m++) {
+                // one step of high parts serves two steps of nibbles: bits 4-7 the even one, 0-3 the odd one
+                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + HIGHS + (long) m * STEP_BYTES, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (2 * m) * STEP_BYTES, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (2 * m + 1) * STEP_BYTES, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                sa = sa.add(v.and((short) 0xF).or(h.and((short) 0x30)).mul(IntVector.broadcast(I, pairs[x + 2 * m]).reinterpretAsShorts()));
+                sb = sb.add(v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30))
+                        .mul(IntVector.broadcast(I, pairs[x + 8 + 2 * m]).reinterpretAsShorts()));
+                sa = sa.add(u.and((short) 0xF).or(h.lanewise(VectorOperators.LSHL, 4).and((short) 0x30))
+                        .mul(IntVector.broadcast(I, pairs[x + 2 * m + 1]).reinterpretAsShorts()));
+                sb = sb.add(u.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 0x30))
+                        .mul(IntVector.broadcast(I, pairs[x + 9 + 2 * m]).reinterpretAsShorts()));
             }
-        }
-        int o = t * rows + g * G;
-        if ((g + 1) * G <= rows) {
-            acc.intoArray(out, o);
-        } else {
-            acc.intoArray(out, o, F.indexInRange(g * G, rows));
+            sa.intoArray(sums, 4 * G * k);
+            sb.intoArray(sums, 4 * G * k + 2 * G);
         }
     }
 
     /**
-     * Group {@code g} against activation rows {@code t .. t+3}: each step of weights decoded once
-     * for the four rows, whose half-block sums pass through {@code sums} (two halves of 2G shorts
-     * per row) and whose accumulators live in {@code accs}, as in {@link Q4_0Packed}.
+     * As {@link #dots1} for four activation rows (pairs from {@code x}, {@code x + stride}, ...),
+     * each step of weights decoded once for the four: row {@code u}'s sums at
+     * {@code sums[((8u + k) · 2 + h) · 2G ..]}.
      */
-    private void group4(Q8Rows a, int t, int g, float[] out, short[] sums, float[] accs) {
-        int blocks = cols / 256;
-        int perRow = cols / 32;
-        long at = (long) g * blocks * SB;
-        int[] pairs = a.pairs;
+    private void dots4(int[] pairs, int x, int stride, long at, short[] sums) {
+        for (int k = 0; k < 8; k++, x += 16) {
+            long q = at + QUANTS + (long) k * BLOCK_BYTES;
+            ShortVector a0 = ShortVector.zero(S2);
+            ShortVector a1 = ShortVector.zero(S2);
+            ShortVector a2 = ShortVector.zero(S2);
+            ShortVector a3 = ShortVector.zero(S2);
+            ShortVector b0 = ShortVector.zero(S2);
+            ShortVector b1 = ShortVector.zero(S2);
+            ShortVector b2 = ShortVector.zero(S2);
+            ShortVector b3 = ShortVector.zero(S2);
+            for (int s = 0; s < 8; s++) {
+                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + HIGHS + (long) (s / 2) * STEP_BYTES, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                h = h.lanewise(VectorOperators.LSHL, 4 * (s & 1));
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                ShortVector lo = v.and((short) 0xF).or(h.and((short) 0x30));
+                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30));
+                a0 = a0.add(lo.mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()));
+                b0 = b0.add(hi.mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
+                a1 = a1.add(lo.mul(IntVector.broadcast(I, pairs[x + stride + s]).reinterpretAsShorts()));
+                b1 = b1.add(hi.mul(IntVector.broadcast(I, pairs[x + stride + 8 + s]).reinterpretAsShorts()));
+                a2 = a2.add(lo.mul(IntVector.broadcast(I, pairs[x + 2 * stride + s]).reinterpretAsShorts()));
+                b2 = b2.add(hi.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 8 + s]).reinterpretAsShorts()));
+                a3 = a3.add(lo.mul(IntVector.broadcast(I, pairs[x + 3 * stride + s]).reinterpretAsShorts()));
+                b3 = b3.add(hi.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 8 + s]).reinterpretAsShorts()));
+            }
+            a0.intoArray(sums, 4 * G * k);
+            b0.intoArray(sums, 4 * G * k + 2 * G);
+            a1.intoArray(sums, 4 * G * (8 + k));
+            b1.intoArray(sums, 4 * G * (8 + k) + 2 * G);
+            a2.intoArray(sums, 4 * G * (16 + k));
+            b2.intoArray(sums, 4 * G * (16 + k) + 2 * G);
+            a3.intoArray(sums, 4 * G * (24 + k));
+            b3.intoArray(sums, 4 * G * (24 + k) + 2 * G);
+        }
+    }
+
+    /**
+     * Scales the sums of {@link #dots1} / {@link #dots4} ({@code count} activation rows, the first
+     * row's first block of this super-block {@code block}, a row's blocks {@code perRow} apart)
+     * into {@code accs[u · G ..]}: per block, in column order, {@code acc = fma((float) T · d_x, d, acc)}
+     * with {@code T = scaleA · (ΣA − 32Σx_A) + scaleB · (ΣB − 32Σx_B)} per lane.
+     */
+    private void scale(Q8Rows a, int block, int perRow, int count, long at, short[] sums, float[] accs) {
         int[] halfSums = a.halfSums;
-        int x0 = t * perRow * 16;
-        int x1 = x0 + perRow * 16;
-        int x2 = x1 + perRow * 16;
-        int x3 = x2 + perRow * 16;
-        java.util.Arrays.fill(accs, 0, 4 * G, 0f);
-        for (int b = 0; b < blocks; b++, at += SB) {
-            for (int k = 0; k < 8; k++, x0 += 16, x1 += 16, x2 += 16, x3 += 16) {
-                long q = at + QUANTS + (long) k * BLOCK_BYTES;
-                ShortVector a0 = ShortVector.zero(S2);
-                ShortVector a1 = ShortVector.zero(S2);
-                ShortVector a2 = ShortVector.zero(S2);
-                ShortVector a3 = ShortVector.zero(S2);
-                ShortVector b0 = ShortVector.zero(S2);
-                ShortVector b1 = ShortVector.zero(S2);
-                ShortVector b2 = ShortVector.zero(S2);
-                ShortVector b3 = ShortVector.zero(S2);
-                for (int s = 0; s < 8; s++) {
-                    ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + HIGHS + (long) (s / 2) * STEP_BYTES, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    // even steps take the high parts from bits 4-7, odd ones from bits 0-3
-                    h = h.lanewise(VectorOperators.LSHL, 4 * (s & 1));
-                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    ShortVector lo = v.and((short) 0xF).or(h.and((short) 0x30));
-                    ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30));
-                    a0 = a0.add(lo.mul(IntVector.broadcast(I, pairs[x0 + s]).reinterpretAsShorts()));
-                    b0 = b0.add(hi.mul(IntVector.broadcast(I, pairs[x0 + 8 + s]).reinterpretAsShorts()));
-                    a1 = a1.add(lo.mul(IntVector.broadcast(I, pairs[x1 + s]).reinterpretAsShorts()));
-                    b1 = b1.add(hi.mul(IntVector.broadcast(I, pairs[x1 + 8 + s]).reinterpretAsShorts()));
-                    a2 = a2.add(lo.mul(IntVector.broadcast(I, pairs[x2 + s]).reinterpretAsShorts()));
-                    b2 = b2.add(hi.mul(IntVector.broadcast(I, pairs[x2 + 8 + s]).reinterpretAsShorts()));
-                    a3 = a3.add(lo.mul(IntVector.broadcast(I, pairs[x3 + s]).reinterpretAsShorts()));
-                    b3 = b3.add(hi.mul(IntVector.broadcast(I, pairs[x3 + 8 + s]).reinterpretAsShorts()));
-                }
-                int block = t * perRow + b * 8 + k;
-                a0.sub(IntVector.broadcast(I, halfSums[2 * block]).reinterpretAsShorts()).intoArray(sums, 0);
-                b0.sub(IntVector.broadcast(I, halfSums[2 * block + 1]).reinterpretAsShorts()).intoArray(sums, 2 * G);
-                a1.sub(IntVector.broadcast(I, halfSums[2 * (block + perRow)]).reinterpretAsShorts()).intoArray(sums, 4 * G);
-                b1.sub(IntVector.broadcast(I, halfSums[2 * (block + perRow) + 1]).reinterpretAsShorts()).intoArray(sums, 6 * G);
-                a2.sub(IntVector.broadcast(I, halfSums[2 * (block + 2 * perRow)]).reinterpretAsShorts()).intoArray(sums, 8 * G);
-                b2.sub(IntVector.broadcast(I, halfSums[2 * (block + 2 * perRow) + 1]).reinterpretAsShorts()).intoArray(sums, 10 * G);
-                a3.sub(IntVector.broadcast(I, halfSums[2 * (block + 3 * perRow)]).reinterpretAsShorts()).intoArray(sums, 12 * G);
-                b3.sub(IntVector.broadcast(I, halfSums[2 * (block + 3 * perRow) + 1]).reinterpretAsShorts()).intoArray(sums, 14 * G);
-                ByteVector sc = ByteVector.fromMemorySegment(B2, data, at + SCALES + 2L * k * G, LE);
-                IntVector scaleA = (IntVector) sc.convertShape(VectorOperators.B2I, I, 0);
-                IntVector scaleB = (IntVector) sc.convertShape(VectorOperators.B2I, I, 1);
-                FloatVector d = FloatVector.fromMemorySegment(F, data, at, LE);
-                for (int u = 0; u < 4; u++, block += perRow) {
-                    IntVector ia = ShortVector.fromArray(S2, sums, 4 * G * u).reinterpretAsInts();
-                    IntVector ib = ShortVector.fromArray(S2, sums, 4 * G * u + 2 * G).reinterpretAsInts();
-                    IntVector sum = ia.lanewise(VectorOperators.ASHR, 16).add(ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                            .mul(scaleA)
-                            .add(ib.lanewise(VectorOperators.ASHR, 16).add(ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                                    .mul(scaleB));
-                    ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(a.scales[block]).fma(d, FloatVector.fromArray(F, accs, G * u))
-                            .intoArray(accs, G * u);
-                }
+        FloatVector d = FloatVector.fromMemorySegment(F, data, at, LE);
+        for (int k = 0; k < 8; k++) {
+            ByteVector sc = ByteVector.fromMemorySegment(B2, data, at + SCALES + 2L * k * G, LE);
+            IntVector scaleA = (IntVector) sc.convertShape(VectorOperators.B2I, I, 0);
+            IntVector scaleB = (IntVector) sc.convertShape(VectorOperators.B2I, I, 1);
+            for (int u = 0; u < count; u++) {
+                int xb = block + u * perRow + k;
+                IntVector ia = ShortVector.fromArray(S2, sums, 4 * G * (8 * u + k))
+                        .sub(IntVector.broadcast(I, halfSums[2 * xb]).reinterpretAsShorts()).reinterpretAsInts();
+                IntVector ib = ShortVector.fromArray(S2, sums, 4 * G * (8 * u + k) + 2 * G)
+                        .sub(IntVector.broadcast(I, halfSums[2 * xb + 1]).reinterpretAsShorts()).reinterpretAsInts();
+                IntVector sum = ia.lanewise(VectorOperators.ASHR, 16).add(ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .mul(scaleA)
+                        .add(ib.lanewise(VectorOperators.ASHR, 16).add(ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                                .mul(scaleB));
+                ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(a.scales[xb]).fma(d, FloatVector.fromArray(F, accs, G * u))
+                        .intoArray(accs, G * u);
             }
         }
+    }
+
+    /** Writes the {@code count} accumulators of group {@code g} as activation rows {@code t ..}'s outputs. */
+    private void store(float[] accs, int count, float[] out, int t, int g) {
         int o = t * rows + g * G;
-        for (int u = 0; u < 4; u++, o += rows) {
+        for (int u = 0; u < count; u++, o += rows) {
             if ((g + 1) * G <= rows) {
                 FloatVector.fromArray(F, accs, G * u).intoArray(out, o);
             } else {
