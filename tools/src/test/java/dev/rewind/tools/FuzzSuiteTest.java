@@ -30,6 +30,9 @@ class FuzzSuiteTest {
     static final int TOKENIZER_JSON_CASES = 150;
     static final int JSONL_CASES = 1000;
     static final int SAFETENSORS_CASES = 300;
+    static final int CHAT_TEMPLATE_CASES = 1500;
+    static final int BERT_CASES = 40;
+    static final int HTTP_CASES = 300;
 
     @TempDir
     Path work;
@@ -42,6 +45,9 @@ class FuzzSuiteTest {
         cases.put(Fuzzer.Target.TOKENIZER_JSON, Integer.getInteger("rewind.fuzz.tokenizer-json", TOKENIZER_JSON_CASES));
         cases.put(Fuzzer.Target.JSONL, JSONL_CASES);
         cases.put(Fuzzer.Target.SAFETENSORS, Integer.getInteger("rewind.fuzz.safetensors", SAFETENSORS_CASES));
+        cases.put(Fuzzer.Target.CHAT_TEMPLATE, Integer.getInteger("rewind.fuzz.chat-template", CHAT_TEMPLATE_CASES));
+        cases.put(Fuzzer.Target.BERT, Integer.getInteger("rewind.fuzz.bert", BERT_CASES));
+        cases.put(Fuzzer.Target.HTTP, Integer.getInteger("rewind.fuzz.http", HTTP_CASES));
         try (Fuzzer fuzzer = new Fuzzer(shared(), work, Duration.ofSeconds(10))) {
             Fuzzer.Report report = fuzzer.run(SEED, cases, f -> System.out.println(f));
             report.summary().forEach(System.out::println);

@@ -165,7 +165,12 @@ public final class BertEmbedder implements Embedder {
         GgufFile file = GgufFile.open(path);
         WorkerPool pool = null;
         try {
-            WordPieceTokenizer tokenizer = WordPieceTokenizer.fromMetadata(new GgufTokenizerMetadata(file.metadata()));
+            WordPieceTokenizer tokenizer;
+            try {
+                tokenizer = WordPieceTokenizer.fromMetadata(new GgufTokenizerMetadata(file.metadata()));
+            } catch (dev.rewind.tokenizer.TokenizerException e) {
+                throw new dev.rewind.models.ModelFormatException(path, e.getMessage()); // the message names the file
+            }
             BertWeights weights = BertGgufLoader.load(file);
             check(weights.config(), tokenizer, path.toString());
             pool = new WorkerPool(threads);

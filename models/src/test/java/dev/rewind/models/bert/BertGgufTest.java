@@ -82,6 +82,20 @@ class BertGgufTest {
         assertTrue(e.getMessage().startsWith(gguf.toString()), e.getMessage());
     }
 
+    /** Found by the fuzz suite's BERT target (seed 2672394424603940363): the vocabulary's refusal did not name the file. */
+    @Test
+    void aVocabularyThatIsNotWordPieceIsRefusedNamingTheFile(@TempDir Path dir) throws IOException {
+        Path gguf = dir.resolve("not-wordpiece.gguf");
+        GgufWriter w = GgufWriter.create();
+        w.metadata("general.architecture", new GgufValue.Str("bert"));
+        w.metadata("tokenizer.ggml.model", new GgufValue.Str("gpt2"));
+        w.metadata("tokenizer.ggml.tokens", new GgufValue.StrArray(List.of("a", "b")));
+        w.write(gguf);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> BertEmbedder.open(gguf, 1));
+        assertTrue(e.getMessage().startsWith(gguf.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("tokenizer.ggml.model"), e.getMessage());
+    }
+
     private static BertWeights onnxWeights(Arena arena) throws IOException {
         try (InputStream in = BertEmbedder.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
             return BertOnnxLoader.load(in.readAllBytes(), "minilm", arena);
