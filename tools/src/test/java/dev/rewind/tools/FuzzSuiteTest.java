@@ -31,8 +31,8 @@ class FuzzSuiteTest {
     static final int JSONL_CASES = 1000;
     static final int SAFETENSORS_CASES = 300;
     static final int CHAT_TEMPLATE_CASES = 1500;
-    static final int BERT_CASES = 40;
-    static final int HTTP_CASES = 300;
+    static final int BERT_CASES = 30;
+    static final int HTTP_CASES = 1000;
 
     @TempDir
     Path work;

@@ -166,12 +166,13 @@ public final class BertEmbedder implements Embedder {
         WorkerPool pool = null;
         try {
             WordPieceTokenizer tokenizer;
+            BertWeights weights;
             try {
                 tokenizer = WordPieceTokenizer.fromMetadata(new GgufTokenizerMetadata(file.metadata()));
-            } catch (dev.rewind.tokenizer.TokenizerException e) {
+                weights = BertGgufLoader.load(file);
+            } catch (IllegalArgumentException e) { // the vocabulary's refusals and a metadata value of the wrong type
                 throw new dev.rewind.models.ModelFormatException(path, e.getMessage()); // the message names the file
             }
-            BertWeights weights = BertGgufLoader.load(file);
             check(weights.config(), tokenizer, path.toString());
             pool = new WorkerPool(threads);
             String name = file.metadata().string("general.name").orElse(path.getFileName().toString());

@@ -261,7 +261,7 @@ final class HttpFuzz implements AutoCloseable {
     }
 
     /** What the case sends and how the client behaves. */
-    private record Plan(byte[] request, boolean halfClose, boolean closeEarly, int slowPieces, boolean stream, String description) {
+    private record Plan(byte[] request, boolean halfClose, boolean closeEarly, int slowPieces, boolean head, String description) {
     }
 
     private Plan plan(SplittableRandom random) throws IOException {
@@ -272,14 +272,12 @@ final class HttpFuzz implements AutoCloseable {
         List<String> done = new ArrayList<>();
         done.add(endpoint);
         byte[] body = new byte[0];
-        boolean stream = false;
         if (post) {
             ObjectNode json = baseBody(random, endpoint);
             int edits = random.nextInt(3);
             for (int i = 0; i < edits; i++) {
                 done.add(mutateJson(json, random));
             }
-            stream = json.path("stream").asBoolean(false);
             body = serialize(json);
             switch (random.nextInt(10)) {
                 case 0 -> {
@@ -456,7 +454,7 @@ final class HttpFuzz implements AutoCloseable {
         }
         out.write("\r\n".getBytes(StandardCharsets.ISO_8859_1));
         out.write(payload);
-        return new Plan(out.toByteArray(), halfClose, closeEarly, slowPieces, stream, String.join("; ", done));
+        return new Plan(out.toByteArray(), halfClose, closeEarly, slowPieces, method.equals("HEAD"), String.join("; ", done));
     }
 
     private static byte[] chunked(byte[] body, SplittableRandom random, List<String> done) {
@@ -519,11 +517,16 @@ final class HttpFuzz implements AutoCloseable {
             byte[] r = plan.request();
             try {
                 if (plan.closeEarly()) {
-                    out.write(r, 0, random.nextInt(r.length + 1));
+                    boolean whole = random.nextBoolean();
+                    out.write(r, 0, whole ? r.length : random.nextInt(r.length + 1));
                     out.flush();
-                    if (plan.stream() && random.nextBoolean()) {
-                        InputStream in = socket.getInputStream();
-                        in.readNBytes(random.nextInt(300));
+                    if (whole && random.nextBoolean()) { // read the start of the answer (of a stream: a few events), then go
+                        socket.setSoTimeout(2000);
+                        try {
+                            socket.getInputStream().readNBytes(random.nextInt(300));
+                        } catch (SocketTimeoutException e) {
+                            // the answer was shorter and the server keeps the connection: going away is the point
+                        }
                     }
                     socket.setSoLinger(true, 0); // a reset, as a killed client's
                     outcome = null;
@@ -542,7 +545,9 @@ final class HttpFuzz implements AutoCloseable {
                     if (plan.halfClose()) {
                         socket.shutdownOutput();
                     }
-                    outcome = classify(read(socket.getInputStream(), System.nanoTime() + ANSWER.toNanos()));
+                    Answer a = read(socket.getInputStream(), System.nanoTime() + ANSWER.toNanos(), plan.head());
+                    // An answer to HEAD is its head alone: a 2xx or 4xx status and no error object to check.
+                    outcome = plan.head() && a.status() >= 200 && a.status() < 500 ? new Outcome.CleanError("HEAD: " + a.status()) : classify(a);
                 }
             } catch (java.net.SocketException e) {
                 // The server closed or reset while we wrote: acceptable only when it answered first.
@@ -558,7 +563,7 @@ final class HttpFuzz implements AutoCloseable {
 
     private static Answer tryRead(Socket socket) {
         try {
-            return read(socket.getInputStream(), System.nanoTime() + ANSWER.toNanos());
+            return read(socket.getInputStream(), System.nanoTime() + ANSWER.toNanos(), false);
         } catch (IOException e) {
             return new Answer(-1, "", new byte[0], "the connection failed while the request was sent and no answer came: " + e);
         }
@@ -568,7 +573,8 @@ final class HttpFuzz implements AutoCloseable {
     private record Answer(int status, String headers, byte[] body, String problem) {
     }
 
-    private static Answer read(InputStream in, long deadline) throws IOException {
+    /** Reads one answer; to a HEAD request, only its head. */
+    private static Answer read(InputStream in, long deadline, boolean headOnly) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         try {
             int matched = 0;
@@ -602,6 +608,9 @@ final class HttpFuzz implements AutoCloseable {
                 }
             }
             ByteArrayOutputStream body = new ByteArrayOutputStream();
+            if (headOnly) {
+                return new Answer(code, headers, new byte[0], null);
+            }
             if (chunked) {
                 while (true) {
                     String size = readLine(in);
@@ -679,7 +688,7 @@ final class HttpFuzz implements AutoCloseable {
             }
             return new Outcome.Success();
         }
-        if (a.status() >= 400 && a.status() < 500) {
+        if (a.status() >= 400 && a.status() < 500 || a.status() == 505) { // 505: the protocol's answer to an HTTP version it lacks
             JsonNode error = parse(text).path("error");
             if (!error.path("message").isTextual() || !error.path("type").isTextual() || error.path("message").asText().isBlank()) {
                 return new Outcome.Unclean(a.status() + " without an OpenAI error object: " + Escape.excerpt(a.headers().strip() + " | " + text, 400));
@@ -731,7 +740,7 @@ final class HttpFuzz implements AutoCloseable {
                     + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
             out.write(body);
             out.flush();
-            return read(socket.getInputStream(), System.nanoTime() + ANSWER.toNanos());
+            return read(socket.getInputStream(), System.nanoTime() + ANSWER.toNanos(), false);
         }
     }
 
