@@ -13,7 +13,8 @@ import java.util.SplittableRandom;
  * with a few edits: a length that lies (off by a few, zero, huge, beyond 32 bits, negative), a varint
  * given a nasty value (dims, data types, data locations, attribute numbers), a field deleted or
  * duplicated, a string replaced (empty, controls, not UTF-8, very long, another field's), a wire type
- * changed, an unknown or invalid field added; the serialized bytes may then be cut or have bytes of
+ * changed, a small tensor's value (a scalar constant: an epsilon, the attention scale) made 0, negative,
+ * NaN, infinite or huge, an unknown or invalid field added; the serialized bytes may then be cut or have bytes of
  * their structure (tags, lengths, varints) flipped. Nothing is copied from the original but what a
  * mutant writes out.
  */
@@ -23,6 +24,7 @@ final class OnnxMutator {
 
     /** One field; a message's children, a leaf's slice of {@link #source}, or a varint / fixed value. */
     private static final class Field {
+        int owner; // the message type holding it
         int number;
         int wire;
         long value; // varint or fixed
@@ -35,6 +37,7 @@ final class OnnxMutator {
 
         Field copy() {
             Field f = new Field();
+            f.owner = owner;
             f.number = number;
             f.wire = wire;
             f.value = value;
@@ -77,6 +80,7 @@ final class OnnxMutator {
         while (pos[0] < to) {
             long tag = varint(pos);
             Field f = new Field();
+            f.owner = type;
             f.number = (int) (tag >>> 3);
             f.wire = (int) (tag & 7);
             switch (f.wire) {
@@ -167,6 +171,25 @@ final class OnnxMutator {
         Field f = pick[1];
         List<Field> siblings = pick[0] == null ? tree : pick[0].children;
         String where = "field " + f.number + " (wire " + f.wire + ")";
+        if (random.nextInt(8) == 0) {
+            List<Field> small = new ArrayList<>();
+            for (Field[] p : all) {
+                if (p[1].owner == TENSOR && p[1].number == 9 && p[1].wire == 2 && p[1].children == null && p[1].length <= 64) {
+                    small.add(p[1]);
+                }
+            }
+            if (!small.isEmpty()) {
+                Field t = small.get(random.nextInt(small.size()));
+                float[] values = {0, -1, 2, Float.NaN, Float.POSITIVE_INFINITY, -0f, 1e30f, 1e-45f, 16, 3};
+                float v = values[random.nextInt(values.length)];
+                byte[] data = Arrays.copyOfRange(source, t.offset, t.offset + t.length);
+                if (data.length >= 4) {
+                    java.nio.ByteBuffer.wrap(data).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(0, v);
+                }
+                t.replaced = data;
+                return "a small tensor's first value set to " + v;
+            }
+        }
         switch (random.nextInt(8)) {
             case 0 -> {
                 if (f.wire != 2) {
