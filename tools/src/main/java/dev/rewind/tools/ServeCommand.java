@@ -5,6 +5,8 @@ import dev.rewind.engine.kv.PagePool;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.TransformerConfig;
+import dev.rewind.models.bert.BertEmbedder;
+import dev.rewind.models.bert.Embedder;
 import dev.rewind.server.EmbeddingModel;
 import dev.rewind.server.RewindServer;
 import dev.rewind.server.ServedModel;
@@ -43,6 +45,12 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Worker threads for the matrix kernels (default: all cores).")
     Integer threads;
+
+    @Option(names = "--embedding-model", paramLabel = "[NAME=]PATH",
+            description = {"The sentence encoder behind POST /v1/embeddings: a BERT model as rewind embed --model takes it (a Hugging",
+                    "Face folder, a GGUF bert file or an ONNX export), opened at start (default: the bundled all-MiniLM-L6-v2,",
+                    "loaded on the first embeddings request). Its name defaults to the file or folder name."})
+    String embeddingModel;
 
     @Option(names = "--precision", paramLabel = "P", defaultValue = "fast", converter = ModelOptions.PrecisionConverter.class,
             description = "fast (default) or exact, as for generate.")
@@ -146,6 +154,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         try (WorkerPool pool = new WorkerPool(n)) {
             List<LoadedModel> loaded = new ArrayList<>();
+            Embedder encoder = null;
             try {
                 List<ServedModel> served = new ArrayList<>();
                 for (int i = 0; i < named.size(); i++) {
@@ -175,9 +184,17 @@ final class ServeCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new UserException("serve: " + e.getMessage());
                 }
+                EmbeddingModel embedding = EmbeddingModel.miniLm(n);
+                if (embeddingModel != null) {
+                    int eq = embeddingModel.indexOf('=');
+                    Path path = Path.of(eq > 0 ? embeddingModel.substring(eq + 1) : embeddingModel);
+                    Embedder opened = BertEmbedder.open(path, n);
+                    encoder = opened;
+                    embedding = new EmbeddingModel(eq > 0 ? embeddingModel.substring(0, eq) : opened.name(), () -> opened);
+                }
                 RewindServer server;
                 try {
-                    server = RewindServer.start(served, EmbeddingModel.miniLm(n), options, pages, pageSize, kvType, line -> {
+                    server = RewindServer.start(served, embedding, options, pages, pageSize, kvType, line -> {
                         synchronized (err) {
                             err.println(line);
                         }
@@ -207,6 +224,9 @@ final class ServeCommand implements Callable<Integer> {
             } finally {
                 for (LoadedModel m : loaded) {
                     m.close();
+                }
+                if (encoder != null) {
+                    encoder.close(); // the server closes it too if it was asked for embeddings: closing twice is a no-op
                 }
             }
         }

@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 /**
  * {@code rewind embed --model DIR} over Hugging Face folders of a BERT encoder (the bundled MiniLM written by the
  * models' test-side {@link BertHfExport}): the same vectors as the bundled model, the folder's pooling honoured,
- * and a folder Rewind cannot run refused in one line with exit code 1.
+ * and a folder Rewind cannot run refused in one line with exit code 1 (by {@code embed}, and by {@code serve
+ * --embedding-model} before it listens).
  */
 class EmbedFolderTest {
 
@@ -93,6 +94,11 @@ class EmbedFolderTest {
         BertHfExport.writeMiniLm(missing, BertHfExport.Options.miniLm().dtype(BertHfExport.Dtype.F16)
                 .drop("encoder.layer.1.attention.self.key.weight"));
         refused(missing, missing.resolve("model.safetensors") + ": tensor encoder.layer.1.attention.self.key.weight is missing");
+        CliTest.Run serve = CliTest.run("serve", "-m", CliTest.shared().resolve("stories260K.gguf").toString(), "--port", "0",
+                "--embedding-model", "minilm=" + missing);
+        assertEquals(1, serve.exit(), serve.err());
+        CliTest.assertOneLineError(serve, "tensor encoder.layer.1.attention.self.key.weight is missing");
+        assertEquals(1, serve.err().lines().count(), "serve refuses the encoder before it listens: " + serve.err());
     }
 
     private static void refused(Path model, String message) {
