@@ -186,11 +186,8 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 EmbeddingModel embedding = EmbeddingModel.miniLm(n);
                 if (embeddingModel != null) {
-                    int eq = embeddingModel.indexOf('=');
-                    Path path = Path.of(eq > 0 ? embeddingModel.substring(eq + 1) : embeddingModel);
-                    Embedder opened = BertEmbedder.open(path, n);
-                    encoder = opened;
-                    embedding = new EmbeddingModel(eq > 0 ? embeddingModel.substring(0, eq) : opened.name(), () -> opened);
+                    encoder = openEncoder(embeddingModel, n);
+                    embedding = servedAs(embeddingModel, encoder);
                 }
                 RewindServer server;
                 try {
@@ -230,6 +227,18 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /** Opens the encoder of {@code --embedding-model [NAME=]PATH}. */
+    static Embedder openEncoder(String spec, int threads) throws IOException {
+        int eq = spec.indexOf('=');
+        return BertEmbedder.open(Path.of(eq > 0 ? spec.substring(eq + 1) : spec), threads);
+    }
+
+    /** {@code encoder} served under {@code --embedding-model}'s NAME, else its own name (the file or folder name). */
+    static EmbeddingModel servedAs(String spec, Embedder encoder) {
+        int eq = spec.indexOf('=');
+        return new EmbeddingModel(eq > 0 ? spec.substring(0, eq) : encoder.name(), () -> encoder);
     }
 
     /** The pool size: --kv-pages, --kv-memory, or 1 GiB capped at --parallel full contexts. */

@@ -101,6 +101,43 @@ class EmbedFolderTest {
         assertEquals(1, serve.err().lines().count(), "serve refuses the encoder before it listens: " + serve.err());
     }
 
+    @Test
+    void serveEmbeddingModelAnswersWithTheFoldersVectorsUnderItsName(@TempDir Path dir) throws Exception {
+        Path folder = dir.resolve("cls-raw");
+        BertHfExport.writeMiniLm(folder, BertHfExport.Options.miniLm().dtype(BertHfExport.Dtype.BF16)
+                .pooling("pooling_mode_cls_token", false));
+        Embedder.Embeddings want;
+        try (BertEmbedder direct = BertEmbedder.open(folder, 1)) {
+            want = direct.embed(TEXTS);
+        }
+        try (Embedder unnamed = ServeCommand.openEncoder(folder.toString(), 1)) {
+            assertEquals("cls-raw", ServeCommand.servedAs(folder.toString(), unnamed).name(), "the folder's name by default");
+        }
+        Path stories = CliTest.shared().resolve("stories260K.gguf");
+        try (dev.rewind.engine.parallel.WorkerPool pool = new dev.rewind.engine.parallel.WorkerPool(1);
+             dev.rewind.models.LoadedModel model = dev.rewind.models.ModelLoader.load(stories, pool, dev.rewind.engine.tensor.Precision.FAST);
+             Embedder encoder = ServeCommand.openEncoder("enc=" + folder, 1);
+             dev.rewind.server.RewindServer server = dev.rewind.server.RewindServer.start(
+                     List.of(new dev.rewind.server.ServedModel("stories", model, null)), ServeCommand.servedAs("enc=" + folder, encoder),
+                     dev.rewind.server.ServerOptions.defaults(128).withPort(0), 64, 16, dev.rewind.engine.kv.KvType.F32, _ -> { })) {
+            java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create("http://127.0.0.1:" + server.port() + "/v1/embeddings"))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(
+                            java.util.Map.of("model", "enc", "input", TEXTS)))).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode body = JSON.readTree(r.body());
+            assertEquals("enc", body.get("model").asText());
+            for (int i = 0; i < TEXTS.size(); i++) {
+                JsonNode v = body.get("data").get(i).get("embedding");
+                for (int d = 0; d < want.vectors()[i].length; d++) {
+                    assertEquals(want.vectors()[i][d], (float) v.get(d).asDouble(), 0f, TEXTS.get(i) + " dimension " + d);
+                }
+            }
+            assertEquals(want.totalTokens(), body.get("usage").get("prompt_tokens").asLong());
+        }
+    }
+
     private static void refused(Path model, String message) {
         CliTest.Run r = CliTest.run("embed", "--model", model.toString(), "--text", "x", "-t", "1");
         assertEquals(1, r.exit(), r.err());
