@@ -182,6 +182,16 @@ class BertHfFolderTest {
     }
 
     @Test
+    void theDecoderLoaderSendsABertFolderToTheEmbedder() throws IOException {
+        try (dev.rewind.engine.parallel.WorkerPool pool = new dev.rewind.engine.parallel.WorkerPool(1)) {
+            IOException e = assertThrows(IOException.class,
+                    () -> dev.rewind.models.ModelLoader.load(f32, pool, dev.rewind.engine.tensor.Precision.FAST).close());
+            assertTrue(e.getMessage().contains("config.json: model_type: 'bert' is a sentence encoder, which Rewind runs for embeddings"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void configKeysRewindDoesNotRunAreRefusedByFileAndKey() throws IOException {
         refusedConfig("model_type", "roberta", "config.json: model_type: 'roberta' is not bert");
         refusedConfig("position_embedding_type", "relative_key", "config.json: position_embedding_type: 'relative_key' is not absolute");
