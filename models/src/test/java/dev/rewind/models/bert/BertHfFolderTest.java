@@ -170,6 +170,27 @@ class BertHfFolderTest {
     }
 
     @Test
+    void anOnnxExportsFolderHonoursItsSentenceTransformersFilesAlike() throws IOException {
+        Path hf = tmp.resolve("cls-raw");
+        BertHfExport.writeMiniLm(hf, BertHfExport.Options.miniLm().pooling("pooling_mode_cls_token", false));
+        Path onnxFolder = tmp.resolve("onnx-export");
+        Files.createDirectories(onnxFolder.resolve("onnx"));
+        Files.createDirectories(onnxFolder.resolve("1_Pooling"));
+        for (String f : List.of("tokenizer.json", "modules.json", "1_Pooling/config.json")) {
+            Files.copy(hf.resolve(f), onnxFolder.resolve(f));
+        }
+        Files.writeString(onnxFolder.resolve("sentence_bert_config.json"), "{\"max_seq_length\": 128}");
+        try (InputStream in = BertEmbedder.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+            Files.write(onnxFolder.resolve("onnx/model.onnx"), in.readAllBytes());
+        }
+        try (BertEmbedder fromHf = BertEmbedder.open(hf, 2); BertEmbedder fromOnnx = BertEmbedder.open(onnxFolder, 2)) {
+            assertEquals(new BertPooling(BertPooling.Mode.CLS, false), fromOnnx.pooling());
+            assertEquals(128, fromOnnx.maxTokens());
+            assertSameVectors(fromHf.embed(texts), fromOnnx.embed(texts));
+        }
+    }
+
+    @Test
     void aFolderWithoutSentenceTransformersFilesIsMeanPooledAndNormalised() throws IOException {
         Path dir = tmp.resolve("plain");
         BertHfExport.writeMiniLm(dir, BertHfExport.Options.miniLm().pooling(null, false));
