@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class FuzzSuiteTest {
 
-    /** The CI sample: a few thousand cases, about a minute on two busy cores. */
+    /** The CI sample: a few thousand cases, about a minute on two busy cores (the last three targets about 30 s of it). */
     static final long SEED = 20261201L;
     static final int GGUF_CASES = 1500;
     static final int TOKENIZER_CASES = 1500;
@@ -58,6 +58,10 @@ class FuzzSuiteTest {
             int[] safetensors = report.counts().get(Fuzzer.Target.SAFETENSORS);
             assertTrue(safetensors[0] > 0 && safetensors[1] > safetensors[0], "safetensors mutants both load and are refused: "
                     + report.summary());
+            for (Fuzzer.Target t : List.of(Fuzzer.Target.CHAT_TEMPLATE, Fuzzer.Target.BERT, Fuzzer.Target.HTTP)) {
+                int[] c = report.counts().get(t);
+                assertTrue(c[0] > 0 && c[1] > 0, t + " cases are both accepted and refused: " + report.summary());
+            }
         }
     }
 

@@ -93,6 +93,9 @@ public final class Fuzzer implements AutoCloseable {
     private final List<Tokenizer> tokenizers = new ArrayList<>();
     private final List<TokenizerJsonMutator> jsonMutators = new ArrayList<>();
     private final List<SafetensorsMutator> safetensorsMutators = new ArrayList<>();
+    /** The folder and name of each safetensors base: {@link #SAFETENSORS_FOLDERS}, then {@link BertSeed}'s (run by embed). */
+    private final List<Path> safetensorsBases = new ArrayList<>();
+    private final List<String> safetensorsNames = new ArrayList<>();
     private ExecutorService runner = newRunner();
     private long counter;
     private ChatTemplateFuzz chatTemplates; // the targets added later are loaded on their first case
@@ -119,7 +122,13 @@ public final class Fuzzer implements AutoCloseable {
             jsonMutators.add(new TokenizerJsonMutator(hfFolder(name).resolve("tokenizer.json")));
         }
         for (String name : SAFETENSORS_FOLDERS) {
-            safetensorsMutators.add(new SafetensorsMutator(hfModelFolder(name)));
+            safetensorsBases.add(hfModelFolder(name));
+            safetensorsNames.add(name);
+        }
+        safetensorsBases.add(BertSeed.write(work.resolve("seed-" + BertSeed.NAME)));
+        safetensorsNames.add(BertSeed.NAME);
+        for (Path base : safetensorsBases) {
+            safetensorsMutators.add(new SafetensorsMutator(base));
         }
     }
 
@@ -370,16 +379,18 @@ public final class Fuzzer implements AutoCloseable {
         SplittableRandom random = new SplittableRandom(caseSeed);
         int base = random.nextInt(safetensorsMutators.size());
         SafetensorsMutator.Mutant mutant = safetensorsMutators.get(base).mutate(random);
-        Path folder = SafetensorsMutator.writeFolder(work.resolve("st-" + counter++), mutant, hfModelFolder(SAFETENSORS_FOLDERS.get(base)));
+        Path folder = SafetensorsMutator.writeFolder(work.resolve("st-" + counter++), mutant, safetensorsBases.get(base));
         int pick = random.nextInt(20);
-        String[] args = pick == 0 ? new String[]{"info", folder.toString()}
+        String[] args = safetensorsNames.get(base).equals(BertSeed.NAME)
+                ? new String[]{"embed", "--model", folder.toString(), "--text", "Once upon a time [SEP] 12345", "--threads", "1"}
+                : pick == 0 ? new String[]{"info", folder.toString()}
                 : pick == 1 ? new String[]{"tokenize", "--model", folder.toString(), "--prompt", "Once upon a time <s> 12345"}
                 : new String[]{"generate", "--model", folder.toString(), "--prompt", "Once upon a time", "-n", "1", "--threads", "1",
                 "--temperature", "0"};
-        input[0] = SAFETENSORS_FOLDERS.get(base) + ": " + mutant.description() + "; " + args[0];
+        input[0] = safetensorsNames.get(base) + ": " + mutant.description() + "; " + args[0];
         try {
             if (keep != null) {
-                SafetensorsMutator.writeFolder(keep, mutant, hfModelFolder(SAFETENSORS_FOLDERS.get(base)));
+                SafetensorsMutator.writeFolder(keep, mutant, safetensorsBases.get(base));
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ByteArrayOutputStream err = new ByteArrayOutputStream();
