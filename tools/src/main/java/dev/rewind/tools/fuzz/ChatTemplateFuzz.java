@@ -24,8 +24,10 @@ import java.util.regex.Pattern;
  * {@code ../shared/chat-templates/llama-cpp-cases.jsonl}, mutated (characters flipped, inserted or
  * deleted, a cut, tags deleted, duplicated or swapped, Jinja tokens inserted) or given a hostile
  * construct (deep nesting, recursive macros, {@code range(10**9)}, strings repeated to gigabytes, loop
- * products), parsed and rendered on a fixed conversation. Clean: a rendering, or one
- * {@link TemplateException} whose message is one visible line naming the line and column.
+ * products), parsed and rendered on a fixed conversation, one case in eight through {@code rewind template
+ * --template FILE} in-process (a file sometimes not UTF-8). Clean: a rendering, or one
+ * {@link TemplateException} whose message is one visible line naming the line and column (on the command
+ * line: a one-line refusal naming the file).
  */
 final class ChatTemplateFuzz {
 
@@ -76,15 +78,20 @@ final class ChatTemplateFuzz {
     };
 
     private final List<Source> sources;
+    private final Path work;
+    private final Path messages;
+    private long counter;
     private static final List<Message> CONVERSATION = List.of(new Message("system", "You are helpful."), new Message("user", "Hello"),
             new Message("assistant", "Hi there"), new Message("user", "Who are you?"));
 
-    private ChatTemplateFuzz(List<Source> sources) {
+    private ChatTemplateFuzz(List<Source> sources, Path work, Path messages) {
         this.sources = sources;
+        this.work = work;
+        this.messages = messages;
     }
 
-    /** The templates of {@code shared}'s hf folders and llama.cpp cases. */
-    static ChatTemplateFuzz load(Path shared) throws IOException {
+    /** The templates of {@code shared}'s hf folders and llama.cpp cases; {@code work} holds the template files of command-line cases. */
+    static ChatTemplateFuzz load(Path shared, Path work) throws IOException {
         ObjectMapper json = new ObjectMapper();
         List<Source> sources = new ArrayList<>();
         try (var folders = Files.list(shared.resolve("hf"))) {
@@ -113,10 +120,13 @@ final class ChatTemplateFuzz {
             throw new IOException(shared + ": found only " + sources.size() + " chat templates in hf/*/tokenizer_config.json and "
                     + "chat-templates/llama-cpp-cases.jsonl");
         }
-        return new ChatTemplateFuzz(List.copyOf(sources));
+        Path messages = work.resolve("chat-template-messages.json");
+        Files.writeString(messages, "[{\"role\": \"system\", \"content\": \"You are helpful.\"}, {\"role\": \"user\", \"content\": \"Hello\"},"
+                + " {\"role\": \"assistant\", \"content\": \"Hi there\"}, {\"role\": \"user\", \"content\": \"Who are you?\"}]");
+        return new ChatTemplateFuzz(List.copyOf(sources), work, messages);
     }
 
-    Outcome run(long caseSeed, String[] input) {
+    Outcome run(long caseSeed, String[] input) throws IOException {
         SplittableRandom random = new SplittableRandom(caseSeed);
         Source source = sources.get(random.nextInt(sources.size()));
         List<String> done = new ArrayList<>();
@@ -155,6 +165,9 @@ final class ChatTemplateFuzz {
         boolean generationPrompt = random.nextBoolean();
         input[0] = source.name() + ": " + (done.isEmpty() ? "as is" : String.join("; ", done)) + "; " + text.length() + " chars "
                 + Escape.quote(Escape.excerpt(text, 160));
+        if (random.nextInt(8) == 0) {
+            return commandLine(text, random, input, generationPrompt, options.dialect());
+        }
         try {
             ChatTemplate template = ChatTemplate.parse(text);
             String out = template.render(CONVERSATION, generationPrompt, extra, options);
@@ -168,6 +181,42 @@ final class ChatTemplateFuzz {
                 return new Outcome.Unclean("a template error without its position: " + message);
             }
             return Fuzzer.refusal(message);
+        }
+    }
+
+    /**
+     * The template as a {@code --template FILE} of {@code rewind template} in-process (sometimes with a byte that is
+     * not UTF-8): accepted, or one line naming the file.
+     */
+    private Outcome commandLine(String text, SplittableRandom random, String[] input, boolean generationPrompt,
+                                RenderOptions.Dialect dialect) throws IOException {
+        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (bytes.length > 0 && random.nextInt(3) == 0) {
+            int at = random.nextInt(bytes.length);
+            bytes[at] = (byte) new int[]{0xff, 0xc3, 0x80, 0xe9, 0xed}[random.nextInt(5)];
+            input[0] += "; byte " + at + " made invalid UTF-8";
+        }
+        input[0] += "; through rewind template";
+        Path file = work.resolve("template-" + counter++ + ".jinja");
+        Files.write(file, bytes);
+        try {
+            List<String> args = new ArrayList<>(List.of("template", "--template", file.toString(), "--messages", messages.toString(),
+                    "--bos-token", "<s>", "--eos-token", "</s>", "--chat-dialect", dialect == RenderOptions.Dialect.LLAMA_CPP ? "llama-cpp" : "hf"));
+            if (generationPrompt) {
+                args.add("--add-generation-prompt");
+            }
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+            int exit = dev.rewind.tools.RewindCli.run(args.toArray(String[]::new),
+                    new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+                    new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+            Outcome o = Fuzzer.classify(exit, out.toString(java.nio.charset.StandardCharsets.UTF_8), err.toString(java.nio.charset.StandardCharsets.UTF_8));
+            if (o instanceof Outcome.CleanError e && !e.message().contains(file.toString())) {
+                return new Outcome.Unclean("a refusal that does not name the template file: " + e.message());
+            }
+            return o;
+        } finally {
+            Files.deleteIfExists(file);
         }
     }
 

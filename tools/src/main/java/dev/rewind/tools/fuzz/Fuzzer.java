@@ -252,7 +252,7 @@ public final class Fuzzer implements AutoCloseable {
 
     private ChatTemplateFuzz chatTemplates() throws IOException {
         if (chatTemplates == null) {
-            chatTemplates = ChatTemplateFuzz.load(models.toAbsolutePath().getParent());
+            chatTemplates = ChatTemplateFuzz.load(models.toAbsolutePath().getParent(), work);
         }
         return chatTemplates;
     }
