@@ -278,6 +278,10 @@ public record HfConfig(String className, TransformerConfig config, boolean tied,
     }
 
     private static String className(JsonCursor c) {
+        if (c.optString("model_type").filter("bert"::equals).isPresent()) {
+            throw c.get("model_type").error("'bert' is a sentence encoder, which Rewind runs for embeddings (bert.BertEmbedder),"
+                    + " not for generation");
+        }
         Optional<JsonCursor> list = c.find("architectures");
         if (list.isPresent()) {
             List<JsonCursor> names = list.get().elements();

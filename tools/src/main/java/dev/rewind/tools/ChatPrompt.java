@@ -13,8 +13,6 @@ import dev.rewind.tokenizer.chat.RenderOptions;
 import dev.rewind.tokenizer.chat.TemplateException;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,11 +55,28 @@ record ChatPrompt(ChatFormat format, String origin) {
      *
      * @throws UserException if the template does not parse
      */
+    /** The largest template file read (the engine's output limit; real templates are a few KiB). */
+    static final long MAX_TEMPLATE_BYTES = 16 << 20;
+
+    /**
+     * A {@code --chat-template}/{@code --template} file's text.
+     *
+     * @throws UserException naming the file when it is larger than {@link #MAX_TEMPLATE_BYTES} or not UTF-8 (with the
+     *                       first bad byte's offset)
+     */
+    static String readTemplate(Path file) throws IOException {
+        try {
+            return dev.rewind.tokenizer.JsonReader.readUtf8(file, file.toString(), MAX_TEMPLATE_BYTES);
+        } catch (dev.rewind.tokenizer.TokenizerException e) {
+            throw new UserException(e.getMessage());
+        }
+    }
+
     static Optional<ChatPrompt> of(Path templateFile, ModelWeights model, Tokenizer tokenizer, RenderOptions.Dialect dialect) throws IOException {
         String source;
         String origin;
         if (templateFile != null) {
-            source = Files.readString(templateFile, StandardCharsets.UTF_8);
+            source = readTemplate(templateFile);
             origin = templateFile.toString();
         } else {
             Optional<String> own = modelTemplate(model, tokenizer);

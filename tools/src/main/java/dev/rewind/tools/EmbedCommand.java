@@ -32,7 +32,7 @@ import java.util.concurrent.Callable;
  * {@code "error"} naming the line and field, the others are still embedded, and the exit code is 1.
  */
 @Command(name = "embed", mixinStandardHelpOptions = true,
-        description = {"Sentence embeddings (unit length, mean-pooled, as sentence-transformers computes them), one JSON line"
+        description = {"Sentence embeddings (as sentence-transformers computes them: by default mean-pooled, unit length), one JSON line"
                 + " {\"id\", \"embedding\", \"tokens\"} per text.",
                 "Default model: all-MiniLM-L6-v2 (384 dimensions, texts cut to 256 tokens), bundled, run in pure Java."})
 final class EmbedCommand implements Callable<Integer> {
@@ -41,8 +41,10 @@ final class EmbedCommand implements Callable<Integer> {
     static final int BATCH = 64;
 
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
-            description = "A BERT sentence encoder: a GGUF file of the bert architecture, or an ONNX export (the .onnx file with"
-                    + " tokenizer.json beside it or one folder up, or its folder) (default: the bundled all-MiniLM-L6-v2).")
+            description = "A BERT sentence encoder: a Hugging Face folder (config.json, model.safetensors, tokenizer.json and"
+                    + " sentence-transformers' modules.json/1_Pooling when present), a GGUF file of the bert architecture, or an"
+                    + " ONNX export (the .onnx file with tokenizer.json beside it or one folder up, or its folder)"
+                    + " (default: the bundled all-MiniLM-L6-v2).")
     Path model;
 
     @ArgGroup(multiplicity = "1")

@@ -21,7 +21,9 @@ import java.util.stream.Stream;
  */
 @Command(name = "fuzz", mixinStandardHelpOptions = true,
         description = {"Fuzz the GGUF loader and command line (mutants of the shared models), the tokenizers (random strings),",
-                "the safetensors and config.json loader (mutants of ../shared/hf-models folders), the tokenizer.json reader (mutants of ../shared/hf files) and the batch reader (random JSONL). Each case ends as accepted, a clean one-line error, or unclean",
+                "the safetensors and config.json loader (mutants of ../shared/hf-models folders), the tokenizer.json reader (mutants of ../shared/hf files), the batch reader (random JSONL),",
+                "the chat template engine (mutated real templates and hostile ones), the BERT loaders behind embed (mutated MiniLM ONNX,",
+                "a small GGUF bert) and rewind serve (mutated HTTP requests over raw sockets; every KV page must be back at the end). Each case ends as accepted, a clean one-line error, or unclean",
                 "(internal error, escaped exception, OOM, multi-line or control-character message, half output, a hang",
                 "past the watchdog); every unclean case is printed with its case seed. Exit 1 if any was unclean."})
 final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
@@ -43,6 +45,18 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
             description = "Mutants of Hugging Face model folders: model.safetensors and config.json (default: ${DEFAULT-VALUE}).")
     int safetensorsCases;
 
+    @Option(names = "--chat-template-cases", paramLabel = "N", defaultValue = "10000",
+            description = "Mutated chat templates rendered (default: ${DEFAULT-VALUE}).")
+    int chatTemplateCases;
+
+    @Option(names = "--bert-cases", paramLabel = "N", defaultValue = "1000",
+            description = "Mutated BERT files (MiniLM ONNX, a small GGUF bert) run through embed (default: ${DEFAULT-VALUE}).")
+    int bertCases;
+
+    @Option(names = "--http-cases", paramLabel = "N", defaultValue = "5000",
+            description = "Mutated HTTP requests to an in-process rewind serve (default: ${DEFAULT-VALUE}).")
+    int httpCases;
+
     @Option(names = "--jsonl-cases", paramLabel = "N", defaultValue = "10000", description = "Random JSONL batch files (default: ${DEFAULT-VALUE}).")
     int jsonlCases;
 
@@ -55,7 +69,7 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--replay", paramLabel = "CASE_SEED", description = "Run only the case with this case seed (needs --target).")
     String replay;
 
-    @Option(names = "--target", paramLabel = "T", description = "With --replay: gguf, tokenizer, tokenizer_json, jsonl or safetensors.")
+    @Option(names = "--target", paramLabel = "T", description = "With --replay: gguf, tokenizer, tokenizer_json, jsonl, safetensors, chat_template, bert or http.")
     Fuzzer.Target target;
 
     @Option(names = "--keep", paramLabel = "FILE", description = "With --replay: write the case's input file here (for safetensors, a folder).")
@@ -69,7 +83,8 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (ggufCases < 0 || tokenizerCases < 0 || tokenizerJsonCases < 0 || jsonlCases < 0 || safetensorsCases < 0) {
+        if (ggufCases < 0 || tokenizerCases < 0 || tokenizerJsonCases < 0 || jsonlCases < 0 || safetensorsCases < 0 || chatTemplateCases < 0
+                || bertCases < 0 || httpCases < 0) {
             throw new UserException("case counts must not be negative");
         }
         if (!(watchdog > 0 && watchdog <= 3600)) {
@@ -90,10 +105,18 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
                 Outcome o = fuzzer.runCase(target, caseSeed, input, keep);
                 out.println(dev.rewind.engine.text.Escape.visible(input[0]));
                 out.println(dev.rewind.engine.text.Escape.visible(o.toString()));
+                if (!(o instanceof Outcome.Unclean)) {
+                    String[] after = {"after the case"};
+                    o = fuzzer.afterTarget(target, after);
+                    if (o instanceof Outcome.Unclean) {
+                        out.println(dev.rewind.engine.text.Escape.visible(after[0] + ": " + o));
+                    }
+                }
                 return o instanceof Outcome.Unclean ? 1 : 0;
             }
             long runSeed = seed != null ? seed : new SecureRandom().nextLong();
-            out.println("fuzz seed " + runSeed + " (" + ggufCases + " GGUF, " + tokenizerCases + " tokenizer, " + tokenizerJsonCases + " tokenizer.json, " + jsonlCases + " JSONL, " + safetensorsCases + " safetensors cases, models "
+            out.println("fuzz seed " + runSeed + " (" + ggufCases + " GGUF, " + tokenizerCases + " tokenizer, " + tokenizerJsonCases + " tokenizer.json, " + jsonlCases + " JSONL, " + safetensorsCases + " safetensors, "
+                    + chatTemplateCases + " chat template, " + bertCases + " BERT, " + httpCases + " HTTP cases, models "
                     + folder + ")");
             out.flush();
             Map<Fuzzer.Target, Integer> cases = new EnumMap<>(Fuzzer.Target.class);
@@ -102,6 +125,9 @@ final class FuzzCommand implements java.util.concurrent.Callable<Integer> {
             cases.put(Fuzzer.Target.TOKENIZER_JSON, tokenizerJsonCases);
             cases.put(Fuzzer.Target.JSONL, jsonlCases);
             cases.put(Fuzzer.Target.SAFETENSORS, safetensorsCases);
+            cases.put(Fuzzer.Target.CHAT_TEMPLATE, chatTemplateCases);
+            cases.put(Fuzzer.Target.BERT, bertCases);
+            cases.put(Fuzzer.Target.HTTP, httpCases);
             Fuzzer.Report report = fuzzer.run(runSeed, cases, f -> {
                 out.println(f);
                 out.flush();

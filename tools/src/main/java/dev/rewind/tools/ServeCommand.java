@@ -5,6 +5,8 @@ import dev.rewind.engine.kv.PagePool;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.models.LoadedModel;
 import dev.rewind.models.TransformerConfig;
+import dev.rewind.models.bert.BertEmbedder;
+import dev.rewind.models.bert.Embedder;
 import dev.rewind.server.EmbeddingModel;
 import dev.rewind.server.RewindServer;
 import dev.rewind.server.ServedModel;
@@ -43,6 +45,12 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Worker threads for the matrix kernels (default: all cores).")
     Integer threads;
+
+    @Option(names = "--embedding-model", paramLabel = "[NAME=]PATH",
+            description = {"The sentence encoder behind POST /v1/embeddings: a BERT model as rewind embed --model takes it (a Hugging",
+                    "Face folder, a GGUF bert file or an ONNX export), opened at start (default: the bundled all-MiniLM-L6-v2,",
+                    "loaded on the first embeddings request). Its name defaults to the file or folder name."})
+    String embeddingModel;
 
     @Option(names = "--precision", paramLabel = "P", defaultValue = "fast", converter = ModelOptions.PrecisionConverter.class,
             description = "fast (default) or exact, as for generate.")
@@ -146,6 +154,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         try (WorkerPool pool = new WorkerPool(n)) {
             List<LoadedModel> loaded = new ArrayList<>();
+            Embedder encoder = null;
             try {
                 List<ServedModel> served = new ArrayList<>();
                 for (int i = 0; i < named.size(); i++) {
@@ -175,9 +184,14 @@ final class ServeCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new UserException("serve: " + e.getMessage());
                 }
+                EmbeddingModel embedding = EmbeddingModel.miniLm(n);
+                if (embeddingModel != null) {
+                    encoder = openEncoder(embeddingModel, n);
+                    embedding = servedAs(embeddingModel, encoder);
+                }
                 RewindServer server;
                 try {
-                    server = RewindServer.start(served, EmbeddingModel.miniLm(n), options, pages, pageSize, kvType, line -> {
+                    server = RewindServer.start(served, embedding, options, pages, pageSize, kvType, line -> {
                         synchronized (err) {
                             err.println(line);
                         }
@@ -208,8 +222,23 @@ final class ServeCommand implements Callable<Integer> {
                 for (LoadedModel m : loaded) {
                     m.close();
                 }
+                if (encoder != null) {
+                    encoder.close(); // the server closes it too if it was asked for embeddings: closing twice is a no-op
+                }
             }
         }
+    }
+
+    /** Opens the encoder of {@code --embedding-model [NAME=]PATH}. */
+    static Embedder openEncoder(String spec, int threads) throws IOException {
+        int eq = spec.indexOf('=');
+        return BertEmbedder.open(Path.of(eq > 0 ? spec.substring(eq + 1) : spec), threads);
+    }
+
+    /** {@code encoder} served under {@code --embedding-model}'s NAME, else its own name (the file or folder name). */
+    static EmbeddingModel servedAs(String spec, Embedder encoder) {
+        int eq = spec.indexOf('=');
+        return new EmbeddingModel(eq > 0 ? spec.substring(0, eq) : encoder.name(), () -> encoder);
     }
 
     /** The pool size: --kv-pages, --kv-memory, or 1 GiB capped at --parallel full contexts. */

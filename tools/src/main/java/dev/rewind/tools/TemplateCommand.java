@@ -13,8 +13,6 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -86,7 +84,7 @@ final class TemplateCommand implements Callable<Integer> {
         String source;
         if (template != null) {
             where = template.toString();
-            source = Files.readString(template, StandardCharsets.UTF_8);
+            source = ChatPrompt.readTemplate(template);
         } else {
             where = model + " (" + TEMPLATE_KEY + ")";
             source = modelTemplate(model);

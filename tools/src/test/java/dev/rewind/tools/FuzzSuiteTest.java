@@ -23,13 +23,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class FuzzSuiteTest {
 
-    /** The CI sample: a few thousand cases, about a minute on two busy cores. */
+    /** The CI sample: a few thousand cases, about a minute on two busy cores (the last three targets about 30 s of it). */
     static final long SEED = 20261201L;
     static final int GGUF_CASES = 1500;
     static final int TOKENIZER_CASES = 1500;
     static final int TOKENIZER_JSON_CASES = 150;
     static final int JSONL_CASES = 1000;
     static final int SAFETENSORS_CASES = 300;
+    static final int CHAT_TEMPLATE_CASES = 1500;
+    static final int BERT_CASES = 30;
+    static final int HTTP_CASES = 1000;
 
     @TempDir
     Path work;
@@ -42,6 +45,9 @@ class FuzzSuiteTest {
         cases.put(Fuzzer.Target.TOKENIZER_JSON, Integer.getInteger("rewind.fuzz.tokenizer-json", TOKENIZER_JSON_CASES));
         cases.put(Fuzzer.Target.JSONL, JSONL_CASES);
         cases.put(Fuzzer.Target.SAFETENSORS, Integer.getInteger("rewind.fuzz.safetensors", SAFETENSORS_CASES));
+        cases.put(Fuzzer.Target.CHAT_TEMPLATE, Integer.getInteger("rewind.fuzz.chat-template", CHAT_TEMPLATE_CASES));
+        cases.put(Fuzzer.Target.BERT, Integer.getInteger("rewind.fuzz.bert", BERT_CASES));
+        cases.put(Fuzzer.Target.HTTP, Integer.getInteger("rewind.fuzz.http", HTTP_CASES));
         try (Fuzzer fuzzer = new Fuzzer(shared(), work, Duration.ofSeconds(10))) {
             Fuzzer.Report report = fuzzer.run(SEED, cases, f -> System.out.println(f));
             report.summary().forEach(System.out::println);
@@ -52,6 +58,10 @@ class FuzzSuiteTest {
             int[] safetensors = report.counts().get(Fuzzer.Target.SAFETENSORS);
             assertTrue(safetensors[0] > 0 && safetensors[1] > safetensors[0], "safetensors mutants both load and are refused: "
                     + report.summary());
+            for (Fuzzer.Target t : List.of(Fuzzer.Target.CHAT_TEMPLATE, Fuzzer.Target.BERT, Fuzzer.Target.HTTP)) {
+                int[] c = report.counts().get(t);
+                assertTrue(c[0] > 0 && c[1] > 0, t + " cases are both accepted and refused: " + report.summary());
+            }
         }
     }
 

@@ -121,6 +121,17 @@ class TemplateCommandTest {
                 "t.jinja", "raised an exception", "no system role");
     }
 
+    /** Found by the chat-template fuzz target's command-line cases: a template file that is not UTF-8 was refused as 'Input length = 1'. */
+    @Test
+    void aTemplateFileThatIsNotUtf8IsNamedWithTheOffsetOfItsBadByte() throws IOException {
+        Path bad = dir.resolve("latin1.jinja");
+        Files.write(bad, new byte[]{'{', '{', ' ', '"', (byte) 0xe9, '"', ' ', '}', '}'});
+        assertOneLineError(run("template", "--template", bad.toString(), "--messages", conversation().toString()),
+                "latin1.jinja: not valid UTF-8 (byte 0xe9 at byte offset 4)");
+        assertOneLineError(run("generate", "--model", CliTest.shared().resolve("stories260K.gguf").toString(), "--chat", "--chat-template",
+                bad.toString(), "--prompt", "hi", "-n", "1"), "latin1.jinja: not valid UTF-8 (byte 0xe9 at byte offset 4)");
+    }
+
     @Test
     void aModelWithoutTemplateNeedsTemplateFile() throws IOException {
         Path model = modelWithTemplate("stories260K.gguf", null);

@@ -1,8 +1,10 @@
 package dev.rewind.models.bert;
 
 import dev.rewind.engine.gguf.GgufFile;
+import dev.rewind.engine.safetensors.SafetensorsFolder;
 import dev.rewind.engine.parallel.WorkerPool;
 import dev.rewind.models.GgufTokenizerMetadata;
+import dev.rewind.models.HfConfig;
 import dev.rewind.tokenizer.WordPieceTokenizer;
 
 import java.io.IOException;
@@ -17,7 +19,8 @@ import java.util.Objects;
 
 /**
  * An {@link Embedder} running a BERT-family encoder ({@link BertEncoder}) on Rewind's kernels with its
- * WordPiece tokenizer. {@link #miniLm} is all-MiniLM-L6-v2 from the langchain4j artifact on the class path
+ * WordPiece tokenizer. {@link #open} reads a Hugging Face folder, a GGUF {@code bert} file or an ONNX export;
+ * {@link #miniLm} is all-MiniLM-L6-v2 from the langchain4j artifact on the class path
  * (its ONNX weights and {@code tokenizer.json}, read as resources: no download, no native code). Texts are
  * truncated to {@link #maxTokens()} tokens, [CLS] and [SEP] included, and evaluated in batches of at most
  * {@link #BATCH_TOKENS} tokens.
@@ -94,29 +97,43 @@ public final class BertEmbedder implements Embedder {
     }
 
     /**
-     * A BERT encoder exported to ONNX: {@code path} is the {@code .onnx} file, with {@code tokenizer.json} in
-     * its folder or the folder above (the Hugging Face layout {@code onnx/model.onnx}), or such a folder
-     * ({@code model.onnx} or {@code onnx/model.onnx}). Texts are cut to sentence-transformers'
-     * {@code max_seq_length} from {@code sentence_bert_config.json} when the folder has one, else to the
-     * position table's length. Mean pooling is assumed (what sentence-transformers' BERT models use).
+     * A BERT encoder from a file or folder, by what {@code path} is:
+     * <ul>
+     *   <li>a Hugging Face folder ({@code config.json} of {@code model_type} {@code bert},
+     *       {@code model.safetensors} or its shards, {@code tokenizer.json}; {@link BertHfLoader});</li>
+     *   <li>a GGUF file of llama.cpp's {@code bert} architecture, with its {@code bert} vocabulary;</li>
+     *   <li>an ONNX export: the {@code .onnx} file, with {@code tokenizer.json} in its folder or the folder
+     *       above (the Hugging Face layout {@code onnx/model.onnx}), or such a folder ({@code model.onnx} or
+     *       {@code onnx/model.onnx}).</li>
+     * </ul>
+     * For folders (and the folder of the ONNX export's {@code tokenizer.json}), sentence-transformers' files
+     * decide the vector ({@link SentenceTransformersConfig}: {@code modules.json}'s Pooling (mean or
+     * {@code [CLS]}) and Normalize; without {@code modules.json}, mean pooling and L2 normalisation) and texts
+     * are cut to {@code sentence_bert_config.json}'s {@code max_seq_length} when given, else to the position
+     * table's length. A GGUF file is mean-pooled and normalised, cut to its position table.
      *
      * @param threads worker threads, owned and closed with the embedder
-     * @throws IOException naming the file when something is missing or not a BERT encoder Rewind runs
+     * @throws IOException naming the file (and key or tensor) when something is missing or not a BERT encoder Rewind runs
      */
     public static BertEmbedder open(Path path, int threads) throws IOException {
         Path onnx = path;
         if (Files.isDirectory(path)) {
+            if (Files.isRegularFile(path.resolve(HfConfig.FILE)) && SafetensorsFolder.isSafetensorsFolder(path)) {
+                return openHf(path, threads);
+            }
             onnx = Files.isRegularFile(path.resolve("model.onnx")) ? path.resolve("model.onnx") : path.resolve("onnx/model.onnx");
             if (!Files.isRegularFile(onnx)) {
-                throw new IOException(path + ": a folder without model.onnx or onnx/model.onnx");
+                throw new IOException(path + ": a folder with neither config.json and model.safetensors (a Hugging Face"
+                        + " BERT folder) nor model.onnx or onnx/model.onnx"
+                        + (Files.isRegularFile(path.resolve("pytorch_model.bin")) ? " (pytorch_model.bin is not read: safetensors only)" : ""));
             }
         } else if (!Files.isRegularFile(path)) {
             throw new java.nio.file.NoSuchFileException(path.toString());
         } else if (path.getFileName().toString().endsWith(".gguf")) {
             return openGguf(path, threads);
         } else if (!path.getFileName().toString().endsWith(".onnx")) {
-            throw new IOException(path + ": not a .gguf or .onnx file or a folder holding model.onnx (embeddings run"
-                    + " BERT encoders from GGUF files of the bert architecture or ONNX exports)");
+            throw new IOException(path + ": not a .gguf or .onnx file or a model folder (embeddings run BERT encoders from"
+                    + " GGUF files of the bert architecture, Hugging Face folders and ONNX exports)");
         }
         Path folder = onnx.toAbsolutePath().getParent();
         Path tokenizerFile = folder.resolve("tokenizer.json");
@@ -134,27 +151,59 @@ public final class BertEmbedder implements Embedder {
         }
         WordPieceTokenizer tokenizer = WordPieceTokenizer.fromTokenizerJson(tokenizerFile);
         byte[] bytes = Files.readAllBytes(onnx);
-        int maxSeq = Integer.MAX_VALUE;
-        Path st = folder.resolve("sentence_bert_config.json");
-        if (Files.isRegularFile(st)) {
-            String text = dev.rewind.tokenizer.JsonReader.readUtf8(st, st.toString(), 1 << 20);
-            dev.rewind.tokenizer.JsonCursor root = dev.rewind.tokenizer.JsonCursor.root(
-                    dev.rewind.tokenizer.JsonReader.parse(text, st.toString()), st.toString());
-            maxSeq = root.find("max_seq_length").map(c -> c.integer(3, 1 << 20)).orElse(Integer.MAX_VALUE);
-        }
-        WorkerPool pool = new WorkerPool(threads);
+        WorkerPool pool = null;
         Arena arena = Arena.ofShared();
         try {
             BertWeights weights = BertOnnxLoader.load(bytes, onnx.toString(), arena);
             check(weights.config(), tokenizer, onnx.toString());
+            SentenceTransformersConfig st = SentenceTransformersConfig.read(folder, weights.config().hidden());
+            pool = new WorkerPool(threads);
             String name = folder.getFileName() == null ? onnx.getFileName().toString() : folder.getFileName().toString();
-            return new BertEmbedder(name, tokenizer, new BertEncoder(weights, pool),
-                    Math.min(maxSeq, weights.config().maxPositions()), arena, pool::close);
+            return new BertEmbedder(name, tokenizer, new BertEncoder(weights, st.pooling(), pool),
+                    maxTokens(st, weights.config()), arena, pool::close);
         } catch (IOException | RuntimeException e) {
             arena.close();
-            pool.close();
+            if (pool != null) {
+                pool.close();
+            }
             throw e;
         }
+    }
+
+    /** A Hugging Face folder of a BERT encoder: its safetensors stay mapped until the embedder is closed. */
+    private static BertEmbedder openHf(Path dir, int threads) throws IOException {
+        Path tokenizerFile = dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokenizerFile)) {
+            throw new IOException(tokenizerFile + ": missing (a BERT folder's WordPiece tokenizer)");
+        }
+        WordPieceTokenizer tokenizer = WordPieceTokenizer.fromTokenizerJson(tokenizerFile);
+        SafetensorsFolder folder = SafetensorsFolder.open(dir);
+        WorkerPool pool = null;
+        try {
+            BertWeights weights = BertHfLoader.load(dir, folder);
+            check(weights.config(), tokenizer, tokenizerFile.toString());
+            SentenceTransformersConfig st = SentenceTransformersConfig.read(dir, weights.config().hidden());
+            pool = new WorkerPool(threads);
+            Path absolute = dir.toAbsolutePath().normalize();
+            String name = absolute.getFileName() == null ? dir.toString() : absolute.getFileName().toString();
+            WorkerPool owned = pool;
+            return new BertEmbedder(name, tokenizer, new BertEncoder(weights, st.pooling(), pool), maxTokens(st, weights.config()),
+                    null, () -> {
+                        owned.close();
+                        folder.close();
+                    });
+        } catch (IOException | RuntimeException e) {
+            if (pool != null) {
+                pool.close();
+            }
+            folder.close();
+            throw e;
+        }
+    }
+
+    /** {@code max_seq_length} when the folder gives one, at most the position table. */
+    private static int maxTokens(SentenceTransformersConfig st, BertConfig config) {
+        return Math.min(st.maxSeqLength().orElse(Integer.MAX_VALUE), config.maxPositions());
     }
 
     /**
@@ -165,8 +214,14 @@ public final class BertEmbedder implements Embedder {
         GgufFile file = GgufFile.open(path);
         WorkerPool pool = null;
         try {
-            WordPieceTokenizer tokenizer = WordPieceTokenizer.fromMetadata(new GgufTokenizerMetadata(file.metadata()));
-            BertWeights weights = BertGgufLoader.load(file);
+            WordPieceTokenizer tokenizer;
+            BertWeights weights;
+            try {
+                tokenizer = WordPieceTokenizer.fromMetadata(new GgufTokenizerMetadata(file.metadata()));
+                weights = BertGgufLoader.load(file);
+            } catch (IllegalArgumentException e) { // the vocabulary's refusals and a metadata value of the wrong type
+                throw new dev.rewind.models.ModelFormatException(path, e.getMessage()); // the message names the file
+            }
             check(weights.config(), tokenizer, path.toString());
             pool = new WorkerPool(threads);
             String name = file.metadata().string("general.name").orElse(path.getFileName().toString());
@@ -213,6 +268,19 @@ public final class BertEmbedder implements Embedder {
     /** The tokenizer. */
     public WordPieceTokenizer tokenizer() {
         return tokenizer;
+    }
+
+    /** How token states become a sentence vector. */
+    public BertPooling pooling() {
+        return encoder.pooling();
+    }
+
+    /**
+     * The encoder's final hidden state of every token of {@code text} (tokenized as {@link #tokenize}), before
+     * pooling: one row of {@link #dimension()} values per token.
+     */
+    public synchronized float[][] tokenStates(String text) {
+        return encoder.tokenStates(tokenize(Objects.requireNonNull(text, "text")));
     }
 
     /** The encoder's shape. */

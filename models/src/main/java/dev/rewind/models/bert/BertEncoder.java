@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The forward pass of a BERT-family encoder with mean pooling and L2 normalisation, as
- * sentence-transformers computes a sentence embedding. A batch is its sequences' tokens back to back,
+ * The forward pass of a BERT-family encoder with a sentence-transformers pooling ({@link BertPooling}: mean or
+ * {@code [CLS]}, L2 normalisation on or off), as sentence-transformers computes a sentence embedding. A batch is its sequences' tokens back to back,
  * with no padding: every matrix product runs over all the batch's rows at once, and each sequence
  * attends (both ways) to its own tokens only, so a sequence gets the same vector alone or batched. Layers
  * are post-norm: {@code x = LN(x + attention(x))}, {@code x = LN(x + down(gelu(up(x))))} with the erf form
@@ -20,6 +20,7 @@ public final class BertEncoder {
     private final BertWeights w;
     private final BertConfig c;
     private final WorkerPool pool;
+    private final BertPooling pooling;
     private final MatMul matmul = new MatMul();
     private final ThreadLocal<float[]> scores;
 
@@ -38,11 +39,23 @@ public final class BertEncoder {
     private final WorkerPool.RangeTask attentionTask = this::attendRange;
 
     /**
+     * An encoder with mean pooling and L2 normalisation ({@link BertPooling#MEAN_NORMALIZED}).
+     *
      * @param weights the model
      * @param pool    the threads that run it
      */
     public BertEncoder(BertWeights weights, WorkerPool pool) {
+        this(weights, BertPooling.MEAN_NORMALIZED, pool);
+    }
+
+    /**
+     * @param weights the model
+     * @param pooling how each sequence's token states become its vector
+     * @param pool    the threads that run it
+     */
+    public BertEncoder(BertWeights weights, BertPooling pooling, WorkerPool pool) {
         this.w = Objects.requireNonNull(weights, "weights");
+        this.pooling = Objects.requireNonNull(pooling, "pooling");
         this.c = weights.config();
         this.pool = Objects.requireNonNull(pool, "pool");
         this.scores = ThreadLocal.withInitial(() -> new float[c.maxPositions()]);
@@ -53,8 +66,13 @@ public final class BertEncoder {
         return c;
     }
 
+    /** How sequences are pooled. */
+    public BertPooling pooling() {
+        return pooling;
+    }
+
     /**
-     * The unit-length mean-pooled embedding of each token sequence.
+     * The pooled embedding of each token sequence ({@link #pooling()}).
      *
      * @param sequences token ids, special tokens included, each of 1 to {@link BertConfig#maxPositions()}
      *                  ids below the vocabulary size
@@ -62,6 +80,28 @@ public final class BertEncoder {
      * @throws IllegalArgumentException if a sequence is empty, too long or holds an id out of range
      */
     public float[][] encode(List<int[]> sequences) {
+        int total = run(sequences);
+        return total == 0 ? new float[0][] : pool();
+    }
+
+    /**
+     * The final hidden state of every token of one sequence, before pooling: {@code ids.length} rows of
+     * {@link BertConfig#hidden()} values.
+     *
+     * @throws IllegalArgumentException as {@link #encode}
+     */
+    public float[][] tokenStates(int[] ids) {
+        run(List.of(ids));
+        int h = c.hidden();
+        float[][] out = new float[ids.length][h];
+        for (int i = 0; i < ids.length; i++) {
+            System.arraycopy(x, i * h, out[i], 0, h);
+        }
+        return out;
+    }
+
+    /** Checks the batch, runs the layers over it and leaves the final states in {@link #x}; the batch's tokens. */
+    private int run(List<int[]> sequences) {
         int total = 0;
         starts = new int[sequences.size()];
         lengths = new int[sequences.size()];
@@ -82,14 +122,14 @@ public final class BertEncoder {
             total += ids.length;
         }
         if (total == 0) {
-            return new float[0][];
+            return 0;
         }
         grow(total);
         embed(sequences);
         for (BertWeights.Layer layer : w.layers()) {
             layer(layer, total);
         }
-        return pool(total);
+        return total;
     }
 
     private void layer(BertWeights.Layer l, int rows) {
@@ -175,26 +215,31 @@ public final class BertEncoder {
         }
     }
 
-    /** Mean of each sequence's rows of {@link #x}, scaled to unit length (a zero vector stays zero). */
-    private float[][] pool(int rows) {
+    /**
+     * Each sequence's vector from its rows of {@link #x}: their mean (in double) or its first row, then, when
+     * normalising, scaled to unit length (a zero vector stays zero).
+     */
+    private float[][] pool() {
         int h = c.hidden();
         float[][] out = new float[starts.length][h];
         for (int s = 0; s < starts.length; s++) {
-            double[] mean = new double[h];
-            for (int i = 0; i < lengths[s]; i++) {
+            double[] pooled = new double[h];
+            int rows = pooling.mode() == BertPooling.Mode.CLS ? 1 : lengths[s];
+            for (int i = 0; i < rows; i++) {
                 int off = (starts[s] + i) * h;
                 for (int d = 0; d < h; d++) {
-                    mean[d] += x[off + d];
+                    pooled[d] += x[off + d];
                 }
             }
             double norm = 0;
             for (int d = 0; d < h; d++) {
-                mean[d] /= lengths[s];
-                norm += mean[d] * mean[d];
+                pooled[d] /= rows;
+                norm += pooled[d] * pooled[d];
             }
-            norm = Math.max(Math.sqrt(norm), 1e-12); // sentence-transformers' Normalize: F.normalize, eps 1e-12
+            // sentence-transformers' Normalize: F.normalize, eps 1e-12
+            norm = pooling.normalize() ? Math.max(Math.sqrt(norm), 1e-12) : 1;
             for (int d = 0; d < h; d++) {
-                out[s][d] = (float) (mean[d] / norm);
+                out[s][d] = (float) (pooled[d] / norm);
             }
         }
         return out;

@@ -84,8 +84,13 @@ final class BertOnnxLoader {
             throw problem(erfs + " Erf nodes for " + layers + " layers: the activation is not the erf form of GELU"
                     + " (the only one Rewind's BERT runs)");
         }
-        BertConfig config = new BertConfig(dim(words, 0), hidden, layers, hidden / headSize(hidden), intermediate,
-                dim(positions, 0), dim(types, 0), epsilon(prefix + "embeddings.LayerNorm.weight"));
+        BertConfig config;
+        try {
+            config = new BertConfig(dim(words, 0), hidden, layers, hidden / headSize(hidden), intermediate,
+                    dim(positions, 0), dim(types, 0), epsilon(prefix + "embeddings.LayerNorm.weight"));
+        } catch (IllegalArgumentException e) { // a zero size or an epsilon outside (0, 1)
+            throw problem("the encoder's shape: " + e.getMessage());
+        }
         check(positions, config.maxPositions(), hidden);
         check(types, config.tokenTypes(), hidden);
         List<BertWeights.Layer> out = new ArrayList<>();

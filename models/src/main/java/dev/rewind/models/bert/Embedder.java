@@ -3,8 +3,9 @@ package dev.rewind.models.bert;
 import java.util.List;
 
 /**
- * Sentence embeddings: texts to unit-length vectors whose cosine (their dot product) says how alike their
- * meanings are. The API the CLI ({@code rewind embed}), RAIN's similarity step and the server's
+ * Sentence embeddings: texts to vectors whose cosine says how alike their meanings are; normally of unit
+ * length, so the cosine is their dot product (a model folder whose sentence-transformers modules have no
+ * {@code Normalize} gives its raw pooled vectors, as sentence-transformers does). The API the CLI ({@code rewind embed}), RAIN's similarity step and the server's
  * {@code /v1/embeddings} share. Implementations are safe to call from several threads (calls run one at
  * a time).
  */
@@ -13,7 +14,8 @@ public interface Embedder extends AutoCloseable {
     /**
      * The embeddings of a batch of texts.
      *
-     * @param vectors one vector of {@link #dimension()} floats per text, in order, of unit length
+     * @param vectors one vector of {@link #dimension()} floats per text, in order (of unit length but for a
+     *                model without a Normalize module)
      * @param tokens  the number of tokens each text was encoded as (special tokens included, after
      *                truncation to {@link #maxTokens()}): what a caller bills or reports as usage
      */

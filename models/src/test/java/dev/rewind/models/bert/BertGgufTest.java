@@ -82,6 +82,43 @@ class BertGgufTest {
         assertTrue(e.getMessage().startsWith(gguf.toString()), e.getMessage());
     }
 
+    /** Found by the fuzz suite's BERT target (seed 2672394424603940363): the vocabulary's refusal did not name the file. */
+    @Test
+    void aVocabularyThatIsNotWordPieceIsRefusedNamingTheFile(@TempDir Path dir) throws IOException {
+        Path gguf = dir.resolve("not-wordpiece.gguf");
+        GgufWriter w = GgufWriter.create();
+        w.metadata("general.architecture", new GgufValue.Str("bert"));
+        w.metadata("tokenizer.ggml.model", new GgufValue.Str("gpt2"));
+        w.metadata("tokenizer.ggml.tokens", new GgufValue.StrArray(List.of("a", "b")));
+        w.write(gguf);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> BertEmbedder.open(gguf, 1));
+        assertTrue(e.getMessage().startsWith(gguf.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("tokenizer.ggml.model"), e.getMessage());
+    }
+
+    /** Found by the fuzz suite's BERT target (seed 15075519708510430640): a metadata value of the wrong type, not naming the file. */
+    @Test
+    void aMetadataValueOfTheWrongTypeIsRefusedNamingTheFile(@TempDir Path dir) throws IOException {
+        Path gguf = dir.resolve("bad-pooling.gguf");
+        GgufWriter w = GgufWriter.create();
+        w.metadata("general.architecture", new GgufValue.Str("bert"));
+        w.metadata("bert.embedding_length", new GgufValue.Int(GgufValueType.UINT32, 4));
+        w.metadata("bert.block_count", new GgufValue.Int(GgufValueType.UINT32, 1));
+        w.metadata("bert.attention.head_count", new GgufValue.Int(GgufValueType.UINT32, 2));
+        w.metadata("bert.feed_forward_length", new GgufValue.Int(GgufValueType.UINT32, 8));
+        w.metadata("bert.pooling_type", new GgufValue.Str("mean"));
+        w.metadata("tokenizer.ggml.model", new GgufValue.Str("bert"));
+        List<String> tokens = new ArrayList<>();
+        for (int i = 0; i < 110; i++) {
+            tokens.add("t" + i);
+        }
+        w.metadata("tokenizer.ggml.tokens", new GgufValue.StrArray(tokens));
+        w.write(gguf);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> BertEmbedder.open(gguf, 1));
+        assertTrue(e.getMessage().startsWith(gguf.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("bert.pooling_type"), e.getMessage());
+    }
+
     private static BertWeights onnxWeights(Arena arena) throws IOException {
         try (InputStream in = BertEmbedder.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
             return BertOnnxLoader.load(in.readAllBytes(), "minilm", arena);

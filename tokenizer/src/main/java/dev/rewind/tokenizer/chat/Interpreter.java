@@ -21,7 +21,7 @@ import java.util.Map;
  * Runs a parsed template once. It walks the statements, appending text to a buffer, and evaluates
  * expressions to {@link Value}s with the semantics of {@code @huggingface/jinja} (see
  * {@link ChatTemplate} for where they differ). It also keeps the render within its
- * {@link RenderOptions.Limits}: nesting depth, loop iterations, and the amount of text built.
+ * {@link RenderOptions.Limits}: nesting depth, loop iterations, the amount of text built, and steps.
  * One interpreter serves one render; it is not shared between threads.
  */
 final class Interpreter {
@@ -37,6 +37,7 @@ final class Interpreter {
     private final RenderOptions options;
     private int depth;
     private long iterations;
+    private long steps;
     private long charsBuilt;
 
     Interpreter(String source, RenderOptions options) {
@@ -58,6 +59,10 @@ final class Interpreter {
     // ---- limits
 
     private void enter(int at) {
+        if (++steps > options.limits().maxSteps()) {
+            throw TemplateException.at(source, at, TemplateException.Kind.LIMIT,
+                    "more than " + options.limits().maxSteps() + " steps (statements executed and expressions evaluated)");
+        }
         if (++depth > options.limits().maxDepth()) {
             throw TemplateException.at(source, at, TemplateException.Kind.LIMIT,
                     "statements, expressions and macro calls nest more than " + options.limits().maxDepth() + " deep");

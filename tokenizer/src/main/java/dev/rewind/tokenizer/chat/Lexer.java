@@ -109,7 +109,7 @@ final class Lexer {
                 }
                 add(Kind.NAME, text.substring(start, pos), start);
             } else {
-                throw error(pos, "unexpected character '" + c + "'");
+                throw error(pos, "unexpected character '" + Character.toString(text.codePointAt(pos)) + "'"); // a whole emoji, not half
             }
         }
         add(Kind.END, "", text.length());

@@ -59,18 +59,29 @@ public record RenderOptions(Dialect dialect, Limits limits, Clock clock) {
      * @param maxIterations  loop iterations plus list items built or walked by filters and methods
      * @param maxOutputChars the longest output, and the longest string built on the way
      * @param maxBuiltChars  all characters of all strings built during the render, intermediate ones
-     *                       included (this bounds the time a render takes)
+     *                       included (this bounds the memory a render takes)
+     * @param maxSteps       statements executed plus expressions evaluated: the render's step budget, which
+     *                       bounds its time whatever the template does (macros that call themselves twice
+     *                       make no text and no loop, but 2<sup>n</sup> steps)
      */
-    public record Limits(int maxDepth, long maxIterations, int maxOutputChars, long maxBuiltChars) {
+    public record Limits(int maxDepth, long maxIterations, int maxOutputChars, long maxBuiltChars, long maxSteps) {
 
-        /** 500 levels, a million iterations, 16 Mi characters of output, 256 Mi characters built. */
-        public static final Limits DEFAULT = new Limits(500, 1_000_000, 16 << 20, 256L << 20);
+        /** The default step budget: 50 million, about a second; a long real conversation takes well under a million. */
+        public static final long DEFAULT_STEPS = 50_000_000;
+
+        /** 500 levels, a million iterations, 16 Mi characters of output, 256 Mi characters built, 50 million steps. */
+        public static final Limits DEFAULT = new Limits(500, 1_000_000, 16 << 20, 256L << 20, DEFAULT_STEPS);
 
         public Limits {
-            if (maxDepth < 1 || maxIterations < 1 || maxOutputChars < 1 || maxBuiltChars < 1) {
+            if (maxDepth < 1 || maxIterations < 1 || maxOutputChars < 1 || maxBuiltChars < 1 || maxSteps < 1) {
                 throw new IllegalArgumentException("limits must be positive: " + maxDepth + ", " + maxIterations
-                        + ", " + maxOutputChars + ", " + maxBuiltChars);
+                        + ", " + maxOutputChars + ", " + maxBuiltChars + ", " + maxSteps);
             }
+        }
+
+        /** The first four limits, with the {@link #DEFAULT_STEPS default step budget}. */
+        public Limits(int maxDepth, long maxIterations, int maxOutputChars, long maxBuiltChars) {
+            this(maxDepth, maxIterations, maxOutputChars, maxBuiltChars, DEFAULT_STEPS);
         }
     }
 }

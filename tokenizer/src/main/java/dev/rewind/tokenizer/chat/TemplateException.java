@@ -3,8 +3,8 @@ package dev.rewind.tokenizer.chat;
 import java.io.Serial;
 
 /**
- * A chat template that cannot be parsed or rendered. The message is one line that says what went
- * wrong and where in the template (line and column, counted from 1 in the template's source); the
+ * A chat template that cannot be parsed or rendered. The message is one visible line (what it quotes
+ * goes through {@link dev.rewind.tokenizer.VisibleText#visible}) that says what went wrong and where in the template (line and column, counted from 1 in the template's source); the
  * template's own words ({@link #reason()}) are kept apart, so a caller can show exactly what a
  * template passed to {@code raise_exception}.
  */
@@ -59,7 +59,9 @@ public final class TemplateException extends IllegalArgumentException {
     }
 
     private static String format(Kind kind, int line, int column, String reason) {
-        String oneLine = reason.replace("\r", "\\r").replace("\n", "\\n");
+        // The reason may quote the template or a raised message: controls, bidi overrides and lone surrogates
+        // become visible escapes too, so the message cannot add a line or drive a terminal.
+        String oneLine = dev.rewind.tokenizer.VisibleText.visible(reason);
         return "chat template " + kind.verb + " at line " + line + ", column " + column + ": " + oneLine;
     }
 

@@ -190,6 +190,34 @@ class LimitsAndErrorsTest {
         assertThrows(IllegalArgumentException.class, () -> new RenderOptions.Limits(1, 1, 1, -1));
     }
 
+    /**
+     * Found by the fuzz suite's chat-template target (seed 10300829437024626092): a macro calling itself twice makes
+     * no text and no loop, so only the step budget stops its 2^40 calls.
+     */
+    @Test
+    void theStepBudgetStopsWorkThatBuildsNothing() {
+        TemplateException e = failure("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}");
+        assertEquals(TemplateException.Kind.LIMIT, e.kind());
+        assertTrue(e.getMessage().contains("more than 50000000 steps"), e.getMessage());
+        RenderOptions hundred = RenderOptions.DEFAULT.withLimits(new RenderOptions.Limits(500, 1_000_000, 1 << 20, 1 << 24, 100));
+        assertEquals("chat template went past a limit at line 1, column 25: more than 100 steps (statements executed and"
+                + " expressions evaluated)", failure("{% for i in range(50) %}{{ i }}{% endfor %}", hundred).getMessage());
+        assertEquals("0123", ChatTemplate.parse("{% for i in range(4) %}{{ i }}{% endfor %}").renderVariables(Map.of(), hundred));
+        assertThrows(IllegalArgumentException.class, () -> new RenderOptions.Limits(1, 1, 1, 1, 0));
+    }
+
+    /** Found by the fuzz suite's chat-template target (seeds 501110129535739223, 14058152619734521317, 16543463228882737923). */
+    @Test
+    void whatAFailureQuotesIsShownVisibly() {
+        assertEquals("chat template syntax error at line 1, column 4: unexpected character '\\e'", failure("{{ \u001b[2J }}").getMessage());
+        assertEquals("chat template syntax error at line 1, column 4: unexpected character '\\x08'", failure("{{ \b }}").getMessage());
+        assertEquals("chat template syntax error at line 1, column 4: unexpected character '\uD83D\uDE00'",
+                failure("{{ \uD83D\uDE00 }}").getMessage());
+        TemplateException raised = failure("{{ raise_exception('a\\nb \u001b[2J \u202e') }}");
+        assertEquals("a\nb \u001b[2J \u202e", raised.reason());
+        assertEquals("chat template raised an exception at line 1, column 19: a\\nb \\e[2J \\u{202E}", raised.getMessage());
+    }
+
     @Test
     void everyFailureMessageIsOneLine() {
         for (String template : List.of("{% if %}", "{{ 'a\nb' + none }}", "{{ raise_exception('x\ny') }}", "{% for x in 1 %}{% endfor %}")) {

@@ -103,6 +103,7 @@ public final class RewindServer implements AutoCloseable {
         connector.setIdleTimeout(options.timeout().toMillis() + 60_000);
         http.addConnector(connector);
         http.setHandler(handler);
+        http.setErrorHandler(new JsonErrorHandler()); // Jetty's own refusals (bad framing, limits) as OpenAI error objects
         http.setStopTimeout(options.shutdownGrace().toMillis() + 5_000);
         try {
             http.start();

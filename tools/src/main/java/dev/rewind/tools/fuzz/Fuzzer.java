@@ -30,15 +30,17 @@ import java.util.function.Consumer;
 
 /**
  * The fuzz suite: GGUF mutants of the shared models run through the command line in-process
- * ({@code generate}, {@code tokenize}, {@code info}), random strings through every shared tokenizer, and
- * random JSONL batch files through the batch reader. Each case is fully determined by its case seed
+ * ({@code generate}, {@code tokenize}, {@code info}), random strings through every shared tokenizer,
+ * random JSONL batch files through the batch reader, mutated chat templates through the template engine
+ * ({@link ChatTemplateFuzz}), mutated BERT files through {@code embed} ({@link BertFuzz}) and mutated HTTP
+ * requests to an in-process {@code rewind serve} ({@link HttpFuzz}). Each case is fully determined by its case seed
  * and classified as an {@link Outcome}; a case still running after the watchdog is abandoned (its
  * thread left behind, as a JVM cannot stop it) and counted as a hang.
  */
 public final class Fuzzer implements AutoCloseable {
 
     /** What a case feeds. */
-    public enum Target { GGUF, TOKENIZER, TOKENIZER_JSON, JSONL, SAFETENSORS }
+    public enum Target { GGUF, TOKENIZER, TOKENIZER_JSON, JSONL, SAFETENSORS, CHAT_TEMPLATE, BERT, HTTP }
 
     /** A case that did not end cleanly: reproduce it with {@code rewind fuzz --target T --replay CASE_SEED}. */
     public record Failure(Target target, long caseSeed, String input, String what) {
@@ -91,8 +93,14 @@ public final class Fuzzer implements AutoCloseable {
     private final List<Tokenizer> tokenizers = new ArrayList<>();
     private final List<TokenizerJsonMutator> jsonMutators = new ArrayList<>();
     private final List<SafetensorsMutator> safetensorsMutators = new ArrayList<>();
+    /** The folder and name of each safetensors base: {@link #SAFETENSORS_FOLDERS}, then {@link BertSeed}'s (run by embed). */
+    private final List<Path> safetensorsBases = new ArrayList<>();
+    private final List<String> safetensorsNames = new ArrayList<>();
     private ExecutorService runner = newRunner();
     private long counter;
+    private ChatTemplateFuzz chatTemplates; // the targets added later are loaded on their first case
+    private BertFuzz bert;
+    private HttpFuzz http;
 
     /**
      * @param models   the shared models folder
@@ -114,7 +122,13 @@ public final class Fuzzer implements AutoCloseable {
             jsonMutators.add(new TokenizerJsonMutator(hfFolder(name).resolve("tokenizer.json")));
         }
         for (String name : SAFETENSORS_FOLDERS) {
-            safetensorsMutators.add(new SafetensorsMutator(hfModelFolder(name)));
+            safetensorsBases.add(hfModelFolder(name));
+            safetensorsNames.add(name);
+        }
+        safetensorsBases.add(BertSeed.write(work.resolve("seed-" + BertSeed.NAME)));
+        safetensorsNames.add(BertSeed.NAME);
+        for (Path base : safetensorsBases) {
+            safetensorsMutators.add(new SafetensorsMutator(base));
         }
     }
 
@@ -164,8 +178,40 @@ public final class Fuzzer implements AutoCloseable {
                     }
                 }
             }
+            if (n > 0) {
+                String[] input = {"after all " + n + " cases"};
+                if (afterTarget(target, input) instanceof Outcome.Unclean u) {
+                    c[2]++;
+                    Failure f = new Failure(target, caseSeed(seed, target, n - 1), input[0], u.what());
+                    failures.add(f);
+                    onFailure.accept(f);
+                }
+            }
         });
         return new Report(seed, counts, failures, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * The check a target makes once its cases have run (for HTTP: every KV page back in the pool); a success for
+     * the others. {@code input} receives its description.
+     */
+    public Outcome afterTarget(Target target, String[] input) {
+        if (target != Target.HTTP || http == null) {
+            return new Outcome.Success();
+        }
+        input[0] = input[0] + ": the KV pages in use";
+        Future<Outcome> future = runner.submit(() -> http.leakCheck());
+        try {
+            return future.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            return new Outcome.Unclean("the KV page check did not end within 60 s");
+        } catch (ExecutionException e) {
+            return new Outcome.Unclean("the KV page check failed: " + e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Outcome.Unclean("interrupted");
+        }
     }
 
     /**
@@ -181,6 +227,9 @@ public final class Fuzzer implements AutoCloseable {
                     case TOKENIZER_JSON -> tokenizerJsonCase(caseSeed, input, keep);
                     case JSONL -> jsonlCase(caseSeed, input, keep);
                     case SAFETENSORS -> safetensorsCase(caseSeed, input, keep);
+                    case CHAT_TEMPLATE -> chatTemplates().run(caseSeed, input);
+                    case BERT -> bert().run(caseSeed, input, keep);
+                    case HTTP -> http().run(caseSeed, input);
                 };
             } catch (Throwable t) { // an OutOfMemoryError or StackOverflowError too: anything escaping is a defect
                 return new Outcome.Unclean("escaped " + t);
@@ -199,6 +248,27 @@ public final class Fuzzer implements AutoCloseable {
             Thread.currentThread().interrupt();
             return new Outcome.Unclean("interrupted");
         }
+    }
+
+    private ChatTemplateFuzz chatTemplates() throws IOException {
+        if (chatTemplates == null) {
+            chatTemplates = ChatTemplateFuzz.load(models.toAbsolutePath().getParent(), work);
+        }
+        return chatTemplates;
+    }
+
+    private BertFuzz bert() throws IOException {
+        if (bert == null) {
+            bert = BertFuzz.load(work);
+        }
+        return bert;
+    }
+
+    private HttpFuzz http() throws Exception {
+        if (http == null) {
+            http = HttpFuzz.start(models);
+        }
+        return http;
     }
 
     // ---------------------------------------------------------------- GGUF through the command line
@@ -309,16 +379,18 @@ public final class Fuzzer implements AutoCloseable {
         SplittableRandom random = new SplittableRandom(caseSeed);
         int base = random.nextInt(safetensorsMutators.size());
         SafetensorsMutator.Mutant mutant = safetensorsMutators.get(base).mutate(random);
-        Path folder = SafetensorsMutator.writeFolder(work.resolve("st-" + counter++), mutant, hfModelFolder(SAFETENSORS_FOLDERS.get(base)));
+        Path folder = SafetensorsMutator.writeFolder(work.resolve("st-" + counter++), mutant, safetensorsBases.get(base));
         int pick = random.nextInt(20);
-        String[] args = pick == 0 ? new String[]{"info", folder.toString()}
+        String[] args = safetensorsNames.get(base).equals(BertSeed.NAME)
+                ? new String[]{"embed", "--model", folder.toString(), "--text", "Once upon a time [SEP] 12345", "--threads", "1"}
+                : pick == 0 ? new String[]{"info", folder.toString()}
                 : pick == 1 ? new String[]{"tokenize", "--model", folder.toString(), "--prompt", "Once upon a time <s> 12345"}
                 : new String[]{"generate", "--model", folder.toString(), "--prompt", "Once upon a time", "-n", "1", "--threads", "1",
                 "--temperature", "0"};
-        input[0] = SAFETENSORS_FOLDERS.get(base) + ": " + mutant.description() + "; " + args[0];
+        input[0] = safetensorsNames.get(base) + ": " + mutant.description() + "; " + args[0];
         try {
             if (keep != null) {
-                SafetensorsMutator.writeFolder(keep, mutant, hfModelFolder(SAFETENSORS_FOLDERS.get(base)));
+                SafetensorsMutator.writeFolder(keep, mutant, safetensorsBases.get(base));
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -444,5 +516,12 @@ public final class Fuzzer implements AutoCloseable {
     @Override
     public void close() {
         runner.shutdownNow();
+        if (http != null) {
+            try {
+                http.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("could not stop the fuzzed server: " + e, e);
+            }
+        }
     }
 }

@@ -44,7 +44,8 @@ public final class SafetensorsMutator {
             "eos_token_id", "head_dim", "tie_word_embeddings", "rope_scaling", "model_type", "architectures", "torch_dtype",
             "hidden_act", "sliding_window", "partial_rotary_factor", "query_pre_attn_scalar", "final_logit_softcapping",
             "attn_logit_softcapping", "sliding_window_pattern", "layer_types", "rope_local_base_freq", "use_sliding_window",
-            "num_local_experts", "num_experts_per_tok", "text_config", "hidden_activation"};
+            "num_local_experts", "num_experts_per_tok", "text_config", "hidden_activation",
+            "type_vocab_size", "layer_norm_eps", "position_embedding_type", "is_decoder"}; // the last four: BERT's
 
     /** The files of one mutant folder (name to bytes) and a short description. */
     public record Mutant(Map<String, byte[]> files, String description) {
@@ -371,11 +372,11 @@ public final class SafetensorsMutator {
         JsonNode v = random.nextInt(3) == 0 ? nasty(random) : nastyNumber(random);
         if (key.equals("model_type") && random.nextBoolean()) {
             v = NODES.textNode(new String[]{"llama", "qwen2", "gemma", "phi3", "mixtral", "gpt2", "LLAMA", "", "qwen3", "gemma2",
-                    "gemma3_text", "gemma3"}[random.nextInt(12)]);
+                    "gemma3_text", "gemma3", "bert"}[random.nextInt(13)]);
         }
         if (key.equals("architectures") && random.nextBoolean()) { // another family's class over these weights
             v = NODES.arrayNode().add(new String[]{"Qwen3ForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM",
-                    "Gemma3ForConditionalGeneration", "MixtralForCausalLM", "LlamaForCausalLM"}[random.nextInt(6)]);
+                    "Gemma3ForConditionalGeneration", "MixtralForCausalLM", "LlamaForCausalLM", "BertModel"}[random.nextInt(7)]);
         }
         c.set(key, v);
         return "config " + key + " = " + (v.isTextual() && v.asText().length() > 40 ? "long text" : v.toString());
@@ -387,9 +388,11 @@ public final class SafetensorsMutator {
         for (Map.Entry<String, byte[]> f : mutant.files().entrySet()) {
             Files.write(folder.resolve(f.getKey()), f.getValue());
         }
-        for (String name : new String[]{"tokenizer.json", "tokenizer_config.json", "generation_config.json"}) {
+        for (String name : new String[]{"tokenizer.json", "tokenizer_config.json", "generation_config.json", "modules.json",
+                "sentence_bert_config.json", "1_Pooling/config.json"}) {
             Path p = baseFolder.resolve(name);
             if (Files.isRegularFile(p)) {
+                Files.createDirectories(folder.resolve(name).getParent());
                 Files.copy(p, folder.resolve(name));
             }
         }
