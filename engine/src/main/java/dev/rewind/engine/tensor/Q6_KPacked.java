@@ -151,7 +151,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
      * four. Allocates nothing.
      *
      * <p>Each super-block is two small methods: one sums the integer products of its eight blocks
-     * into {@code scratch.sums}, the other scales them into the accumulators in
+     * into {@code scratch.superBlockSums}, the other scales them into the accumulators in
      * {@code scratch.accs}. Written as one method per row group, C2 ran out of its inlining budget
      * partway through (some runs: the last Vector API calls were left as calls, their vectors boxed,
      * see {@code NoAllocationTest}); the two halves each stay well inside it.
@@ -162,7 +162,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
         }
         int blocks = cols / 256;
         int perRow = cols / 32;
-        short[] sums = scratch.sums;
+        short[] sums = scratch.superBlockSums;
         float[] accs = scratch.accs;
         for (int g = fromGroup; g < toGroup; g++) {
             long first = (long) g * blocks * SB;
