@@ -172,7 +172,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
                 long at = first;
                 for (int b = 0; b < blocks; b++, at += SB) {
                     dots4(a.pairs, (t * perRow + 8 * b) * 16, perRow * 16, at, sums);
-                    scale(a, t * perRow + 8 * b, perRow, 4, at, sums, accs);
+                    applyScales(a, t * perRow + 8 * b, perRow, 4, at, sums, accs);
                 }
                 store(accs, 4, out, t, g);
             }
@@ -181,7 +181,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
                 long at = first;
                 for (int b = 0; b < blocks; b++, at += SB) {
                     dots1(a.pairs, (t * perRow + 8 * b) * 16, at, sums);
-                    scale(a, t * perRow + 8 * b, perRow, 1, at, sums, accs);
+                    applyScales(a, t * perRow + 8 * b, perRow, 1, at, sums, accs);
                 }
                 store(accs, 1, out, t, g);
             }
@@ -271,7 +271,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
      * into {@code accs[u · G ..]}: per block, in column order, {@code acc = fma((float) T · d_x, d, acc)}
      * with {@code T = scaleA · (ΣA − 32Σx_A) + scaleB · (ΣB − 32Σx_B)} per lane.
      */
-    private void scale(Q8Rows a, int block, int perRow, int count, long at, short[] sums, float[] accs) {
+    private void applyScales(Q8Rows a, int block, int perRow, int count, long at, short[] sums, float[] accs) {
         int[] halfSums = a.halfSums;
         FloatVector d = FloatVector.fromMemorySegment(F, data, at, LE);
         for (int k = 0; k < 8; k++) {
