@@ -60,9 +60,8 @@ class BertGgufTest {
         }
     }
 
-    @Test
-    void aMissingTensorIsNamed(@TempDir Path dir) throws IOException {
-        Path gguf = dir.resolve("broken.gguf");
+    /** The metadata of a 1-layer, 4-wide BERT with a 110-token WordPiece vocabulary, and no tensors. */
+    private static GgufWriter tinyBert() {
         GgufWriter w = GgufWriter.create();
         w.metadata("general.architecture", new GgufValue.Str("bert"));
         w.metadata("bert.embedding_length", new GgufValue.Int(GgufValueType.UINT32, 4));
@@ -75,6 +74,13 @@ class BertGgufTest {
             tokens.add("t" + i);
         }
         w.metadata("tokenizer.ggml.tokens", new GgufValue.StrArray(tokens));
+        return w;
+    }
+
+    @Test
+    void aMissingTensorIsNamed(@TempDir Path dir) throws IOException {
+        Path gguf = dir.resolve("broken.gguf");
+        GgufWriter w = tinyBert();
         w.tensor("token_embd.weight", GgmlType.F32, new long[] {4, 110}, new byte[4 * 110 * 4]);
         w.write(gguf);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> BertEmbedder.open(gguf, 1));
@@ -100,19 +106,8 @@ class BertGgufTest {
     @Test
     void aMetadataValueOfTheWrongTypeIsRefusedNamingTheFile(@TempDir Path dir) throws IOException {
         Path gguf = dir.resolve("bad-pooling.gguf");
-        GgufWriter w = GgufWriter.create();
-        w.metadata("general.architecture", new GgufValue.Str("bert"));
-        w.metadata("bert.embedding_length", new GgufValue.Int(GgufValueType.UINT32, 4));
-        w.metadata("bert.block_count", new GgufValue.Int(GgufValueType.UINT32, 1));
-        w.metadata("bert.attention.head_count", new GgufValue.Int(GgufValueType.UINT32, 2));
-        w.metadata("bert.feed_forward_length", new GgufValue.Int(GgufValueType.UINT32, 8));
+        GgufWriter w = tinyBert();
         w.metadata("bert.pooling_type", new GgufValue.Str("mean"));
-        w.metadata("tokenizer.ggml.model", new GgufValue.Str("bert"));
-        List<String> tokens = new ArrayList<>();
-        for (int i = 0; i < 110; i++) {
-            tokens.add("t" + i);
-        }
-        w.metadata("tokenizer.ggml.tokens", new GgufValue.StrArray(tokens));
         w.write(gguf);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> BertEmbedder.open(gguf, 1));
         assertTrue(e.getMessage().startsWith(gguf.toString()), e.getMessage());
