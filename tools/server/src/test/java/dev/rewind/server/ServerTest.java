@@ -8,9 +8,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -228,19 +230,19 @@ class ServerTest {
     void oversizedBodiesAreAnswered413NotResetWhetherTheirLengthIsDeclaredOrChunked() throws Exception {
         byte[] big = ("{\"prompt\": \"" + "a".repeat(3 << 20) + "\"}").getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < 20; i++) {
-            HttpResponse<String> declared = f.http.send(java.net.http.HttpRequest.newBuilder(f.uri("/v1/completions"))
+            HttpResponse<String> declared = f.http.send(HttpRequest.newBuilder(f.uri("/v1/completions"))
                     .header("Content-Type", "application/json")
-                    .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(big)).build(),
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(big)).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(413, declared.statusCode(), declared.body());
             assertEquals("request_too_large", Fixture.JSON.readTree(declared.body()).at("/error/code").asText());
-            HttpResponse<String> chunked = f.http.send(java.net.http.HttpRequest.newBuilder(f.uri("/v1/completions"))
+            HttpResponse<String> chunked = f.http.send(HttpRequest.newBuilder(f.uri("/v1/completions"))
                     .header("Content-Type", "application/json")
-                    .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big))).build(),
+                    .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(413, chunked.statusCode(), chunked.body());
-            HttpResponse<String> elsewhere = f.http.send(java.net.http.HttpRequest.newBuilder(f.uri("/v1/images/generations"))
-                    .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(big)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> elsewhere = f.http.send(HttpRequest.newBuilder(f.uri("/v1/images/generations"))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(big)).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(404, elsewhere.statusCode(), "an error answered before the body is read: " + elsewhere.body());
             // the client's next request still gets its answer
             assertEquals(400, f.post("/v1/completions", "{\"prompt\": 5}").statusCode());
