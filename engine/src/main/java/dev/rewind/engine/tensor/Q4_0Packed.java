@@ -1,6 +1,5 @@
 package dev.rewind.engine.tensor;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -10,7 +9,6 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import static dev.rewind.engine.tensor.Simd.B2;
 import static dev.rewind.engine.tensor.Simd.F;
 import static dev.rewind.engine.tensor.Simd.I;
 import static dev.rewind.engine.tensor.Simd.I16_LE;
@@ -27,15 +25,15 @@ import static dev.rewind.engine.tensor.Simd.S2;
  *
  * <p>Layout: group {@code g} (rows {@code gG .. gG+G-1}; rows past the end are zero), block
  * {@code b} (columns {@code 32b .. 32b+31}) takes {@value #BLOCK_BYTES_PER_ROW}·G bytes at
- * {@code (g · blocks + b) · 18G}: first the G rows' half scales {@code d}, then 8 steps of 2G
- * bytes. In step {@code s}, bytes {@code 2i} and {@code 2i+1} are bytes {@code 2s} and
- * {@code 2s+1} of row {@code i}'s 16 quant bytes, unchanged: their low nibbles are the weights
- * of columns {@code 2s, 2s+1} and their high nibbles those of columns {@code 2s+16, 2s+17}, each
- * {@code d · (nibble − 8)} exactly as in {@link Q4_0Matrix}.
+ * {@code (g · blocks + b) · 18G}: first the G rows' half scales {@code d}, then 4 steps of 2G
+ * little-endian 16-bit words. Word {@code 2i + p} of step {@code w} belongs to row {@code i} and
+ * column parity {@code p}: its nibble {@code n} (from the low end) is the quant of column
+ * {@code 8w + 2n + p}, whose weight is {@code d · (nibble − 8)} exactly as in {@link Q4_0Matrix}.
+ * One vector load so gives 2G lanes of four quants each, with no widening.
  *
  * <p>The product ({@link #multiply}) runs against activations quantized to 8 bits
- * ({@link Q8Rows}), as ggml runs Q4_0 against Q8_0: a step widens 2G bytes to 16-bit lanes
- * (lane {@code 2i+p}: row {@code i}, column parity {@code p}), multiplies the low and the high
+ * ({@link Q8Rows}), as ggml runs Q4_0 against Q8_0: a step loads 2G words as 16-bit lanes
+ * (lane {@code 2i+p}: row {@code i}, column parity {@code p}), multiplies each of their four
  * nibbles by a broadcast pair of quants and adds to 16-bit sums; a block's 8 steps add at most
  * 16 products of |15·127| per lane (30,480: no overflow). Then each row's two lanes are added,
  * the bias {@code 8·Σq} is subtracted, and the block's integer sum times the activation scale is
@@ -60,8 +58,7 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
     private static final int G = LANES;
     /** Bytes of one group's block. */
     private static final int GROUP_BLOCK = BLOCK_BYTES_PER_ROW * G;
-    private static final int STEPS = 8;
-    private static final int STEP_BYTES = 2 * G;
+    private static final int STEP_BYTES = 4 * G;
 
     /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
     public Q4_0Packed {
@@ -98,6 +95,7 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
             int n = Math.min(G, m.rows() - g * G);
             MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
             java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: scale 0
+            java.util.Arrays.fill(out, (byte) 0);
             for (int b = 0; b < blocks; b++) {
                 int o = b * GROUP_BLOCK;
                 for (int i = 0; i < G; i++) {
@@ -105,9 +103,14 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
                     out[o + 2 * i] = in[src];
                     out[o + 2 * i + 1] = in[src + 1];
                     finite &= ((in[src + 1] & 0x7c) != 0x7c); // the half's exponent bits are not all ones
-                    for (int s = 0; s < STEPS; s++) {
-                        out[o + STEP_BYTES * (s + 1) + 2 * i] = in[src + 2 + 2 * s];
-                        out[o + STEP_BYTES * (s + 1) + 2 * i + 1] = in[src + 3 + 2 * s];
+                    for (int c = 0; c < 32; c += 2) {
+                        // columns c and c + 1 (parities 0 and 1), nibble (c % 8) / 2 of step c / 8
+                        int shift = 4 * ((c % 8) / 2);
+                        int q0 = (c < 16 ? in[src + 2 + c] : in[src + 2 + c - 16] >> 4) & 0xF;
+                        int q1 = (c < 16 ? in[src + 3 + c] : in[src + 3 + c - 16] >> 4) & 0xF;
+                        int word = o + 2 * G + (c / 8) * STEP_BYTES + 4 * i;
+                        out[word + (shift / 8)] |= (byte) (q0 << (shift % 8));
+                        out[word + 2 + (shift / 8)] |= (byte) (q1 << (shift % 8));
                     }
                 }
             }
@@ -172,14 +175,12 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
         for (int b = 0; b < blocks; b++, at += GROUP_BLOCK, x += 16) {
             ShortVector s0 = ShortVector.zero(S2);
             ShortVector s1 = ShortVector.zero(S2);
-            for (int s = 0; s < STEPS; s += 2) {
-                long q = at + STEP_BYTES + (long) s * STEP_BYTES;
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                s0 = s0.add(v.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()))
-                        .add(v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
-                s1 = s1.add(u.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + s + 1]).reinterpretAsShorts()))
-                        .add(u.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, pairs[x + 9 + s]).reinterpretAsShorts()));
+            for (int w = 0; w < 4; w++) {
+                ShortVector v = ShortVector.fromMemorySegment(S2, data, at + 2L * G + (long) w * STEP_BYTES, LE);
+                s0 = s0.add(v.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + 4 * w]).reinterpretAsShorts()))
+                        .add(v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + 4 * w + 1]).reinterpretAsShorts()));
+                s1 = s1.add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + 4 * w + 2]).reinterpretAsShorts()))
+                        .add(v.lanewise(VectorOperators.LSHR, 12).mul(IntVector.broadcast(I, pairs[x + 4 * w + 3]).reinterpretAsShorts()));
             }
             int block = t * blocks + b;
             ShortVector sum = s0.add(s1);
@@ -219,14 +220,21 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
             ShortVector s1 = ShortVector.zero(S2);
             ShortVector s2 = ShortVector.zero(S2);
             ShortVector s3 = ShortVector.zero(S2);
-            for (int s = 0; s < STEPS; s++) {
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, at + STEP_BYTES + (long) s * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector lo = v.and((short) 0xF);
-                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4);
-                s0 = s0.add(lo.mul(IntVector.broadcast(I, pairs[x0 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x0 + 8 + s]).reinterpretAsShorts()));
-                s1 = s1.add(lo.mul(IntVector.broadcast(I, pairs[x1 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x1 + 8 + s]).reinterpretAsShorts()));
-                s2 = s2.add(lo.mul(IntVector.broadcast(I, pairs[x2 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x2 + 8 + s]).reinterpretAsShorts()));
-                s3 = s3.add(lo.mul(IntVector.broadcast(I, pairs[x3 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x3 + 8 + s]).reinterpretAsShorts()));
+            for (int w = 0; w < 4; w++) {
+                ShortVector v = ShortVector.fromMemorySegment(S2, data, at + 2L * G + (long) w * STEP_BYTES, LE);
+                ShortVector n0 = v.and((short) 0xF);
+                ShortVector n1 = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF);
+                ShortVector n2 = v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF);
+                ShortVector n3 = v.lanewise(VectorOperators.LSHR, 12);
+                int m = 4 * w;
+                s0 = s0.add(n0.mul(IntVector.broadcast(I, pairs[x0 + m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[x0 + m + 1]).reinterpretAsShorts()))
+                        .add(n2.mul(IntVector.broadcast(I, pairs[x0 + m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[x0 + m + 3]).reinterpretAsShorts()));
+                s1 = s1.add(n0.mul(IntVector.broadcast(I, pairs[x1 + m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[x1 + m + 1]).reinterpretAsShorts()))
+                        .add(n2.mul(IntVector.broadcast(I, pairs[x1 + m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[x1 + m + 3]).reinterpretAsShorts()));
+                s2 = s2.add(n0.mul(IntVector.broadcast(I, pairs[x2 + m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[x2 + m + 1]).reinterpretAsShorts()))
+                        .add(n2.mul(IntVector.broadcast(I, pairs[x2 + m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[x2 + m + 3]).reinterpretAsShorts()));
+                s3 = s3.add(n0.mul(IntVector.broadcast(I, pairs[x3 + m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[x3 + m + 1]).reinterpretAsShorts()))
+                        .add(n2.mul(IntVector.broadcast(I, pairs[x3 + m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[x3 + m + 3]).reinterpretAsShorts()));
             }
             s0.intoArray(sums, 0);
             s1.intoArray(sums, 2 * G);
@@ -275,12 +283,8 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
 
     /** The stored nibble (0..15) of row {@code r}, block {@code b}, column {@code j} of the block. */
     private int nibble(int r, int b, int j) {
-        int g = r / G;
-        int i = r % G;
-        int col = j % 16;
-        long at = ((long) g * (cols / 32) + b) * GROUP_BLOCK + 2L * G + (long) (col / 2) * STEP_BYTES + 2L * i + (col & 1);
-        int v = data.get(I8, at) & 0xFF;
-        return j < 16 ? v & 0xF : v >>> 4;
+        long at = ((long) (r / G) * (cols / 32) + b) * GROUP_BLOCK + 2L * G + (long) (j / 8) * STEP_BYTES + 2L * (2 * (r % G) + (j & 1));
+        return (data.get(I16_LE, at) >> (4 * ((j % 8) / 2))) & 0xF;
     }
 
     /** The scale of row {@code r} in block {@code b}. */
