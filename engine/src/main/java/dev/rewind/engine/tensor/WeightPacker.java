@@ -85,6 +85,26 @@ public final class WeightPacker implements AutoCloseable {
                 });
                 yield p;
             }
+            case Q4_1Matrix _, Q5_1Matrix _ -> {
+                MemorySegment into = allocate(Q4_1Packed.bytesFor(w.type(), w.rows(), w.cols()));
+                Q4_1Packed p = new Q4_1Packed(w.name(), w.type(), into, w.rows(), w.cols());
+                pool.parallelFor(p.groups(), (from, to) -> {
+                    if (!Q4_1Packed.pack(w, into, from, to)) {
+                        finite.set(false);
+                    }
+                });
+                yield p;
+            }
+            case Q2_KMatrix m -> {
+                MemorySegment into = allocate(Q2_KPacked.bytesFor(m.rows(), m.cols()));
+                Q2_KPacked p = new Q2_KPacked(m.name(), into, m.rows(), m.cols());
+                pool.parallelFor(p.groups(), (from, to) -> {
+                    if (!Q2_KPacked.pack(m, into, from, to)) {
+                        finite.set(false);
+                    }
+                });
+                yield p;
+            }
             case Q5_0Matrix _, IQ4_NLMatrix _ -> {
                 // d · (integer of at most 8 bits) with a half d: exactly a Q8_0 block, so the
                 // weights are regrouped into Q8_0's packed layout through a Q8_0 copy
