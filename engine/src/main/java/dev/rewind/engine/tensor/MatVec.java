@@ -159,6 +159,11 @@ public final class MatVec {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }
             }
+            case IQ4_XSPacked m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
         }
     }
 }

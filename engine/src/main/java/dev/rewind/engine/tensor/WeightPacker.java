@@ -105,6 +105,16 @@ public final class WeightPacker implements AutoCloseable {
                 });
                 yield p;
             }
+            case IQ4_XSMatrix m -> {
+                MemorySegment into = allocate(IQ4_XSPacked.bytesFor(m.rows(), m.cols()));
+                IQ4_XSPacked p = new IQ4_XSPacked(m.name(), into, m.rows(), m.cols());
+                pool.parallelFor(p.groups(), (from, to) -> {
+                    if (!IQ4_XSPacked.pack(m, into, from, to)) {
+                        finite.set(false);
+                    }
+                });
+                yield p;
+            }
             case Q5_0Matrix _, IQ4_NLMatrix _ -> {
                 // d · (integer of at most 8 bits) with a half d: exactly a Q8_0 block, so the
                 // weights are regrouped into Q8_0's packed layout through a Q8_0 copy

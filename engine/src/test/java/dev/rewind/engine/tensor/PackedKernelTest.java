@@ -36,7 +36,7 @@ class PackedKernelTest {
     }
 
     /** The types with a packed form. */
-    static final String[] PACKED = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K"};
+    static final String[] PACKED = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K", "IQ4_XS"};
 
     /** Column counts to try: whole blocks of the type, not all multiples of the vector width's blocks. */
     static int[] colsFor(GgmlType type, int... small) {
@@ -44,7 +44,7 @@ class PackedKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K", "IQ4_XS"})
     void packingKeepsEveryWeight(GgmlType type) {
         Random random = new Random(11);
         try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
@@ -73,7 +73,7 @@ class PackedKernelTest {
     @Test
     void otherTypesAreNotPacked() {
         try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
-            for (GgmlType type : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.IQ4_XS}) {
+            for (GgmlType type : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
                 WeightMatrix w = RandomWeights.matrix(arena, type, 3, 256, new Random(1));
                 assertTrue(packer.pack(w) == w, type.toString());
             }
@@ -82,7 +82,7 @@ class PackedKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K", "IQ4_XS"})
     void kernelsEqualTheirScalarTwinsForEveryBatchSize(GgmlType type) {
         Random random = new Random(type.ordinal() + 100);
         try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
@@ -112,7 +112,7 @@ class PackedKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K", "IQ4_XS"})
     void staysCloseToExactFloatMath(GgmlType type) {
         Random random = new Random(5);
         int rows = 48;
@@ -304,6 +304,45 @@ class PackedKernelTest {
         }
     }
 
+    /**
+     * IQ4_XS's packed kernel adds each lane's two products of a level and a quant (up to
+     * 2·127·127 = 32,258) in 16 bits before widening; with every level −127 (code 0), every block
+     * scale −32 and every activation ±127, a block's {@code T = −32 · 32 · −127 · ±127} is
+     * ±16,516,096, just below 2^24: the result must be that exact integer times the scales.
+     */
+    @Test
+    void iq4xsPackedIsExactAtTheExtremes() {
+        int rows = 19;
+        int cols = 512;
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            java.lang.foreign.MemorySegment data = arena.allocate((long) rows * cols / 256 * 136); // zeros: code 0, ls 0
+            for (int r = 0; r < rows; r++) {
+                for (int b = 0; b < cols / 256; b++) {
+                    data.set(Simd.I16_LE, ((long) r * (cols / 256) + b) * 136, Float.floatToFloat16(r % 2 == 0 ? 1f : -0.5f));
+                }
+            }
+            WeightMatrix p = packer.pack(new IQ4_XSMatrix("extremes", data, rows, cols));
+            assertTrue(p instanceof IQ4_XSPacked, p.getClass().toString());
+            float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
+            for (float sign : new float[]{1f, -1f}) {
+                float[] x = new float[5 * cols];
+                Arrays.fill(x, sign);
+                float[] actual = new float[5 * rows];
+                new MatMul().matmul(p, x, 5, actual, pool);
+                for (int r = 0; r < rows; r++) {
+                    float expected = 0f;
+                    for (int b32 = 0; b32 < cols / 32; b32++) {
+                        int total = -32 * 32 * -127 * (int) (127 * sign);
+                        expected = Math.fma((float) total * step, r % 2 == 0 ? 1f : -0.5f, expected);
+                    }
+                    for (int t = 0; t < 5; t++) {
+                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
+                    }
+                }
+            }
+        }
+    }
+
     private static void scalar(WeightMatrix p, float[] x, int count, float[] out) {
         switch (p) {
             case Q4_0Packed q -> {
@@ -337,6 +376,12 @@ class PackedKernelTest {
                 q.multiplyScalar(a, out);
             }
             case Q2_KPacked q -> {
+                Q8Rows a = new Q8Rows();
+                a.prepare(count, q.cols());
+                a.quantize(x, 0, count);
+                q.multiplyScalar(a, out);
+            }
+            case IQ4_XSPacked q -> {
                 Q8Rows a = new Q8Rows();
                 a.prepare(count, q.cols());
                 a.quantize(x, 0, count);
