@@ -145,9 +145,9 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
      * For every activation row {@code t < a.count} and every row of groups
      * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
      * {@code t}, as the class comment defines it; four activation rows at once where there are
-     * four. Allocates nothing. For four rows each super-block is two small methods, as in
-     * {@link Q6_KPacked}: 32-bit sums into {@code scratch.superBlockSums}, then their scaling
-     * into {@code scratch.accs}.
+     * four. Allocates nothing. For four rows each super-block is small methods, as in
+     * {@link Q6_KPacked}: 32-bit sums into {@code scratch.superBlockSums} (two rows per call),
+     * then their scaling into {@code scratch.accs}.
      */
     void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
         if (a.cols != cols) {
@@ -164,7 +164,9 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
                 java.util.Arrays.fill(accs, 0, 4 * G, 0f);
                 long at = first;
                 for (int b = 0; b < blocks; b++, at += SB) {
-                    dots4(a.pairs, (t * perRow + 8 * b) * 16, perRow * 16, at, sums);
+                    int x = (t * perRow + 8 * b) * 16;
+                    dots2(a.pairs, x, perRow * 16, at, sums, 0);
+                    dots2(a.pairs, x + 2 * perRow * 16, perRow * 16, at, sums, 2);
                     applyScales4(a, t * perRow + 8 * b, perRow, at, sums, accs);
                 }
                 store(accs, 4, out, t, g);
@@ -216,20 +218,20 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
     }
 
     /**
-     * The 32-bit sums {@code Σ level·x_q} of one super-block (at {@code at}) with four activation
-     * rows (pairs from {@code x}, {@code x + stride}, ...), each step of codes looked up once for
-     * the four: row {@code u}'s sum of block {@code k} at {@code sums[2G·(8u + k) ..]} (G ints
-     * written as 2G shorts).
+     * The 32-bit sums {@code Σ level·x_q} of one super-block (at {@code at}) with two activation
+     * rows (pairs from {@code x} and {@code x + stride}), each step of codes looked up once for
+     * the two: row {@code u}'s ({@code u = first, first + 1}) sum of block {@code k} at
+     * {@code sums[2G·(8u + k) ..]} (G ints written as 2G shorts). Two rows, not four, per call:
+     * with four the method's Vector API calls outgrew C2's inlining budget in some JVMs (its last
+     * vectors boxed, see {@code NoAllocationTest}).
      */
-    private void dots4(int[] pairs, int x, int stride, long at, short[] sums) {
+    private void dots2(int[] pairs, int x, int stride, long at, short[] sums, int first) {
         ShortVector levels0 = ShortVector.fromArray(S2, TABLE, 0);
         ShortVector levels1 = ShortVector.fromArray(S2, TABLE, S2.length());
         for (int k = 0; k < 8; k++, x += 16) {
             long q = at + QUANTS + (long) k * BLOCK_BYTES;
             IntVector a0 = IntVector.zero(I);
             IntVector a1 = IntVector.zero(I);
-            IntVector a2 = IntVector.zero(I);
-            IntVector a3 = IntVector.zero(I);
             for (int s = 0; s < 8; s++) {
                 ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
@@ -239,24 +241,16 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
                         .add(hi.mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts())).reinterpretAsInts();
                 IntVector p1 = lo.mul(IntVector.broadcast(I, pairs[x + stride + s]).reinterpretAsShorts())
                         .add(hi.mul(IntVector.broadcast(I, pairs[x + stride + 8 + s]).reinterpretAsShorts())).reinterpretAsInts();
-                IntVector p2 = lo.mul(IntVector.broadcast(I, pairs[x + 2 * stride + s]).reinterpretAsShorts())
-                        .add(hi.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 8 + s]).reinterpretAsShorts())).reinterpretAsInts();
-                IntVector p3 = lo.mul(IntVector.broadcast(I, pairs[x + 3 * stride + s]).reinterpretAsShorts())
-                        .add(hi.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 8 + s]).reinterpretAsShorts())).reinterpretAsInts();
                 a0 = a0.add(p0.lanewise(VectorOperators.ASHR, 16)).add(p0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
                 a1 = a1.add(p1.lanewise(VectorOperators.ASHR, 16)).add(p1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                a2 = a2.add(p2.lanewise(VectorOperators.ASHR, 16)).add(p2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                a3 = a3.add(p3.lanewise(VectorOperators.ASHR, 16)).add(p3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
             }
-            a0.reinterpretAsShorts().intoArray(sums, 2 * G * k);
-            a1.reinterpretAsShorts().intoArray(sums, 2 * G * (8 + k));
-            a2.reinterpretAsShorts().intoArray(sums, 2 * G * (16 + k));
-            a3.reinterpretAsShorts().intoArray(sums, 2 * G * (24 + k));
+            a0.reinterpretAsShorts().intoArray(sums, 2 * G * (8 * first + k));
+            a1.reinterpretAsShorts().intoArray(sums, 2 * G * (8 * (first + 1) + k));
         }
     }
 
     /**
-     * Scales the sums of {@link #dots4} (four activation rows, the first row's first block of this
+     * Scales the sums of {@link #dots2} (four activation rows, the first row's first block of this
      * super-block {@code block}, a row's blocks {@code perRow} apart) into {@code accs[u · G ..]}:
      * per block, in column order, {@code acc = fma((float) ((ls − 32) · Σ) · d_x, d, acc)}.
      */

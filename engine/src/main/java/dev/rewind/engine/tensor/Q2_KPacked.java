@@ -175,7 +175,8 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
     /**
      * The products of one super-block (at {@code at}) with one activation row (its pairs from
      * {@code x}): for block {@code k} and half {@code h}, {@code Σ q·x_q} per lane pair into
-     * {@code sums[(2k + h) · 2G ..]}.
+     * {@code sums[(2k + h) · 2G ..]}. (Fused with its scaling into one method per row group, the
+     * one-row kernel boxed vectors in some JVMs: C2's inlining budget, see {@code NoAllocationTest}.)
      */
     private void dots1(int[] pairs, int x, long at, short[] sums) {
         for (int k = 0; k < 8; k++, x += 16) {
@@ -197,8 +198,9 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
     }
 
     /**
-     * As {@link #dots1} for four activation rows (pairs from {@code x}, {@code x + stride}, ...),
-     * each step of weights decoded once for the four: row {@code u}'s sums at
+     * The products of one super-block (at {@code at}) with four activation rows (pairs from
+     * {@code x}, {@code x + stride}, ...), each step of weights decoded once for the four: for
+     * block {@code k} and half {@code h}, row {@code u}'s {@code Σ q·x_q} per lane pair at
      * {@code sums[((8u + k) · 2 + h) · 2G ..]}.
      */
     private void dots4(int[] pairs, int x, int stride, long at, short[] sums) {

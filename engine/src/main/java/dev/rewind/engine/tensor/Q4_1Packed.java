@@ -155,9 +155,11 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
      * {@code t}, as the class comment defines it; four activation rows at once where there are
      * four. Allocates nothing.
      *
-     * <p>Every 8 blocks are two small methods, as in {@link Q6_KPacked}: one sums the integer
-     * products into {@code scratch.superBlockSums}, the other scales them into {@code scratch.accs}
-     * (one method per row group outgrows C2's inlining budget, and its last vectors are boxed).
+     * <p>For four activation rows every 8 blocks are two small methods, as in {@link Q6_KPacked}:
+     * one sums the integer products into {@code scratch.superBlockSums}, the other scales them into
+     * {@code scratch.accs} (one method per row group outgrows C2's inlining budget, and its last
+     * vectors are boxed); one activation row of Q4_1 is one method per row group, as in
+     * {@link Q4_0Packed}, one of Q5_1 the two methods again.
      */
     void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
         if (a.cols != cols) {
@@ -187,19 +189,17 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
                 store(accs, 4, out, t, g);
             }
             for (; t < a.count; t++) {
-                java.util.Arrays.fill(accs, 0, G, 0f);
-                for (int b = 0; b < blocks; b += CHUNK) {
-                    int n = Math.min(CHUNK, blocks - b);
-                    long at = first + (long) b * groupBlock();
-                    int x = (t * blocks + b) * 16;
-                    if (five) {
-                        fives1(a.pairs, x, at, n, sums);
-                    } else {
-                        nibbles1(a.pairs, x, at, n, sums);
+                if (five) {
+                    java.util.Arrays.fill(accs, 0, G, 0f);
+                    for (int b = 0; b < blocks; b += CHUNK) {
+                        int n = Math.min(CHUNK, blocks - b);
+                        fives1(a.pairs, (t * blocks + b) * 16, first + (long) b * groupBlock(), n, sums);
+                        applyScales(a, t * blocks + b, blocks, 1, first + (long) b * groupBlock(), n, sums, accs);
                     }
-                    applyScales(a, t * blocks + b, blocks, 1, at, n, sums, accs);
+                    store(accs, 1, out, t, g);
+                } else {
+                    group1(a, t, g, out);
                 }
-                store(accs, 1, out, t, g);
             }
         }
     }
@@ -207,21 +207,70 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
     // Nothing but Vector API calls inside the loops (see Q4_0Packed); vectors cross no call of ours.
 
     /**
-     * Q4_1: the products of {@code n} blocks (from {@code at}) with one activation row (its pairs
-     * from {@code x}): for block {@code k}, {@code Σ q·x_q} per lane pair of its first half into
-     * {@code sums[4G·k ..]}, of its second half into {@code sums[4G·k + 2G ..]}.
+     * Q4_1, group {@code g} against activation row {@code t}, in one method: the sums never leave
+     * registers. Per block both halves' products share one 16-bit sum per lane (16 products of at
+     * most 15·127), whose two lanes per row are then added as in {@link #applyScales}.
      */
-    private void nibbles1(int[] pairs, int x, long at, int n, short[] sums) {
+    private void group1(Q8Rows a, int t, int g, float[] out) {
+        int blocks = cols / 32;
+        int groupBlock = groupBlock();
+        long at = (long) g * blocks * groupBlock;
+        int[] pairs = a.pairs;
+        int x = t * blocks * 16;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++, at += groupBlock, x += 16) {
+            ShortVector sum = ShortVector.zero(S2);
+            for (int s = 0; s < 8; s++) {
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, at + NIBBLES + (long) s * STEP_BYTES, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                sum = sum.add(v.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()))
+                        .add(v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
+            }
+            IntVector both = sum.reinterpretAsInts();
+            IntVector total = both.lanewise(VectorOperators.ASHR, 16).add(both.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+            // the G rows' half d and m, converted exactly (they are finite: checked when packed)
+            IntVector dh = (IntVector) ShortVector.fromMemorySegment(S, data, at, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector d = dh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+                    .reinterpretAsInts().or(dh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
+            IntVector mh = (IntVector) ShortVector.fromMemorySegment(S, data, at + MINS, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector m = mh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+                    .reinterpretAsInts().or(mh.lanewise(VectorOperators.LSHL, 16).and(0x8000_0000)).reinterpretAsFloats();
+            int xb = t * blocks + b;
+            float dx = a.scales[xb];
+            acc = ((FloatVector) total.convert(VectorOperators.I2F, 0)).mul(dx).fma(d, acc);
+            acc = m.fma(FloatVector.broadcast(F, (float) (a.offsets[xb] >> 3) * dx), acc);
+        }
+        int o = t * rows + g * G;
+        if ((g + 1) * G <= rows) {
+            acc.intoArray(out, o);
+        } else {
+            acc.intoArray(out, o, F.indexInRange(g * G, rows));
+        }
+    }
+
+    /**
+     * Q5_1: the products of {@code n} blocks (from {@code at}) with one activation row (its pairs
+     * from {@code x}), each nibble with its fifth bit from the high steps: for block {@code k},
+     * {@code Σ q·x_q} per lane pair of its first half into {@code sums[4G·k ..]}, of its second
+     * half into {@code sums[4G·k + 2G ..]}. Q5_1's one-row kernel is split as its four-row one is
+     * (with the fifth bits a single method per row group boxed vectors in some JVMs), Q4_1's is not.
+     */
+    private void fives1(int[] pairs, int x, long at, int n, short[] sums) {
         int groupBlock = groupBlock();
         for (int k = 0; k < n; k++, x += 16) {
             long q = at + (long) k * groupBlock + NIBBLES;
+            long hq = at + (long) k * groupBlock + HIGHS;
             ShortVector sa = ShortVector.zero(S2);
             ShortVector sb = ShortVector.zero(S2);
             for (int s = 0; s < 8; s++) {
+                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, hq + (long) (s / 4) * STEP_BYTES, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
                 ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                sa = sa.add(v.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()));
-                sb = sb.add(v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
+                ShortVector lo = v.and((short) 0xF).or(h.lanewise(VectorOperators.LSHL, 4 - (s & 3)).and((short) 0x10));
+                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, s & 3).and((short) 0x10));
+                sa = sa.add(lo.mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()));
+                sb = sb.add(hi.mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
             }
             sa.intoArray(sums, 4 * G * k);
             sb.intoArray(sums, 4 * G * k + 2 * G);
@@ -229,9 +278,10 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
     }
 
     /**
-     * As {@link #nibbles1} for four activation rows (pairs from {@code x}, {@code x + stride}, ...),
-     * each step of weights widened once for the four: row {@code u}'s sums at
-     * {@code sums[4G·(8u + k) ..]}.
+     * Q4_1: the products of {@code n} blocks (from {@code at}) with four activation rows (pairs from {@code x}, {@code x + stride}, ...) (pairs from {@code x}, {@code x + stride}, ...),
+     * each step of weights widened once for the four: for block {@code k}, row {@code u}'s
+     * {@code Σ q·x_q} per lane pair of the block's first half at {@code sums[4G·(8u + k) ..]}, of
+     * its second half at {@code sums[4G·(8u + k) + 2G ..]}.
      */
     private void nibbles4(int[] pairs, int x, int stride, long at, int n, short[] sums) {
         int groupBlock = groupBlock();
@@ -270,30 +320,8 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
         }
     }
 
-    /** As {@link #nibbles1} for Q5_1: each nibble with its fifth bit from the high steps. */
-    private void fives1(int[] pairs, int x, long at, int n, short[] sums) {
-        int groupBlock = groupBlock();
-        for (int k = 0; k < n; k++, x += 16) {
-            long q = at + (long) k * groupBlock + NIBBLES;
-            long hq = at + (long) k * groupBlock + HIGHS;
-            ShortVector sa = ShortVector.zero(S2);
-            ShortVector sb = ShortVector.zero(S2);
-            for (int s = 0; s < 8; s++) {
-                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, hq + (long) (s / 4) * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector lo = v.and((short) 0xF).or(h.lanewise(VectorOperators.LSHL, 4 - (s & 3)).and((short) 0x10));
-                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, s & 3).and((short) 0x10));
-                sa = sa.add(lo.mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()));
-                sb = sb.add(hi.mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
-            }
-            sa.intoArray(sums, 4 * G * k);
-            sb.intoArray(sums, 4 * G * k + 2 * G);
-        }
-    }
 
-    /** As {@link #nibbles4} for Q5_1. */
+    /** As {@link #nibbles4} for Q5_1: each nibble with its fifth bit from the high steps. */
     private void fives4(int[] pairs, int x, int stride, long at, int n, short[] sums) {
         int groupBlock = groupBlock();
         for (int k = 0; k < n; k++, x += 16) {
