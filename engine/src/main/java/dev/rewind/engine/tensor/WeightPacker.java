@@ -10,12 +10,13 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Makes the {@link Precision#FAST} forms of weight matrices: the quantized types with a packed
- * layout ({@link Q8_0Packed}, {@link Q4_0Packed}, {@link Q4_KPacked}, {@link Q6_KPacked}, {@link K8Packed} for
- * Q5_K and Q3_K; Q5_0 and IQ4_NL, whose weights are a half times an 8-bit integer, go into
+ * Makes the {@link Precision#FAST} forms of weight matrices: the quantized types, each with a
+ * packed layout ({@link Q8_0Packed}, {@link Q4_0Packed}, {@link Q4_KPacked}, {@link Q6_KPacked},
+ * {@link K8Packed} for Q5_K and Q3_K, {@link Q4_1Packed} for Q4_1 and Q5_1, {@link Q2_KPacked},
+ * {@link IQ4_XSPacked}; Q5_0 and IQ4_NL, whose weights are a half times an 8-bit integer, go into
  * Q8_0's layout bit for bit) are regrouped into off-heap memory (huge pages where the OS gives
- * them, {@link OffHeap}), in parallel over the pool; every other matrix (F32, F16, BF16, Q4_1,
- * Q5_1, Q2_K, IQ4_XS) is returned as it is and runs its float kernel. The packer owns the memory of what it packed: closing it frees that memory,
+ * them, {@link OffHeap}), in parallel over the pool; every other matrix (F32, F16, BF16) is
+ * returned as it is and runs its float kernel. The packer owns the memory of what it packed: closing it frees that memory,
  * after which those matrices must not be used. Thread-safe.
  */
 public final class WeightPacker implements AutoCloseable {
