@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.rewind.engine.tensor.Simd.B2;
+import static dev.rewind.engine.tensor.Simd.B;
 import static dev.rewind.engine.tensor.Simd.F;
 import static dev.rewind.engine.tensor.Simd.F32_LE;
 import static dev.rewind.engine.tensor.Simd.I;
@@ -19,21 +19,22 @@ import static dev.rewind.engine.tensor.Simd.LE;
 import static dev.rewind.engine.tensor.Simd.S2;
 
 /**
- * A Q6_K matrix regrouped for the {@link Precision#FAST} kernels with Q6_K's own 4 + 2 bit split,
- * so that a decode step reads 6.625 bits per weight (the file: 6.5625), where {@link K8Packed}'s
- * byte per weight reads 9.25. As in {@link Q4_KPacked}, the super-blocks of {@code G = }
+ * A Q6_K matrix regrouped for the {@link Precision#FAST} kernels with its six-bit quants packed
+ * eight to three 16-bit words, so that a decode step reads 6.625 bits per weight (the file:
+ * 6.5625), where {@link K8Packed}'s byte per weight reads 9.25. As in {@link Q4_KPacked}, the super-blocks of {@code G = }
  * {@link Simd#LANES} consecutive rows are interleaved so that one vector lane belongs to one row.
  *
  * <p>Layout: group {@code g}, super-block {@code b} (256 columns) takes {@value #BYTES_PER_ROW}·G
  * bytes at {@code (g · superBlocks + b) · 212G}: the G rows' {@code d} as floats; the 16 scales of
  * 16 columns as signed bytes, scale {@code u} of the G rows at {@code 4G + uG}; then per block of
- * 32 columns 24G bytes: 8 steps of 2G nibble bytes, in step {@code s} bytes {@code 2i + p} of row
- * {@code i} holding the low four bits of the quant of column {@code 2s + p} (low nibble) and
- * {@code 2s + p + 16} (high nibble), as {@link Q4_KPacked}; then 4 steps of 2G bytes of high
- * parts, byte {@code 2i + p} of step {@code m} holding the two high bits of the quants of columns
- * {@code 4m + p} (bits 4–5), {@code 4m + p + 16} (6–7), {@code 4m + 2 + p} (0–1) and
- * {@code 4m + 2 + p + 16} (2–3). A weight is {@code d · scale · (q − 32)} with {@code q} the six
- * bits, exactly what {@link Q6_KMatrix} gives.
+ * 32 columns 24G bytes: per half {@code h} (columns {@code 16h ..}) three steps of 2G little-endian
+ * 16-bit words, word {@code 2i + p} of a step belonging to row {@code i} and the columns
+ * {@code 16h + 2j + p} of parity {@code p}, whose six-bit quants {@code q_0 .. q_7} (by {@code j})
+ * the three words {@code w_0, w_1, w_2} hold as {@code w_0 = q_0 | q_1 << 6 | (q_6 & 15) << 12},
+ * {@code w_1 = q_2 | q_3 << 6 | (q_7 & 15) << 12},
+ * {@code w_2 = q_4 | q_5 << 6 | (q_6 >> 4) << 12 | (q_7 >> 4) << 14}: one vector load gives 2G
+ * quants' lanes with no widening, and a quant is one or two shifts and masks away. A weight is
+ * {@code d · scale · (q − 32)}, exactly what {@link Q6_KMatrix} gives.
  *
  * <p>The product ({@link #multiply}) runs against 8-bit activations ({@link Q8Rows}): per half
  * block (16 columns, one scale) the sum {@code Σ q·x_q} of the unsigned six-bit quants in 16-bit
@@ -61,8 +62,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
     private static final int SCALES = 4 * G;
     private static final int QUANTS = 20 * G;
     private static final int BLOCK_BYTES = 24 * G;
-    private static final int HIGHS = 16 * G;
-    private static final int STEP_BYTES = 2 * G;
+    private static final int STEP_BYTES = 4 * G;
 
     /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
     public Q6_KPacked {
@@ -117,21 +117,33 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
                         int ql = in[at + 64 * half + 32 * (k % 2) + l] & 0xFF;
                         int qh = in[at + 128 + 32 * half + l] & 0xFF;
                         int q = (ql >> (4 * (k / 2))) & 0x0F | ((qh >> (2 * k)) & 3) << 4;
-                        int block = e / 32;
-                        int j = e % 32;
-                        int c = j % 16;
-                        int s = c / 2;
-                        int p = c % 2;
-                        int blockAt = o + QUANTS + block * BLOCK_BYTES;
-                        out[blockAt + s * STEP_BYTES + 2 * i + p] |= (byte) ((q & 0xF) << (4 * (j / 16)));
-                        int shift = (s % 2 == 0 ? 4 : 0) + 2 * (j / 16);
-                        out[blockAt + HIGHS + (s / 2) * STEP_BYTES + 2 * i + p] |= (byte) ((q >> 4) << shift);
+                        int c = e % 32;
+                        int h = c / 16;
+                        int lane = 2 * i + (c & 1);
+                        int j = (c % 16) / 2;
+                        long step = o + QUANTS + (long) (e / 32) * BLOCK_BYTES + (long) (3 * h) * STEP_BYTES + 2L * lane;
+                        switch (j) {
+                            case 0, 2, 4 -> orShort(dst, step + (j / 2) * STEP_BYTES, q);
+                            case 1, 3, 5 -> orShort(dst, step + (j / 2) * STEP_BYTES, q << 6);
+                            case 6 -> {
+                                orShort(dst, step, (q & 15) << 12);
+                                orShort(dst, step + 2L * STEP_BYTES, (q >> 4) << 12);
+                            }
+                            default -> {
+                                orShort(dst, step + STEP_BYTES, (q & 15) << 12);
+                                orShort(dst, step + 2L * STEP_BYTES, (q >> 4) << 14);
+                            }
+                        }
                     }
                 }
             }
             MemorySegment.copy(out, 0, into, I8, (long) g * blocks * SB, out.length);
         }
         return finite;
+    }
+
+    private static void orShort(MemorySegment m, long at, int bits) {
+        m.set(I16_LE, at, (short) (m.get(I16_LE, at) | bits));
     }
 
     @Override
@@ -181,7 +193,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
                 long at = first;
                 for (int b = 0; b < blocks; b++, at += SB) {
                     dots1(a.pairs, (t * perRow + 8 * b) * 16, at, sums);
-                    applyScales(a, t * perRow + 8 * b, perRow, 1, at, sums, accs);
+                    applyScales1(a.halfSums, a.scales, t * perRow + 8 * b, at, sums, accs);
                 }
                 store(accs, 1, out, t, g);
             }
@@ -196,28 +208,22 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
      * {@code sums[(2k + h) · 2G ..]} (wrapping 16-bit lanes, as the class comment says).
      */
     private void dots1(int[] pairs, int x, long at, short[] sums) {
-        for (int k = 0; k < 8; k++, x += 16) {
-            long q = at + QUANTS + (long) k * BLOCK_BYTES;
-            ShortVector sa = ShortVector.zero(S2);
-            ShortVector sb = ShortVector.zero(S2);
-            for (int m = 0; m < 4; m++) {
-                // one step of high parts serves two steps of nibbles: bits 4-7 the even one, 0-3 the odd one
-                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + HIGHS + (long) m * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (2 * m) * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (2 * m + 1) * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                sa = sa.add(v.and((short) 0xF).or(h.and((short) 0x30)).mul(IntVector.broadcast(I, pairs[x + 2 * m]).reinterpretAsShorts()));
-                sb = sb.add(v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30))
-                        .mul(IntVector.broadcast(I, pairs[x + 8 + 2 * m]).reinterpretAsShorts()));
-                sa = sa.add(u.and((short) 0xF).or(h.lanewise(VectorOperators.LSHL, 4).and((short) 0x30))
-                        .mul(IntVector.broadcast(I, pairs[x + 2 * m + 1]).reinterpretAsShorts()));
-                sb = sb.add(u.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 0x30))
-                        .mul(IntVector.broadcast(I, pairs[x + 9 + 2 * m]).reinterpretAsShorts()));
-            }
-            sa.intoArray(sums, 4 * G * k);
-            sb.intoArray(sums, 4 * G * k + 2 * G);
+        long q = at + QUANTS;
+        for (int half = 0; half < 16; half++, x += 8, q += 3 * STEP_BYTES) {
+            ShortVector w0 = ShortVector.fromMemorySegment(S2, data, q, LE);
+            ShortVector w1 = ShortVector.fromMemorySegment(S2, data, q + STEP_BYTES, LE);
+            ShortVector w2 = ShortVector.fromMemorySegment(S2, data, q + 2 * STEP_BYTES, LE);
+            w0.and((short) 63).mul(IntVector.broadcast(I, pairs[x]).reinterpretAsShorts())
+                    .add(w0.lanewise(VectorOperators.LSHR, 6).and((short) 63).mul(IntVector.broadcast(I, pairs[x + 1]).reinterpretAsShorts()))
+                    .add(w1.and((short) 63).mul(IntVector.broadcast(I, pairs[x + 2]).reinterpretAsShorts()))
+                    .add(w1.lanewise(VectorOperators.LSHR, 6).and((short) 63).mul(IntVector.broadcast(I, pairs[x + 3]).reinterpretAsShorts()))
+                    .add(w2.and((short) 63).mul(IntVector.broadcast(I, pairs[x + 4]).reinterpretAsShorts()))
+                    .add(w2.lanewise(VectorOperators.LSHR, 6).and((short) 63).mul(IntVector.broadcast(I, pairs[x + 5]).reinterpretAsShorts()))
+                    .add(w0.lanewise(VectorOperators.LSHR, 12).or(w2.lanewise(VectorOperators.LSHR, 8).and((short) 0x30))
+                            .mul(IntVector.broadcast(I, pairs[x + 6]).reinterpretAsShorts()))
+                    .add(w1.lanewise(VectorOperators.LSHR, 12).or(w2.lanewise(VectorOperators.LSHR, 10).and((short) 0x30))
+                            .mul(IntVector.broadcast(I, pairs[x + 7]).reinterpretAsShorts()))
+                    .intoArray(sums, 2 * G * half);
         }
     }
 
@@ -227,41 +233,41 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
      * {@code sums[((8u + k) · 2 + h) · 2G ..]}.
      */
     private void dots4(int[] pairs, int x, int stride, long at, short[] sums) {
-        for (int k = 0; k < 8; k++, x += 16) {
-            long q = at + QUANTS + (long) k * BLOCK_BYTES;
+        long q = at + QUANTS;
+        for (int half = 0; half < 16; half++, x += 8, q += 3 * STEP_BYTES) {
             ShortVector a0 = ShortVector.zero(S2);
             ShortVector a1 = ShortVector.zero(S2);
             ShortVector a2 = ShortVector.zero(S2);
             ShortVector a3 = ShortVector.zero(S2);
-            ShortVector b0 = ShortVector.zero(S2);
-            ShortVector b1 = ShortVector.zero(S2);
-            ShortVector b2 = ShortVector.zero(S2);
-            ShortVector b3 = ShortVector.zero(S2);
-            for (int s = 0; s < 8; s++) {
-                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + HIGHS + (long) (s / 2) * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                h = h.lanewise(VectorOperators.LSHL, 4 * (s & 1));
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector lo = v.and((short) 0xF).or(h.and((short) 0x30));
-                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30));
-                a0 = a0.add(lo.mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()));
-                b0 = b0.add(hi.mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
-                a1 = a1.add(lo.mul(IntVector.broadcast(I, pairs[x + stride + s]).reinterpretAsShorts()));
-                b1 = b1.add(hi.mul(IntVector.broadcast(I, pairs[x + stride + 8 + s]).reinterpretAsShorts()));
-                a2 = a2.add(lo.mul(IntVector.broadcast(I, pairs[x + 2 * stride + s]).reinterpretAsShorts()));
-                b2 = b2.add(hi.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 8 + s]).reinterpretAsShorts()));
-                a3 = a3.add(lo.mul(IntVector.broadcast(I, pairs[x + 3 * stride + s]).reinterpretAsShorts()));
-                b3 = b3.add(hi.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 8 + s]).reinterpretAsShorts()));
+            for (int w = 0; w < 3; w++) {
+                ShortVector v = ShortVector.fromMemorySegment(S2, data, q + (long) w * STEP_BYTES, LE);
+                ShortVector lo = v.and((short) 63);
+                ShortVector hi = v.lanewise(VectorOperators.LSHR, 6).and((short) 63);
+                a0 = a0.add(lo.mul(IntVector.broadcast(I, pairs[x + 2 * w]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(I, pairs[x + 2 * w + 1]).reinterpretAsShorts()));
+                a1 = a1.add(lo.mul(IntVector.broadcast(I, pairs[x + stride + 2 * w]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(I, pairs[x + stride + 2 * w + 1]).reinterpretAsShorts()));
+                a2 = a2.add(lo.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 2 * w]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 2 * w + 1]).reinterpretAsShorts()));
+                a3 = a3.add(lo.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 2 * w]).reinterpretAsShorts()))
+                        .add(hi.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 2 * w + 1]).reinterpretAsShorts()));
             }
-            a0.intoArray(sums, 4 * G * k);
-            b0.intoArray(sums, 4 * G * k + 2 * G);
-            a1.intoArray(sums, 4 * G * (8 + k));
-            b1.intoArray(sums, 4 * G * (8 + k) + 2 * G);
-            a2.intoArray(sums, 4 * G * (16 + k));
-            b2.intoArray(sums, 4 * G * (16 + k) + 2 * G);
-            a3.intoArray(sums, 4 * G * (24 + k));
-            b3.intoArray(sums, 4 * G * (24 + k) + 2 * G);
+            ShortVector w0 = ShortVector.fromMemorySegment(S2, data, q, LE);
+            ShortVector w1 = ShortVector.fromMemorySegment(S2, data, q + STEP_BYTES, LE);
+            ShortVector w2 = ShortVector.fromMemorySegment(S2, data, q + 2 * STEP_BYTES, LE);
+            ShortVector q6 = w0.lanewise(VectorOperators.LSHR, 12).or(w2.lanewise(VectorOperators.LSHR, 8).and((short) 0x30));
+            ShortVector q7 = w1.lanewise(VectorOperators.LSHR, 12).or(w2.lanewise(VectorOperators.LSHR, 10).and((short) 0x30));
+            a0.add(q6.mul(IntVector.broadcast(I, pairs[x + 6]).reinterpretAsShorts())).add(q7.mul(IntVector.broadcast(I, pairs[x + 7]).reinterpretAsShorts()))
+                    .intoArray(sums, 2 * G * half);
+            a1.add(q6.mul(IntVector.broadcast(I, pairs[x + stride + 6]).reinterpretAsShorts()))
+                    .add(q7.mul(IntVector.broadcast(I, pairs[x + stride + 7]).reinterpretAsShorts()))
+                    .intoArray(sums, 2 * G * (16 + half));
+            a2.add(q6.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 6]).reinterpretAsShorts()))
+                    .add(q7.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 7]).reinterpretAsShorts()))
+                    .intoArray(sums, 2 * G * (32 + half));
+            a3.add(q6.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 6]).reinterpretAsShorts()))
+                    .add(q7.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 7]).reinterpretAsShorts()))
+                    .intoArray(sums, 2 * G * (48 + half));
         }
     }
 
@@ -275,9 +281,10 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
         int[] halfSums = a.halfSums;
         FloatVector d = FloatVector.fromMemorySegment(F, data, at, LE);
         for (int k = 0; k < 8; k++) {
-            ByteVector sc = ByteVector.fromMemorySegment(B2, data, at + SCALES + 2L * k * G, LE);
-            IntVector scaleA = (IntVector) sc.convertShape(VectorOperators.B2I, I, 0);
-            IntVector scaleB = (IntVector) sc.convertShape(VectorOperators.B2I, I, 1);
+            IntVector scaleA = (IntVector) ByteVector.fromMemorySegment(B, data, at + SCALES + 2L * k * G, LE)
+                    .convertShape(VectorOperators.B2I, I, 0);
+            IntVector scaleB = (IntVector) ByteVector.fromMemorySegment(B, data, at + SCALES + (2L * k + 1) * G, LE)
+                    .convertShape(VectorOperators.B2I, I, 0);
             for (int u = 0; u < count; u++) {
                 int xb = block + u * perRow + k;
                 IntVector ia = ShortVector.fromArray(S2, sums, 4 * G * (8 * u + k))
@@ -292,6 +299,29 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
                         .intoArray(accs, G * u);
             }
         }
+    }
+
+    /** {@link #applyScales} for one activation row, its accumulator in a register across the super-block. */
+    private void applyScales1(int[] halfSums, float[] scales, int block, long at, short[] sums, float[] accs) {
+        FloatVector d = FloatVector.fromMemorySegment(F, data, at, LE);
+        FloatVector acc = FloatVector.fromArray(F, accs, 0);
+        for (int k = 0; k < 8; k++) {
+            IntVector scaleA = (IntVector) ByteVector.fromMemorySegment(B, data, at + SCALES + 2L * k * G, LE)
+                    .convertShape(VectorOperators.B2I, I, 0);
+            IntVector scaleB = (IntVector) ByteVector.fromMemorySegment(B, data, at + SCALES + (2L * k + 1) * G, LE)
+                    .convertShape(VectorOperators.B2I, I, 0);
+            int xb = block + k;
+            IntVector ia = ShortVector.fromArray(S2, sums, 4 * G * k)
+                    .sub(IntVector.broadcast(I, halfSums[2 * xb]).reinterpretAsShorts()).reinterpretAsInts();
+            IntVector ib = ShortVector.fromArray(S2, sums, 4 * G * k + 2 * G)
+                    .sub(IntVector.broadcast(I, halfSums[2 * xb + 1]).reinterpretAsShorts()).reinterpretAsInts();
+            IntVector sum = ia.lanewise(VectorOperators.ASHR, 16).add(ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .mul(scaleA)
+                    .add(ib.lanewise(VectorOperators.ASHR, 16).add(ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                            .mul(scaleB));
+            acc = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(scales[xb]).fma(d, acc);
+        }
+        acc.intoArray(accs, 0);
     }
 
     /** Writes the {@code count} accumulators of group {@code g} as activation rows {@code t ..}'s outputs. */
@@ -334,14 +364,19 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
 
     /** The unsigned six-bit quant (0..63) of row {@code r}, 32-column block {@code b32}, column {@code j} of that block. */
     private int quant(int r, int b32, int j) {
-        int c = j % 16;
-        int s = c / 2;
-        long blockAt = superBlock(r, b32) + QUANTS + (long) (b32 % 8) * BLOCK_BYTES;
-        long lane = 2L * (r % G) + (c & 1);
-        int nibbles = data.get(I8, blockAt + (long) s * STEP_BYTES + lane) & 0xFF;
-        int highs = data.get(I8, blockAt + HIGHS + (long) (s / 2) * STEP_BYTES + lane) & 0xFF;
-        int shift = (s % 2 == 0 ? 4 : 0) + 2 * (j / 16);
-        return (nibbles >> (4 * (j / 16))) & 0xF | ((highs >> shift) & 3) << 4;
+        long step = superBlock(r, b32) + QUANTS + (long) (b32 % 8) * BLOCK_BYTES + (long) (3 * (j / 16)) * STEP_BYTES
+                + 2L * (2 * (r % G) + (j & 1));
+        int c = (j % 16) / 2;
+        return switch (c) {
+            case 0, 2, 4 -> word(step + (c / 2) * STEP_BYTES) & 63;
+            case 1, 3, 5 -> word(step + (c / 2) * STEP_BYTES) >> 6 & 63;
+            case 6 -> word(step) >> 12 | (word(step + 2L * STEP_BYTES) >> 12 & 3) << 4;
+            default -> word(step + STEP_BYTES) >> 12 | (word(step + 2L * STEP_BYTES) >> 14) << 4;
+        };
+    }
+
+    private int word(long at) {
+        return data.get(I16_LE, at) & 0xFFFF;
     }
 
     /** The signed scale of half {@code half} (columns {@code 16·half ..}) of block {@code b32} of row {@code r}. */
