@@ -21,21 +21,22 @@ import static dev.rewind.engine.tensor.Simd.S2;
 
 /**
  * A Q4_1 or Q5_1 matrix regrouped for the {@link Precision#FAST} kernels: the two "{@code d · q + m}
- * per 32 columns" types in one layout, Q5_1 with its fifth bits in a plane of their own, so a
- * decode step reads 5 (Q4_1) or 6 (Q5_1) bits per weight, as the files do. As in
+ * per 32 columns" types in one record, Q4_1's quants as nibbles (5 bits per weight, as the file),
+ * Q5_1's three to a 16-bit word (7 bits per weight, the file 6: a word gives a quant in one or
+ * two operations, the fifth bit put back beside a nibble took six). As in
  * {@link Q4_0Packed}, the blocks of {@code G = } {@link Simd#LANES} consecutive rows are
  * interleaved so that one vector lane belongs to one row.
  *
  * <p>Layout: group {@code g} (rows {@code gG .. gG+G-1}; rows past the end are zero), block
- * {@code b} (columns {@code 32b .. 32b+31}) takes 20G (Q4_1) or 24G (Q5_1) bytes at
- * {@code (g · blocks + b) · 20G} (or {@code 24G}): the G rows' half steps {@code d}, their half
- * minima {@code m}, then 8 steps of 2G bytes: in step {@code s}, byte {@code 2i + p} of row
- * {@code i} holds the low four bits of the quant of column {@code 2s + p} (low nibble) and of
- * column {@code 2s + p + 16} (high nibble), as {@link Q4_0Packed}; Q5_1 then has 2 steps of 2G
- * bytes of fifth bits: byte {@code 2i + p} of high step {@code h} holds, for the nibble steps
- * {@code s = 4h + k} ({@code k = 0..3}), the fifth bit of column {@code 2s + p} at bit {@code k}
- * and that of column {@code 2s + p + 16} at bit {@code 4 + k}. A weight is {@code q · d + m}
- * ({@code q} 0..15 or 0..31), exactly what {@link Q4_1Matrix} and {@link Q5_1Matrix} give.
+ * {@code b} (columns {@code 32b .. 32b+31}) takes 20G (Q4_1) or 28G (Q5_1) bytes at
+ * {@code (g · blocks + b) · 20G} (or {@code 28G}): the G rows' half steps {@code d}, their half
+ * minima {@code m}, then for Q4_1 8 steps of 2G bytes: in step {@code s}, byte {@code 2i + p} of
+ * row {@code i} holds the quant of column {@code 2s + p} (low nibble) and of column
+ * {@code 2s + p + 16} (high nibble), as {@link Q4_0Packed}; for Q5_1 6 words of 2G little-endian
+ * shorts: short {@code 2i + p} of word {@code w} holds at bits {@code 5k .. 5k+4} the quant of
+ * column {@code 2n + p}, {@code n = 3w + k} ({@code k = 0..2}, {@code n < 16}; bit 15 and the
+ * last word's upper ten bits are 0). A weight is {@code q · d + m} ({@code q} 0..15 or 0..31),
+ * exactly what {@link Q4_1Matrix} and {@link Q5_1Matrix} give.
  *
  * <p>The product ({@link #multiply}) runs against 8-bit activations ({@link Q8Rows}), as ggml
  * runs these types against Q8_1: per half block (16 columns) the sum {@code Σ q·x_q} of the
@@ -51,7 +52,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  *
  * @param name tensor name
  * @param type Q4_1 or Q5_1
- * @param data the regrouped blocks, {@code ceil(rows / G) · cols / 32 · 20G} (Q5_1: {@code 24G}) bytes
+ * @param data the regrouped blocks, {@code ceil(rows / G) · cols / 32 · 20G} (Q5_1: {@code 28G}) bytes
  * @param rows number of rows
  * @param cols number of columns, a multiple of 32
  */
@@ -60,7 +61,8 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
     private static final int G = LANES;
     private static final int MINS = 2 * G;
     private static final int NIBBLES = 4 * G;
-    private static final int HIGHS = 20 * G;
+    /** Bytes of one Q5_1 word: 2G shorts. */
+    private static final int WORD_BYTES = 4 * G;
     private static final int STEP_BYTES = 2 * G;
     /** Blocks whose sums pass through the scratch at once: {@code superBlockSums} holds 4 rows × 8 blocks. */
     private static final int CHUNK = 8;
@@ -81,9 +83,9 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
         }
     }
 
-    /** Bytes one row takes in one block: two halves and 16 nibble bytes, for Q5_1 4 bytes of fifth bits more. */
+    /** Bytes one row takes in one block: two halves and 16 nibble bytes (Q5_1: 12 words of quants). */
     static int bytesPerRow(GgmlType type) {
-        return type == GgmlType.Q5_1 ? 24 : 20;
+        return type == GgmlType.Q5_1 ? 28 : 20;
     }
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
@@ -129,13 +131,17 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
                     int qs = at + (five ? 8 : 4);
                     int qh = five ? src.get(I32_LE, at + 4) : 0;
                     for (int c = 0; c < 16; c++) {
-                        int s = c / 2;
-                        int p = c % 2;
-                        out[o + NIBBLES + s * STEP_BYTES + 2 * i + p] = in[qs + c];
-                        if (five) {
-                            int bits = ((qh >>> c) & 1) << (s % 4) | ((qh >>> (c + 16)) & 1) << (4 + s % 4);
-                            out[o + HIGHS + (s / 4) * STEP_BYTES + 2 * i + p] |= (byte) bits;
+                        if (!five) {
+                            out[o + NIBBLES + (c / 2) * STEP_BYTES + 2 * i + (c % 2)] = in[qs + c];
                         }
+                    }
+                    for (int col = 0; five && col < 32; col++) {
+                        int q = ((in[qs + col % 16] & 0xFF) >> (4 * (col / 16))) & 0xF | ((qh >>> col) & 1) << 4;
+                        int idx = col / 2;
+                        int word = o + NIBBLES + (idx / 3) * WORD_BYTES + 2 * (2 * i + col % 2);
+                        int bits = (out[word] & 0xFF | (out[word + 1] & 0xFF) << 8) | q << (5 * (idx % 3));
+                        out[word] = (byte) bits;
+                        out[word + 1] = (byte) (bits >> 8);
                     }
                 }
             }
@@ -250,27 +256,25 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
 
     /**
      * Q5_1: the products of {@code n} blocks (from {@code at}) with one activation row (its pairs
-     * from {@code x}), each nibble with its fifth bit from the high steps: for block {@code k},
-     * {@code Σ q·x_q} per lane pair of its first half into {@code sums[4G·k ..]}, of its second
-     * half into {@code sums[4G·k + 2G ..]}. Q5_1's one-row kernel is split as its four-row one is
-     * (with the fifth bits a single method per row group boxed vectors in some JVMs), Q4_1's is not.
+     * from {@code x}): for block {@code k}, {@code Σ q·x_q} per lane pair of its first half into
+     * {@code sums[4G·k ..]}, of its second half into {@code sums[4G·k + 2G ..]} (8 products of at
+     * most 31·127 each). Q5_1's one-row kernel is split as its four-row one is (one method per row
+     * group boxed vectors in some JVMs), Q4_1's is not.
      */
     private void fives1(int[] pairs, int x, long at, int n, short[] sums) {
         int groupBlock = groupBlock();
         for (int k = 0; k < n; k++, x += 16) {
             long q = at + (long) k * groupBlock + NIBBLES;
-            long hq = at + (long) k * groupBlock + HIGHS;
             ShortVector sa = ShortVector.zero(S2);
             ShortVector sb = ShortVector.zero(S2);
-            for (int s = 0; s < 8; s++) {
-                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, hq + (long) (s / 4) * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector lo = v.and((short) 0xF).or(h.lanewise(VectorOperators.LSHL, 4 - (s & 3)).and((short) 0x10));
-                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, s & 3).and((short) 0x10));
-                sa = sa.add(lo.mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()));
-                sb = sb.add(hi.mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
+            // quants n = 0..15 of a lane, three per word: the first eight into sa, the rest into sb
+            for (int m = 0; m < 8; m++) {
+                ShortVector w = ShortVector.fromMemorySegment(S2, data, q + (long) (m / 3) * WORD_BYTES, LE);
+                sa = sa.add(w.lanewise(VectorOperators.LSHR, 5 * (m % 3)).and((short) 31)
+                        .mul(IntVector.broadcast(I, pairs[x + m]).reinterpretAsShorts()));
+                ShortVector u = ShortVector.fromMemorySegment(S2, data, q + (long) ((m + 8) / 3) * WORD_BYTES, LE);
+                sb = sb.add(u.lanewise(VectorOperators.LSHR, 5 * ((m + 8) % 3)).and((short) 31)
+                        .mul(IntVector.broadcast(I, pairs[x + 8 + m]).reinterpretAsShorts()));
             }
             sa.intoArray(sums, 4 * G * k);
             sb.intoArray(sums, 4 * G * k + 2 * G);
@@ -321,44 +325,46 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
     }
 
 
-    /** As {@link #nibbles4} for Q5_1: each nibble with its fifth bit from the high steps. */
+    /**
+     * As {@link #nibbles4} for Q5_1: each quant taken from its word once for the four rows, in
+     * order {@code n = 0..15}, the first eight into the rows' first-half sums.
+     */
     private void fives4(int[] pairs, int x, int stride, long at, int n, short[] sums) {
         int groupBlock = groupBlock();
         for (int k = 0; k < n; k++, x += 16) {
             long q = at + (long) k * groupBlock + NIBBLES;
-            long hq = at + (long) k * groupBlock + HIGHS;
             ShortVector a0 = ShortVector.zero(S2);
             ShortVector a1 = ShortVector.zero(S2);
             ShortVector a2 = ShortVector.zero(S2);
             ShortVector a3 = ShortVector.zero(S2);
-            ShortVector b0 = ShortVector.zero(S2);
-            ShortVector b1 = ShortVector.zero(S2);
-            ShortVector b2 = ShortVector.zero(S2);
-            ShortVector b3 = ShortVector.zero(S2);
-            for (int s = 0; s < 8; s++) {
-                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, data, hq + (long) (s / 4) * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector lo = v.and((short) 0xF).or(h.lanewise(VectorOperators.LSHL, 4 - (s & 3)).and((short) 0x10));
-                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, s & 3).and((short) 0x10));
-                a0 = a0.add(lo.mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()));
-                b0 = b0.add(hi.mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
-                a1 = a1.add(lo.mul(IntVector.broadcast(I, pairs[x + stride + s]).reinterpretAsShorts()));
-                b1 = b1.add(hi.mul(IntVector.broadcast(I, pairs[x + stride + 8 + s]).reinterpretAsShorts()));
-                a2 = a2.add(lo.mul(IntVector.broadcast(I, pairs[x + 2 * stride + s]).reinterpretAsShorts()));
-                b2 = b2.add(hi.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 8 + s]).reinterpretAsShorts()));
-                a3 = a3.add(lo.mul(IntVector.broadcast(I, pairs[x + 3 * stride + s]).reinterpretAsShorts()));
-                b3 = b3.add(hi.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 8 + s]).reinterpretAsShorts()));
+            for (int m = 0; m < 8; m++) {
+                ShortVector w = ShortVector.fromMemorySegment(S2, data, q + (long) (m / 3) * WORD_BYTES, LE);
+                ShortVector v = w.lanewise(VectorOperators.LSHR, 5 * (m % 3)).and((short) 31);
+                a0 = a0.add(v.mul(IntVector.broadcast(I, pairs[x + m]).reinterpretAsShorts()));
+                a1 = a1.add(v.mul(IntVector.broadcast(I, pairs[x + stride + m]).reinterpretAsShorts()));
+                a2 = a2.add(v.mul(IntVector.broadcast(I, pairs[x + 2 * stride + m]).reinterpretAsShorts()));
+                a3 = a3.add(v.mul(IntVector.broadcast(I, pairs[x + 3 * stride + m]).reinterpretAsShorts()));
             }
             a0.intoArray(sums, 4 * G * k);
-            b0.intoArray(sums, 4 * G * k + 2 * G);
             a1.intoArray(sums, 4 * G * (8 + k));
-            b1.intoArray(sums, 4 * G * (8 + k) + 2 * G);
             a2.intoArray(sums, 4 * G * (16 + k));
-            b2.intoArray(sums, 4 * G * (16 + k) + 2 * G);
             a3.intoArray(sums, 4 * G * (24 + k));
-            b3.intoArray(sums, 4 * G * (24 + k) + 2 * G);
+            a0 = ShortVector.zero(S2);
+            a1 = ShortVector.zero(S2);
+            a2 = ShortVector.zero(S2);
+            a3 = ShortVector.zero(S2);
+            for (int m = 8; m < 16; m++) {
+                ShortVector w = ShortVector.fromMemorySegment(S2, data, q + (long) (m / 3) * WORD_BYTES, LE);
+                ShortVector v = w.lanewise(VectorOperators.LSHR, 5 * (m % 3)).and((short) 31);
+                a0 = a0.add(v.mul(IntVector.broadcast(I, pairs[x + m]).reinterpretAsShorts()));
+                a1 = a1.add(v.mul(IntVector.broadcast(I, pairs[x + stride + m]).reinterpretAsShorts()));
+                a2 = a2.add(v.mul(IntVector.broadcast(I, pairs[x + 2 * stride + m]).reinterpretAsShorts()));
+                a3 = a3.add(v.mul(IntVector.broadcast(I, pairs[x + 3 * stride + m]).reinterpretAsShorts()));
+            }
+            a0.intoArray(sums, 4 * G * k + 2 * G);
+            a1.intoArray(sums, 4 * G * (8 + k) + 2 * G);
+            a2.intoArray(sums, 4 * G * (16 + k) + 2 * G);
+            a3.intoArray(sums, 4 * G * (24 + k) + 2 * G);
         }
     }
 
@@ -433,16 +439,15 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
 
     /** The unsigned quant (0..15 or 0..31) of row {@code r}, block {@code b}, column {@code j} of the block. */
     private int quant(int r, int b, int j) {
-        int c = j % 16;
-        int s = c / 2;
-        long lane = 2L * (r % G) + (c & 1);
-        int nibbles = data.get(I8, block(r, b) + NIBBLES + (long) s * STEP_BYTES + lane) & 0xFF;
-        int q = (nibbles >> (4 * (j / 16))) & 0xF;
+        long lane = 2L * (r % G) + (j & 1);
         if (type == GgmlType.Q5_1) {
-            int highs = data.get(I8, block(r, b) + HIGHS + (long) (s / 4) * STEP_BYTES + lane) & 0xFF;
-            q |= ((highs >> (4 * (j / 16) + s % 4)) & 1) << 4;
+            int n = j / 2;
+            int word = data.get(I16_LE, block(r, b) + NIBBLES + (long) (n / 3) * WORD_BYTES + 2 * lane) & 0xFFFF;
+            return (word >> (5 * (n % 3))) & 31;
         }
-        return q;
+        int c = j % 16;
+        int nibbles = data.get(I8, block(r, b) + NIBBLES + (long) (c / 2) * STEP_BYTES + lane) & 0xFF;
+        return (nibbles >> (4 * (j / 16))) & 0xF;
     }
 
     /** The step {@code d} (which 0) or the minimum {@code m} (which 1) of row {@code r} in block {@code b}. */
