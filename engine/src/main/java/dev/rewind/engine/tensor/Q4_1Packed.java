@@ -35,11 +35,11 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * {@code 2s + p + 16} (high nibble), as {@link Q4_0Packed}; for Q5_1 6 words of 2G little-endian
  * shorts: short {@code 2i + p} of word {@code w} holds at bits {@code 5k .. 5k+4} the quant of
  * column {@code 2n + p}, {@code n = 3w + k} ({@code k = 0..2}, {@code n < 16}; bit 15 and the
- * last word's upper ten bits are 0). A weight is {@code q · d + m} ({@code q} 0..15 or 0..31),
+ * last word's upper eleven bits are 0). A weight is {@code q · d + m} ({@code q} 0..15 or 0..31),
  * exactly what {@link Q4_1Matrix} and {@link Q5_1Matrix} give.
  *
  * <p>The product ({@link #multiply}) runs against 8-bit activations ({@link Q8Rows}), as ggml
- * runs these types against Q8_1: per half block (16 columns) the sum {@code Σ q·x_q} of the
+ * runs these types against Q8_1 (whose {@code d·Σq} ggml rounds to a half; here it is not): per half block (16 columns) the sum {@code Σ q·x_q} of the
  * unsigned quants in 16-bit lanes (8 products of at most 31·127 per lane: below 2^15), then per
  * row and block, in column order, the integer {@code S = ΣA + ΣB} and
  * {@code acc = fma((float) S · d_x, d, acc)}, {@code acc = fma(m, (float) Σx_q · d_x, acc)} with
@@ -83,7 +83,7 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
         }
     }
 
-    /** Bytes one row takes in one block: two halves and 16 nibble bytes (Q5_1: 12 words of quants). */
+    /** Bytes one row takes in one block: two halves, then 16 nibble bytes (Q4_1) or 6 words, 12 bytes, of quants (Q5_1). */
     static int bytesPerRow(GgmlType type) {
         return type == GgmlType.Q5_1 ? 28 : 20;
     }
