@@ -1,6 +1,5 @@
 package dev.rewind.engine.tensor;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -8,7 +7,6 @@ import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.rewind.engine.tensor.Simd.B2;
 import static dev.rewind.engine.tensor.Simd.F;
 import static dev.rewind.engine.tensor.Simd.F32_LE;
 import static dev.rewind.engine.tensor.Simd.I;
@@ -28,9 +26,10 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * {@value #BYTES_PER_ROW}·G bytes at {@code (g · superBlocks + b) · 152G}: the G rows' {@code d}
  * as floats, their {@code dmin} as floats, then for each of the 8 sub-blocks the G rows' codes as
  * shorts ({@code scale | min << 8}, the 6-bit codes of {@link KScales}), then the 8 sub-blocks'
- * quants, each as one Q4_0 block's 16 bytes are laid out in {@link Q4_0Packed} (byte {@code m}
- * of a row holds the quant of column {@code m} in its low nibble and of {@code m + 16} in its
- * high nibble, steps of two bytes per row). Every weight is {@code d·scale · q − dmin·min}, the
+ * quants, 16G bytes each: four steps of 2G little-endian 16-bit words, word {@code 2i + p} of step
+ * {@code w} holding row {@code i}'s quants of columns {@code 8w + 2n + p} in its nibble {@code n}
+ * (from the low end), so that one vector load gives 2G lanes of four quants each with no
+ * widening. Every weight is {@code d·scale · q − dmin·min}, the
  * value {@link Q4_KMatrix} gives it.
  *
  * <p>The product ({@link #multiply}) runs against activations quantized to 8 bits
@@ -58,8 +57,7 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
     private static final int CODES = 8 * G;
     private static final int QUANTS = 24 * G;
     private static final int SUB_BYTES = 16 * G;
-    private static final int STEPS = 8;
-    private static final int STEP_BYTES = 2 * G;
+    private static final int STEP_BYTES = 4 * G;
 
     /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
     public Q4_KPacked {
@@ -96,6 +94,7 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
             int n = Math.min(G, m.rows() - g * G);
             MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
             java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: scales 0
+            java.util.Arrays.fill(out, (byte) 0);
             for (int b = 0; b < blocks; b++) {
                 int o = b * SB;
                 for (int i = 0; i < G; i++) {
@@ -110,10 +109,10 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
                         dst.set(I16_LE, o + CODES + 2L * (s * G + i), (short) codes);
                         int qs = at + 16 + 32 * (s / 2);
                         int shift = 4 * (s % 2);
-                        for (int j = 0; j < 16; j++) {
-                            int lo = (in[qs + j] >> shift) & 0xF;
-                            int hi = (in[qs + j + 16] >> shift) & 0xF;
-                            out[o + QUANTS + s * SUB_BYTES + (j / 2) * STEP_BYTES + 2 * i + (j & 1)] = (byte) (lo | hi << 4);
+                        for (int c = 0; c < 32; c++) {
+                            int q = (in[qs + c] >> shift) & 0xF;
+                            int word = o + QUANTS + s * SUB_BYTES + (c / 8) * STEP_BYTES + 2 * (2 * i + (c & 1));
+                            dst.set(I16_LE, word, (short) (dst.get(I16_LE, word) | q << (4 * ((c % 8) / 2))));
                         }
                     }
                 }
@@ -146,7 +145,15 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
         for (int g = fromGroup; g < toGroup; g++) {
             int t = 0;
             for (; t + 4 <= a.count; t += 4) {
-                group4(a, t, g, out, scratch.sums, scratch.accs);
+                float[] accs = scratch.accs;
+                java.util.Arrays.fill(accs, 0, 4 * G, 0f);
+                int perRow = cols / 32;
+                long at = (long) g * (cols / 256) * SB;
+                for (int b = 0; b < cols / 256; b++, at += SB) {
+                    dots4(a.pairs, (t * perRow + 8 * b) * 16, perRow * 16, at, scratch.superBlockSums);
+                    applyScales4(a, t * perRow + 8 * b, perRow, at, scratch.superBlockSums, accs);
+                }
+                store4(accs, out, t, g);
             }
             for (; t < a.count; t++) {
                 group1(a, t, g, out);
@@ -172,13 +179,12 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
                 long q = at + QUANTS + (long) sub * SUB_BYTES;
                 ShortVector s0 = ShortVector.zero(S2);
                 ShortVector s1 = ShortVector.zero(S2);
-                for (int s = 0; s < STEPS; s += 2) {
-                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (s + 1) * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    s0 = s0.add(v.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()))
-                            .add(v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
-                    s1 = s1.add(u.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + s + 1]).reinterpretAsShorts()))
-                            .add(u.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, pairs[x + 9 + s]).reinterpretAsShorts()));
+                for (int w = 0; w < 4; w++) {
+                    ShortVector v = ShortVector.fromMemorySegment(S2, data, q + (long) w * STEP_BYTES, LE);
+                    s0 = s0.add(v.and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + 4 * w]).reinterpretAsShorts()))
+                            .add(v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + 4 * w + 1]).reinterpretAsShorts()));
+                    s1 = s1.add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(IntVector.broadcast(I, pairs[x + 4 * w + 2]).reinterpretAsShorts()))
+                            .add(v.lanewise(VectorOperators.LSHR, 12).mul(IntVector.broadcast(I, pairs[x + 4 * w + 3]).reinterpretAsShorts()));
                 }
                 IntVector sum = s0.add(s1).reinterpretAsInts();
                 IntVector codes = (IntVector) ShortVector.fromMemorySegment(S, data, at + CODES + 2L * sub * G, LE)
@@ -200,52 +206,73 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
         }
     }
 
-    /** Group {@code g} against activation rows {@code t .. t+3}, their sums and accumulators through memory as in {@link Q4_0Packed}. */
-    private void group4(Q8Rows a, int t, int g, float[] out, short[] sums, float[] accs) {
-        int blocks = cols / 256;
-        int perRow = cols / 32;
-        long at = (long) g * blocks * SB;
-        int[] pairs = a.pairs;
-        int x0 = t * perRow * 16;
-        int x1 = x0 + perRow * 16;
-        int x2 = x1 + perRow * 16;
-        int x3 = x2 + perRow * 16;
-        java.util.Arrays.fill(accs, 0, 4 * G, 0f);
-        for (int b = 0; b < blocks; b++, at += SB) {
-            for (int sub = 0; sub < 8; sub++, x0 += 16, x1 += 16, x2 += 16, x3 += 16) {
-                long q = at + QUANTS + (long) sub * SUB_BYTES;
-                ShortVector s0 = ShortVector.zero(S2);
-                ShortVector s1 = ShortVector.zero(S2);
-                ShortVector s2 = ShortVector.zero(S2);
-                ShortVector s3 = ShortVector.zero(S2);
-                for (int s = 0; s < STEPS; s++) {
-                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    ShortVector lo = v.and((short) 0xF);
-                    ShortVector hi = v.lanewise(VectorOperators.LSHR, 4);
-                    s0 = s0.add(lo.mul(IntVector.broadcast(I, pairs[x0 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x0 + 8 + s]).reinterpretAsShorts()));
-                    s1 = s1.add(lo.mul(IntVector.broadcast(I, pairs[x1 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x1 + 8 + s]).reinterpretAsShorts()));
-                    s2 = s2.add(lo.mul(IntVector.broadcast(I, pairs[x2 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x2 + 8 + s]).reinterpretAsShorts()));
-                    s3 = s3.add(lo.mul(IntVector.broadcast(I, pairs[x3 + s]).reinterpretAsShorts())).add(hi.mul(IntVector.broadcast(I, pairs[x3 + 8 + s]).reinterpretAsShorts()));
-                }
-                s0.intoArray(sums, 0);
-                s1.intoArray(sums, 2 * G);
-                s2.intoArray(sums, 4 * G);
-                s3.intoArray(sums, 6 * G);
-                IntVector codes = (IntVector) ShortVector.fromMemorySegment(S, data, at + CODES + 2L * sub * G, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-                FloatVector d1 = ((FloatVector) codes.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, data, at, LE));
-                FloatVector m1 = ((FloatVector) codes.lanewise(VectorOperators.LSHR, 8).convert(VectorOperators.I2F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, data, at + 4L * G, LE));
-                for (int u = 0, block = t * perRow + b * 8 + sub; u < 4; u++, block += perRow) {
-                    IntVector both = ShortVector.fromArray(S2, sums, 2 * G * u).reinterpretAsInts();
-                    float dx = a.scales[block];
-                    FloatVector acc = ((FloatVector) both.lanewise(VectorOperators.ASHR, 16)
-                            .add(both.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                            .convert(VectorOperators.I2F, 0)).mul(dx).fma(d1, FloatVector.fromArray(F, accs, G * u));
-                    m1.fma(FloatVector.broadcast(F, -((float) (a.offsets[block] >> 3) * dx)), acc).intoArray(accs, G * u);
-                }
+    /**
+     * The products of one super-block (at {@code at}) with four activation rows (their pairs from
+     * {@code x}, {@code x + stride}, ...), each step of weights decoded once for the four: row
+     * {@code u}'s {@code Σ q·x_q} of sub-block {@code k} per lane pair into {@code sums[(8u + k) · 2G ..]}.
+     * Apart from the scaling ({@link #applyScales4}) so that each method stays small enough for C2
+     * to inline all its Vector API calls (see {@link Q6_KPacked#multiply}).
+     */
+    private void dots4(int[] pairs, int x, int stride, long at, short[] sums) {
+        long q = at + QUANTS;
+        for (int k = 0; k < 8; k++, x += 16, q += SUB_BYTES) {
+            ShortVector s0 = ShortVector.zero(S2);
+            ShortVector s1 = ShortVector.zero(S2);
+            ShortVector s2 = ShortVector.zero(S2);
+            ShortVector s3 = ShortVector.zero(S2);
+            for (int w = 0; w < 4; w++) {
+                ShortVector v = ShortVector.fromMemorySegment(S2, data, q + (long) w * STEP_BYTES, LE);
+                ShortVector n0 = v.and((short) 0xF);
+                ShortVector n1 = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF);
+                ShortVector n2 = v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF);
+                ShortVector n3 = v.lanewise(VectorOperators.LSHR, 12);
+                int m = x + 4 * w;
+                s0 = s0.add(n0.mul(IntVector.broadcast(I, pairs[m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[m + 1]).reinterpretAsShorts()))
+                        .add(n2.mul(IntVector.broadcast(I, pairs[m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[m + 3]).reinterpretAsShorts()));
+                m += stride;
+                s1 = s1.add(n0.mul(IntVector.broadcast(I, pairs[m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[m + 1]).reinterpretAsShorts()))
+                        .add(n2.mul(IntVector.broadcast(I, pairs[m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[m + 3]).reinterpretAsShorts()));
+                m += stride;
+                s2 = s2.add(n0.mul(IntVector.broadcast(I, pairs[m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[m + 1]).reinterpretAsShorts()))
+                        .add(n2.mul(IntVector.broadcast(I, pairs[m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[m + 3]).reinterpretAsShorts()));
+                m += stride;
+                s3 = s3.add(n0.mul(IntVector.broadcast(I, pairs[m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[m + 1]).reinterpretAsShorts()))
+                        .add(n2.mul(IntVector.broadcast(I, pairs[m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[m + 3]).reinterpretAsShorts()));
+            }
+            s0.intoArray(sums, 2 * G * k);
+            s1.intoArray(sums, 2 * G * (8 + k));
+            s2.intoArray(sums, 2 * G * (16 + k));
+            s3.intoArray(sums, 2 * G * (24 + k));
+        }
+    }
+
+    /**
+     * Scales the sums of {@link #dots4} (the first row's first block of this super-block
+     * {@code block}, a row's blocks {@code perRow} apart) into {@code accs[u · G ..]}, per
+     * sub-block in column order as the class comment says.
+     */
+    private void applyScales4(Q8Rows a, int block, int perRow, long at, short[] sums, float[] accs) {
+        FloatVector d = FloatVector.fromMemorySegment(F, data, at, LE);
+        FloatVector dmin = FloatVector.fromMemorySegment(F, data, at + 4L * G, LE);
+        for (int k = 0; k < 8; k++) {
+            IntVector codes = (IntVector) ShortVector.fromMemorySegment(S, data, at + CODES + 2L * k * G, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+            FloatVector d1 = ((FloatVector) codes.and(0xFF).convert(VectorOperators.I2F, 0)).mul(d);
+            FloatVector m1 = ((FloatVector) codes.lanewise(VectorOperators.LSHR, 8).convert(VectorOperators.I2F, 0)).mul(dmin);
+            for (int u = 0; u < 4; u++) {
+                int xb = block + u * perRow + k;
+                IntVector both = ShortVector.fromArray(S2, sums, 2 * G * (8 * u + k)).reinterpretAsInts();
+                float dx = a.scales[xb];
+                FloatVector acc = ((FloatVector) both.lanewise(VectorOperators.ASHR, 16)
+                        .add(both.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).mul(dx).fma(d1, FloatVector.fromArray(F, accs, G * u));
+                m1.fma(FloatVector.broadcast(F, -((float) (a.offsets[xb] >> 3) * dx)), acc).intoArray(accs, G * u);
             }
         }
+    }
+
+    /** Writes the four accumulators of group {@code g} as activation rows {@code t .. t+3}'s outputs. */
+    private void store4(float[] accs, float[] out, int t, int g) {
         int o = t * rows + g * G;
         for (int u = 0; u < 4; u++, o += rows) {
             if ((g + 1) * G <= rows) {
@@ -283,10 +310,8 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
 
     /** The 4-bit quant of row {@code r}, 32-column block {@code b32}, column {@code j} of that block. */
     private int quant(int r, int b32, int j) {
-        int col = j % 16;
-        long at = superBlock(r, b32) + QUANTS + (long) (b32 % 8) * SUB_BYTES + (long) (col / 2) * STEP_BYTES + 2L * (r % G) + (col & 1);
-        int v = data.get(I8, at) & 0xFF;
-        return j < 16 ? v & 0xF : v >>> 4;
+        long at = superBlock(r, b32) + QUANTS + (long) (b32 % 8) * SUB_BYTES + (long) (j / 8) * STEP_BYTES + 2L * (2 * (r % G) + (j & 1));
+        return (data.get(I16_LE, at) >> (4 * ((j % 8) / 2))) & 0xF;
     }
 
     private int codes(int r, int b32) {
