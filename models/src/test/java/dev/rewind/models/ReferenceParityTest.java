@@ -161,13 +161,13 @@ class ReferenceParityTest {
     }
 
     /**
-     * True when the fast path rounds activations (its packed Q4_0 and k-quant kernels multiply
-     * against 8-bit activations, as ggml's do), so it is not plain float math. Q5_0 and IQ4_NL are
-     * regrouped into Q8_0's layout, which keeps float activations; Q4_1, Q5_1, Q2_K and IQ4_XS
-     * run their float kernels.
+     * True when the fast path rounds activations (its packed Q4_0, Q4_1, Q5_1, IQ4_XS and k-quant
+     * kernels multiply against 8-bit activations, as ggml's do), so it is not plain float math.
+     * Q5_0 and IQ4_NL are regrouped into Q8_0's layout, which keeps float activations.
      */
     static boolean quantizesActivations(String model, Precision precision) {
-        return precision == Precision.FAST && java.util.stream.Stream.of("-Q4_0", "-Q4_K", "-Q5_K", "-Q6_K", "-Q3_K", "-Q4_K_M")
+        return precision == Precision.FAST && java.util.stream.Stream.of("-Q4_0", "-Q4_1", "-Q5_1", "-Q2_K", "-Q4_K", "-Q5_K", "-Q6_K",
+                        "-Q3_K", "-Q4_K_M", "-IQ4_XS")
                 .anyMatch(model::endsWith);
     }
 

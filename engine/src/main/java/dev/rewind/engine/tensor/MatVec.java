@@ -149,6 +149,21 @@ public final class MatVec {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }
             }
+            case Q4_1Packed m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case Q2_KPacked m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
+            case IQ4_XSPacked m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
         }
     }
 }

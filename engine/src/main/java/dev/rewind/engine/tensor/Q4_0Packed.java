@@ -127,7 +127,10 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
     /** The buffers {@link #multiply} (and {@link K8Packed}'s, {@link Q4_KPacked}'s) pass four rows' block sums through; one per thread. */
     static final class Scratch {
         final short[] sums = new short[16 * G];
-        /** {@link Q6_KPacked}'s sums of a super-block for four rows: 4 · 8 blocks · 2 halves · 2G shorts. */
+        /**
+         * {@link Q6_KPacked}'s sums of a super-block for four rows: 4 · 8 blocks · 2 halves · 2G shorts
+         * (also {@link Q4_1Packed}'s, {@link Q2_KPacked}'s and {@link IQ4_XSPacked}'s, in the same shape).
+         */
         final short[] superBlockSums = new short[128 * G];
         final float[] accs = new float[4 * G];
     }

@@ -40,6 +40,8 @@ final class Q8Rows {
     int[] pairs = new int[0];
     /** count × cols/32 × 2 pairs of wrapped 16-bit sums, see the class comment. */
     int[] halfSums = new int[0];
+    /** count × cols/32 × 2 sums Σq over columns {@code 16h .. 16h + 15} of a block ({@link Q2_KPacked}'s per-16 minima). */
+    int[] sums16 = new int[0];
 
     /** The magic constant that makes float addition round to an integer, half to even (|v| &lt; 2^22). */
     private static final float ROUNDER = 0x1.8p23f;
@@ -59,6 +61,7 @@ final class Q8Rows {
             scales = new float[needBlocks];
             offsets = new int[needBlocks];
             halfSums = new int[2 * needBlocks];
+            sums16 = new int[2 * needBlocks];
         }
         if (pairs.length < needBlocks * (BLOCK / 2)) {
             pairs = new int[needBlocks * (BLOCK / 2)];
@@ -121,7 +124,7 @@ final class Q8Rows {
         offsets[block] = 8 * sum;
     }
 
-    /** Fills {@link #halfSums} of a block from its quants. */
+    /** Fills {@link #halfSums} and {@link #sums16} of a block from its quants. */
     private void halfSums(int block) {
         for (int h = 0; h < 2; h++) {
             int even = 0;
@@ -132,6 +135,7 @@ final class Q8Rows {
                 odd += pair >> 16;
             }
             halfSums[2 * block + h] = (32 * even & 0xFFFF) | (32 * odd) << 16;
+            sums16[2 * block + h] = even + odd;
         }
     }
 

@@ -10,12 +10,13 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Makes the {@link Precision#FAST} forms of weight matrices: the quantized types with a packed
- * layout ({@link Q8_0Packed}, {@link Q4_0Packed}, {@link Q4_KPacked}, {@link Q6_KPacked}, {@link K8Packed} for
- * Q5_K and Q3_K; Q5_0 and IQ4_NL, whose weights are a half times an 8-bit integer, go into
+ * Makes the {@link Precision#FAST} forms of weight matrices: the quantized types, each with a
+ * packed layout ({@link Q8_0Packed}, {@link Q4_0Packed}, {@link Q4_KPacked}, {@link Q6_KPacked},
+ * {@link K8Packed} for Q5_K and Q3_K, {@link Q4_1Packed} for Q4_1 and Q5_1, {@link Q2_KPacked},
+ * {@link IQ4_XSPacked}; Q5_0 and IQ4_NL, whose weights are a half times an 8-bit integer, go into
  * Q8_0's layout bit for bit) are regrouped into off-heap memory (huge pages where the OS gives
- * them, {@link OffHeap}), in parallel over the pool; every other matrix (F32, F16, BF16, Q4_1,
- * Q5_1, Q2_K, IQ4_XS) is returned as it is and runs its float kernel. The packer owns the memory of what it packed: closing it frees that memory,
+ * them, {@link OffHeap}), in parallel over the pool; every other matrix (F32, F16, BF16) is
+ * returned as it is and runs its float kernel. The packer owns the memory of what it packed: closing it frees that memory,
  * after which those matrices must not be used. Thread-safe.
  */
 public final class WeightPacker implements AutoCloseable {
@@ -80,6 +81,36 @@ public final class WeightPacker implements AutoCloseable {
                 K8Packed p = new K8Packed(w.name(), w.type(), into, w.rows(), w.cols());
                 pool.parallelFor(p.groups(), (from, to) -> {
                     if (!K8Packed.pack(w, into, from, to)) {
+                        finite.set(false);
+                    }
+                });
+                yield p;
+            }
+            case Q4_1Matrix _, Q5_1Matrix _ -> {
+                MemorySegment into = allocate(Q4_1Packed.bytesFor(w.type(), w.rows(), w.cols()));
+                Q4_1Packed p = new Q4_1Packed(w.name(), w.type(), into, w.rows(), w.cols());
+                pool.parallelFor(p.groups(), (from, to) -> {
+                    if (!Q4_1Packed.pack(w, into, from, to)) {
+                        finite.set(false);
+                    }
+                });
+                yield p;
+            }
+            case Q2_KMatrix m -> {
+                MemorySegment into = allocate(Q2_KPacked.bytesFor(m.rows(), m.cols()));
+                Q2_KPacked p = new Q2_KPacked(m.name(), into, m.rows(), m.cols());
+                pool.parallelFor(p.groups(), (from, to) -> {
+                    if (!Q2_KPacked.pack(m, into, from, to)) {
+                        finite.set(false);
+                    }
+                });
+                yield p;
+            }
+            case IQ4_XSMatrix m -> {
+                MemorySegment into = allocate(IQ4_XSPacked.bytesFor(m.rows(), m.cols()));
+                IQ4_XSPacked p = new IQ4_XSPacked(m.name(), into, m.rows(), m.cols());
+                pool.parallelFor(p.groups(), (from, to) -> {
+                    if (!IQ4_XSPacked.pack(m, into, from, to)) {
                         finite.set(false);
                     }
                 });

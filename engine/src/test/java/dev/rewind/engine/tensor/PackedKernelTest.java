@@ -36,7 +36,7 @@ class PackedKernelTest {
     }
 
     /** The types with a packed form. */
-    static final String[] PACKED = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL"};
+    static final String[] PACKED = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K", "IQ4_XS"};
 
     /** Column counts to try: whole blocks of the type, not all multiples of the vector width's blocks. */
     static int[] colsFor(GgmlType type, int... small) {
@@ -44,7 +44,7 @@ class PackedKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K", "IQ4_XS"})
     void packingKeepsEveryWeight(GgmlType type) {
         Random random = new Random(11);
         try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
@@ -73,8 +73,7 @@ class PackedKernelTest {
     @Test
     void otherTypesAreNotPacked() {
         try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
-            for (GgmlType type : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_1, GgmlType.Q5_1,
-                    GgmlType.Q2_K, GgmlType.IQ4_XS}) {
+            for (GgmlType type : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
                 WeightMatrix w = RandomWeights.matrix(arena, type, 3, 256, new Random(1));
                 assertTrue(packer.pack(w) == w, type.toString());
             }
@@ -83,12 +82,12 @@ class PackedKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K", "IQ4_XS"})
     void kernelsEqualTheirScalarTwinsForEveryBatchSize(GgmlType type) {
         Random random = new Random(type.ordinal() + 100);
         try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
             for (int rows : new int[]{1, 5, 16, 33, 64}) {
-                for (int cols : colsFor(type, 32, 64, 160, 512)) {
+                for (int cols : colsFor(type, 32, 64, 160, 288, 512)) {
                     WeightMatrix p = packer.pack(RandomWeights.matrix(arena, type, rows, cols, random));
                     int maxCount = 9;
                     float[] x = RandomWeights.randomVector(maxCount * cols, random);
@@ -113,7 +112,7 @@ class PackedKernelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K", "IQ4_XS"})
     void staysCloseToExactFloatMath(GgmlType type) {
         Random random = new Random(5);
         int rows = 48;
@@ -161,6 +160,13 @@ class PackedKernelTest {
                 sum += q;
             }
             assertEquals(8 * sum, a.offsets[block]);
+            for (int h = 0; h < 2; h++) {
+                int half = 0;
+                for (int j = 16 * h; j < 16 * h + 16; j++) {
+                    half += a.quant(block, j);
+                }
+                assertEquals(half, a.sums16[2 * block + h], "block " + block + " half " + h);
+            }
         }
     }
 
@@ -256,6 +262,87 @@ class PackedKernelTest {
         }
     }
 
+    /**
+     * Q5_1's packed kernel sums the unsigned five-bit quants of a half block in 16-bit lanes: with
+     * every quant 31 and every activation ±127 a lane holds 8·31·127 = 31,496, near the edge of 16
+     * bits; the result must still be the exact integer product, plus the minimum's term.
+     */
+    @Test
+    void q5_1PackedIsExactAtTheExtremes() {
+        int rows = 21;
+        int cols = 96;
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            java.lang.foreign.MemorySegment data = arena.allocate((long) rows * cols / 32 * 24);
+            for (long b = 0; b < (long) rows * cols / 32; b++) {
+                for (int i = 4; i < 24; i++) {
+                    data.set(java.lang.foreign.ValueLayout.JAVA_BYTE, b * 24 + i, (byte) 0xFF); // qh and qs: every quant 31
+                }
+                data.set(Simd.I16_LE, b * 24, Float.floatToFloat16(b % 2 == 0 ? 1f : -2f));
+                data.set(Simd.I16_LE, b * 24 + 2, Float.floatToFloat16(b % 3 == 0 ? 0.5f : -3f));
+            }
+            WeightMatrix p = packer.pack(new Q5_1Matrix("extremes", data, rows, cols));
+            assertTrue(p instanceof Q4_1Packed, p.getClass().toString());
+            float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
+            for (float sign : new float[]{1f, -1f}) {
+                float[] x = new float[5 * cols];
+                Arrays.fill(x, sign);
+                float[] actual = new float[5 * rows];
+                new MatMul().matmul(p, x, 5, actual, pool);
+                for (int r = 0; r < rows; r++) {
+                    float expected = 0f;
+                    for (int b = 0; b < cols / 32; b++) {
+                        long block = (long) r * cols / 32 + b;
+                        int xq = (int) (127 * sign);
+                        expected = Math.fma((float) (32 * 31 * xq) * step, block % 2 == 0 ? 1f : -2f, expected);
+                        expected = Math.fma(block % 3 == 0 ? 0.5f : -3f, (float) (32 * xq) * step, expected);
+                    }
+                    for (int t = 0; t < 5; t++) {
+                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * IQ4_XS's packed kernel adds each lane's two products of a level and a quant (up to
+     * 2·127·127 = 32,258) in 16 bits before widening; with every level −127 (code 0), every block
+     * scale −32 and every activation ±127, a block's {@code T = −32 · 32 · −127 · ±127} is
+     * ±16,516,096, just below 2^24: the result must be that exact integer times the scales.
+     */
+    @Test
+    void iq4xsPackedIsExactAtTheExtremes() {
+        int rows = 19;
+        int cols = 512;
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            java.lang.foreign.MemorySegment data = arena.allocate((long) rows * cols / 256 * 136); // zeros: code 0, ls 0
+            for (int r = 0; r < rows; r++) {
+                for (int b = 0; b < cols / 256; b++) {
+                    data.set(Simd.I16_LE, ((long) r * (cols / 256) + b) * 136, Float.floatToFloat16(r % 2 == 0 ? 1f : -0.5f));
+                }
+            }
+            WeightMatrix p = packer.pack(new IQ4_XSMatrix("extremes", data, rows, cols));
+            assertTrue(p instanceof IQ4_XSPacked, p.getClass().toString());
+            float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
+            for (float sign : new float[]{1f, -1f}) {
+                float[] x = new float[5 * cols];
+                Arrays.fill(x, sign);
+                float[] actual = new float[5 * rows];
+                new MatMul().matmul(p, x, 5, actual, pool);
+                for (int r = 0; r < rows; r++) {
+                    float expected = 0f;
+                    for (int b32 = 0; b32 < cols / 32; b32++) {
+                        int total = -32 * 32 * -127 * (int) (127 * sign);
+                        expected = Math.fma((float) total * step, r % 2 == 0 ? 1f : -0.5f, expected);
+                    }
+                    for (int t = 0; t < 5; t++) {
+                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
+                    }
+                }
+            }
+        }
+    }
+
     private static void scalar(WeightMatrix p, float[] x, int count, float[] out) {
         switch (p) {
             case Q4_0Packed q -> {
@@ -277,6 +364,24 @@ class PackedKernelTest {
                 q.multiplyScalar(a, out);
             }
             case K8Packed q -> {
+                Q8Rows a = new Q8Rows();
+                a.prepare(count, q.cols());
+                a.quantize(x, 0, count);
+                q.multiplyScalar(a, out);
+            }
+            case Q4_1Packed q -> {
+                Q8Rows a = new Q8Rows();
+                a.prepare(count, q.cols());
+                a.quantize(x, 0, count);
+                q.multiplyScalar(a, out);
+            }
+            case Q2_KPacked q -> {
+                Q8Rows a = new Q8Rows();
+                a.prepare(count, q.cols());
+                a.quantize(x, 0, count);
+                q.multiplyScalar(a, out);
+            }
+            case IQ4_XSPacked q -> {
                 Q8Rows a = new Q8Rows();
                 a.prepare(count, q.cols());
                 a.quantize(x, 0, count);
