@@ -124,12 +124,13 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
         return GgmlType.Q4_0;
     }
 
-    /** The buffers {@link #multiply} (and {@link K8Packed}'s, {@link Q4_KPacked}'s) pass four rows' block sums through; one per thread. */
+    /** The buffers the packed kernels pass sums, decoded quants and accumulators through; one per thread. */
     static final class Scratch {
+        /** Four rows' block sums of {@link #multiply} and {@link K8Packed}; {@link Q6_KPacked}'s eight decoded quant vectors of a half block. */
         final short[] sums = new short[16 * G];
         /**
          * {@link Q6_KPacked}'s sums of a super-block for four rows: 4 · 8 blocks · 2 halves · 2G shorts
-         * (also {@link Q4_1Packed}'s, {@link Q2_KPacked}'s and {@link IQ4_XSPacked}'s, in the same shape).
+         * (also {@link Q4_KPacked}'s, {@link Q4_1Packed}'s, {@link Q2_KPacked}'s and {@link IQ4_XSPacked}'s, in the same shape or smaller).
          */
         final short[] superBlockSums = new short[128 * G];
         final float[] accs = new float[4 * G];
@@ -225,19 +226,14 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
             ShortVector s3 = ShortVector.zero(S2);
             for (int w = 0; w < 4; w++) {
                 ShortVector v = ShortVector.fromMemorySegment(S2, data, at + 2L * G + (long) w * STEP_BYTES, LE);
-                ShortVector n0 = v.and((short) 0xF);
-                ShortVector n1 = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF);
-                ShortVector n2 = v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF);
-                ShortVector n3 = v.lanewise(VectorOperators.LSHR, 12);
-                int m = 4 * w;
-                s0 = s0.add(n0.mul(IntVector.broadcast(I, pairs[x0 + m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[x0 + m + 1]).reinterpretAsShorts()))
-                        .add(n2.mul(IntVector.broadcast(I, pairs[x0 + m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[x0 + m + 3]).reinterpretAsShorts()));
-                s1 = s1.add(n0.mul(IntVector.broadcast(I, pairs[x1 + m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[x1 + m + 1]).reinterpretAsShorts()))
-                        .add(n2.mul(IntVector.broadcast(I, pairs[x1 + m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[x1 + m + 3]).reinterpretAsShorts()));
-                s2 = s2.add(n0.mul(IntVector.broadcast(I, pairs[x2 + m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[x2 + m + 1]).reinterpretAsShorts()))
-                        .add(n2.mul(IntVector.broadcast(I, pairs[x2 + m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[x2 + m + 3]).reinterpretAsShorts()));
-                s3 = s3.add(n0.mul(IntVector.broadcast(I, pairs[x3 + m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[x3 + m + 1]).reinterpretAsShorts()))
-                        .add(n2.mul(IntVector.broadcast(I, pairs[x3 + m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[x3 + m + 3]).reinterpretAsShorts()));
+                for (int n = 0; n < 4; n++) {
+                    ShortVector nib = v.lanewise(VectorOperators.LSHR, 4 * n).and((short) 0xF);
+                    int m = 4 * w + n;
+                    s0 = s0.add(nib.mul(IntVector.broadcast(I, pairs[x0 + m]).reinterpretAsShorts()));
+                    s1 = s1.add(nib.mul(IntVector.broadcast(I, pairs[x1 + m]).reinterpretAsShorts()));
+                    s2 = s2.add(nib.mul(IntVector.broadcast(I, pairs[x2 + m]).reinterpretAsShorts()));
+                    s3 = s3.add(nib.mul(IntVector.broadcast(I, pairs[x3 + m]).reinterpretAsShorts()));
+                }
             }
             s0.intoArray(sums, 0);
             s1.intoArray(sums, 2 * G);

@@ -32,7 +32,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * {@code (g · blocks + b) · 20G} (or {@code 28G}): the G rows' half steps {@code d}, their half
  * minima {@code m}, then for Q4_1 8 steps of 2G bytes: in step {@code s}, byte {@code 2i + p} of
  * row {@code i} holds the quant of column {@code 2s + p} (low nibble) and of column
- * {@code 2s + p + 16} (high nibble), as {@link Q4_0Packed}; for Q5_1 6 words of 2G little-endian
+ * {@code 2s + p + 16} (high nibble), the byte steps {@link Q4_0Packed} had before its 16-bit words; for Q5_1 6 words of 2G little-endian
  * shorts: short {@code 2i + p} of word {@code w} holds at bits {@code 5k .. 5k+4} the quant of
  * column {@code 2n + p}, {@code n = 3w + k} ({@code k = 0..2}, {@code n < 16}; bit 15 and the
  * last word's upper eleven bits are 0). A weight is {@code q · d + m} ({@code q} 0..15 or 0..31),

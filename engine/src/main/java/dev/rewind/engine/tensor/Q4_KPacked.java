@@ -222,22 +222,14 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
             ShortVector s3 = ShortVector.zero(S2);
             for (int w = 0; w < 4; w++) {
                 ShortVector v = ShortVector.fromMemorySegment(S2, data, q + (long) w * STEP_BYTES, LE);
-                ShortVector n0 = v.and((short) 0xF);
-                ShortVector n1 = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF);
-                ShortVector n2 = v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF);
-                ShortVector n3 = v.lanewise(VectorOperators.LSHR, 12);
-                int m = x + 4 * w;
-                s0 = s0.add(n0.mul(IntVector.broadcast(I, pairs[m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[m + 1]).reinterpretAsShorts()))
-                        .add(n2.mul(IntVector.broadcast(I, pairs[m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[m + 3]).reinterpretAsShorts()));
-                m += stride;
-                s1 = s1.add(n0.mul(IntVector.broadcast(I, pairs[m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[m + 1]).reinterpretAsShorts()))
-                        .add(n2.mul(IntVector.broadcast(I, pairs[m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[m + 3]).reinterpretAsShorts()));
-                m += stride;
-                s2 = s2.add(n0.mul(IntVector.broadcast(I, pairs[m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[m + 1]).reinterpretAsShorts()))
-                        .add(n2.mul(IntVector.broadcast(I, pairs[m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[m + 3]).reinterpretAsShorts()));
-                m += stride;
-                s3 = s3.add(n0.mul(IntVector.broadcast(I, pairs[m]).reinterpretAsShorts())).add(n1.mul(IntVector.broadcast(I, pairs[m + 1]).reinterpretAsShorts()))
-                        .add(n2.mul(IntVector.broadcast(I, pairs[m + 2]).reinterpretAsShorts())).add(n3.mul(IntVector.broadcast(I, pairs[m + 3]).reinterpretAsShorts()));
+                for (int n = 0; n < 4; n++) {
+                    ShortVector nib = v.lanewise(VectorOperators.LSHR, 4 * n).and((short) 0xF);
+                    int m = x + 4 * w + n;
+                    s0 = s0.add(nib.mul(IntVector.broadcast(I, pairs[m]).reinterpretAsShorts()));
+                    s1 = s1.add(nib.mul(IntVector.broadcast(I, pairs[m + stride]).reinterpretAsShorts()));
+                    s2 = s2.add(nib.mul(IntVector.broadcast(I, pairs[m + 2 * stride]).reinterpretAsShorts()));
+                    s3 = s3.add(nib.mul(IntVector.broadcast(I, pairs[m + 3 * stride]).reinterpretAsShorts()));
+                }
             }
             s0.intoArray(sums, 2 * G * k);
             s1.intoArray(sums, 2 * G * (8 + k));

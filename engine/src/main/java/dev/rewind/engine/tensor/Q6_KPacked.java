@@ -183,7 +183,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
                 java.util.Arrays.fill(accs, 0, 4 * G, 0f);
                 long at = first;
                 for (int b = 0; b < blocks; b++, at += SB) {
-                    dots4(a.pairs, (t * perRow + 8 * b) * 16, perRow * 16, at, sums);
+                    dots4(a.pairs, (t * perRow + 8 * b) * 16, perRow * 16, at, sums, scratch.sums);
                     applyScales(a, t * perRow + 8 * b, perRow, 4, at, sums, accs);
                 }
                 store(accs, 4, out, t, g);
@@ -228,46 +228,40 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
     }
 
     /**
-     * As {@link #dots1} for four activation rows (pairs from {@code x}, {@code x + stride}, ...),
-     * each step of weights decoded once for the four: row {@code u}'s sums at
-     * {@code sums[((8u + k) · 2 + h) · 2G ..]}.
+     * As {@link #dots1} for four activation rows (pairs from {@code x}, {@code x + stride}, ...):
+     * each half's eight quant vectors are decoded once into {@code quants} and then multiplied
+     * for the four rows in one short loop (so the method stays small for C2): row {@code u}'s sums
+     * at {@code sums[((8u + k) · 2 + h) · 2G ..]}.
      */
-    private void dots4(int[] pairs, int x, int stride, long at, short[] sums) {
+    private void dots4(int[] pairs, int x, int stride, long at, short[] sums, short[] quants) {
         long q = at + QUANTS;
         for (int half = 0; half < 16; half++, x += 8, q += 3 * STEP_BYTES) {
+            ShortVector w0 = ShortVector.fromMemorySegment(S2, data, q, LE);
+            ShortVector w1 = ShortVector.fromMemorySegment(S2, data, q + STEP_BYTES, LE);
+            ShortVector w2 = ShortVector.fromMemorySegment(S2, data, q + 2 * STEP_BYTES, LE);
+            w0.and((short) 63).intoArray(quants, 0);
+            w0.lanewise(VectorOperators.LSHR, 6).and((short) 63).intoArray(quants, 2 * G);
+            w1.and((short) 63).intoArray(quants, 4 * G);
+            w1.lanewise(VectorOperators.LSHR, 6).and((short) 63).intoArray(quants, 6 * G);
+            w2.and((short) 63).intoArray(quants, 8 * G);
+            w2.lanewise(VectorOperators.LSHR, 6).and((short) 63).intoArray(quants, 10 * G);
+            w0.lanewise(VectorOperators.LSHR, 12).or(w2.lanewise(VectorOperators.LSHR, 8).and((short) 0x30)).intoArray(quants, 12 * G);
+            w1.lanewise(VectorOperators.LSHR, 12).or(w2.lanewise(VectorOperators.LSHR, 10).and((short) 0x30)).intoArray(quants, 14 * G);
             ShortVector a0 = ShortVector.zero(S2);
             ShortVector a1 = ShortVector.zero(S2);
             ShortVector a2 = ShortVector.zero(S2);
             ShortVector a3 = ShortVector.zero(S2);
-            for (int w = 0; w < 3; w++) {
-                ShortVector v = ShortVector.fromMemorySegment(S2, data, q + (long) w * STEP_BYTES, LE);
-                ShortVector lo = v.and((short) 63);
-                ShortVector hi = v.lanewise(VectorOperators.LSHR, 6).and((short) 63);
-                a0 = a0.add(lo.mul(IntVector.broadcast(I, pairs[x + 2 * w]).reinterpretAsShorts()))
-                        .add(hi.mul(IntVector.broadcast(I, pairs[x + 2 * w + 1]).reinterpretAsShorts()));
-                a1 = a1.add(lo.mul(IntVector.broadcast(I, pairs[x + stride + 2 * w]).reinterpretAsShorts()))
-                        .add(hi.mul(IntVector.broadcast(I, pairs[x + stride + 2 * w + 1]).reinterpretAsShorts()));
-                a2 = a2.add(lo.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 2 * w]).reinterpretAsShorts()))
-                        .add(hi.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 2 * w + 1]).reinterpretAsShorts()));
-                a3 = a3.add(lo.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 2 * w]).reinterpretAsShorts()))
-                        .add(hi.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 2 * w + 1]).reinterpretAsShorts()));
+            for (int j = 0; j < 8; j++) {
+                ShortVector v = ShortVector.fromArray(S2, quants, 2 * G * j);
+                a0 = a0.add(v.mul(IntVector.broadcast(I, pairs[x + j]).reinterpretAsShorts()));
+                a1 = a1.add(v.mul(IntVector.broadcast(I, pairs[x + stride + j]).reinterpretAsShorts()));
+                a2 = a2.add(v.mul(IntVector.broadcast(I, pairs[x + 2 * stride + j]).reinterpretAsShorts()));
+                a3 = a3.add(v.mul(IntVector.broadcast(I, pairs[x + 3 * stride + j]).reinterpretAsShorts()));
             }
-            ShortVector w0 = ShortVector.fromMemorySegment(S2, data, q, LE);
-            ShortVector w1 = ShortVector.fromMemorySegment(S2, data, q + STEP_BYTES, LE);
-            ShortVector w2 = ShortVector.fromMemorySegment(S2, data, q + 2 * STEP_BYTES, LE);
-            ShortVector q6 = w0.lanewise(VectorOperators.LSHR, 12).or(w2.lanewise(VectorOperators.LSHR, 8).and((short) 0x30));
-            ShortVector q7 = w1.lanewise(VectorOperators.LSHR, 12).or(w2.lanewise(VectorOperators.LSHR, 10).and((short) 0x30));
-            a0.add(q6.mul(IntVector.broadcast(I, pairs[x + 6]).reinterpretAsShorts())).add(q7.mul(IntVector.broadcast(I, pairs[x + 7]).reinterpretAsShorts()))
-                    .intoArray(sums, 2 * G * half);
-            a1.add(q6.mul(IntVector.broadcast(I, pairs[x + stride + 6]).reinterpretAsShorts()))
-                    .add(q7.mul(IntVector.broadcast(I, pairs[x + stride + 7]).reinterpretAsShorts()))
-                    .intoArray(sums, 2 * G * (16 + half));
-            a2.add(q6.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 6]).reinterpretAsShorts()))
-                    .add(q7.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 7]).reinterpretAsShorts()))
-                    .intoArray(sums, 2 * G * (32 + half));
-            a3.add(q6.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 6]).reinterpretAsShorts()))
-                    .add(q7.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 7]).reinterpretAsShorts()))
-                    .intoArray(sums, 2 * G * (48 + half));
+            a0.intoArray(sums, 2 * G * half);
+            a1.intoArray(sums, 2 * G * (16 + half));
+            a2.intoArray(sums, 2 * G * (32 + half));
+            a3.intoArray(sums, 2 * G * (48 + half));
         }
     }
 
