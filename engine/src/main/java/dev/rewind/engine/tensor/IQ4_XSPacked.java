@@ -49,7 +49,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
  */
-public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) implements PackedMatrix {
 
     /** Bytes one row takes in one super-block: a float, 8 scale bytes, 128 bytes of level codes. */
     static final int BYTES_PER_ROW = 140;
@@ -76,15 +76,7 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
 
     /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
     public IQ4_XSPacked {
-        if (rows < 1 || cols < 1 || cols % 256 != 0) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed IQ4_XS needs a positive shape with columns a multiple of 256, got "
-                    + rows + " x " + cols);
-        }
-        long expected = bytesFor(rows, cols);
-        if (data.byteSize() != expected) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed IQ4_XS of " + rows + " x " + cols + " needs " + expected
-                    + " bytes, got " + data.byteSize());
-        }
+        PackedMatrix.checkShape(name, "IQ4_XS", rows, cols, 256, data, () -> bytesFor(rows, cols));
     }
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
@@ -136,11 +128,6 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
         return GgmlType.IQ4_XS;
     }
 
-    /** Row groups: {@code ceil(rows / G)}. */
-    int groups() {
-        return Math.ceilDiv(rows, G);
-    }
-
     /**
      * For every activation row {@code t < a.count} and every row of groups
      * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
@@ -169,7 +156,7 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
                     dots2(a.pairs, x + 2 * perRow * 16, perRow * 16, at, sums, 2);
                     applyScales4(a, t * perRow + 8 * b, perRow, at, sums, accs);
                 }
-                store(accs, 4, out, t, g);
+                PackedMatrix.store(accs, 4, out, t, g, rows);
             }
             for (; t < a.count; t++) {
                 group1(a, t, g, out);
@@ -267,18 +254,6 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
         }
     }
 
-    /** Writes the {@code count} accumulators of group {@code g} as activation rows {@code t ..}'s outputs. */
-    private void store(float[] accs, int count, float[] out, int t, int g) {
-        int o = t * rows + g * G;
-        for (int u = 0; u < count; u++, o += rows) {
-            if ((g + 1) * G <= rows) {
-                FloatVector.fromArray(F, accs, G * u).intoArray(out, o);
-            } else {
-                FloatVector.fromArray(F, accs, G * u).intoArray(out, o, F.indexInRange(g * G, rows));
-            }
-        }
-    }
-
     /** What {@link #multiply} computes, in plain scalar code with the same operations in the same order. */
     void multiplyScalar(Q8Rows a, float[] out) {
         int perRow = cols / 32;
@@ -324,29 +299,8 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
     }
 
     @Override
-    public float dot(int row, float[] x, int xOffset) {
-        return dotScalar(row, x, xOffset);
-    }
-
-    @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        float sum = 0f;
-        for (int b = 0; b < cols / 32; b++) {
-            for (int j = 0; j < 32; j++) {
-                sum += weight(row, b, j) * x[xOffset + b * 32 + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        Shapes.checkAccess(row, rows, out, outOffset, cols);
-        for (int b = 0; b < cols / 32; b++) {
-            for (int j = 0; j < 32; j++) {
-                out[outOffset + b * 32 + j] = weight(row, b, j);
-            }
-        }
+    public float weight(int row, int col) {
+        PackedMatrix.checkWeight(row, col, rows, cols);
+        return weight(row, col / 32, col % 32);
     }
 }

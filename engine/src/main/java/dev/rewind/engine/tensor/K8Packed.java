@@ -52,7 +52,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
  */
-public record K8Packed(String name, GgmlType type, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record K8Packed(String name, GgmlType type, MemorySegment data, int rows, int cols) implements PackedMatrix {
 
     /** Bytes one row takes in one super-block: two floats, 8 ints of codes, 256 quants. */
     static final int BYTES_PER_ROW = 296;
@@ -68,15 +68,7 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
         if (type != GgmlType.Q6_K && type != GgmlType.Q5_K && type != GgmlType.Q3_K) {
             throw new IllegalArgumentException("tensor '" + name + "': no byte-packed form of " + type);
         }
-        if (rows < 1 || cols < 1 || cols % 256 != 0) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed " + type + " needs a positive shape with columns a multiple of 256, got "
-                    + rows + " x " + cols);
-        }
-        long expected = bytesFor(rows, cols);
-        if (data.byteSize() != expected) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed " + type + " of " + rows + " x " + cols + " needs " + expected
-                    + " bytes, got " + data.byteSize());
-        }
+        PackedMatrix.checkShape(name, type.toString(), rows, cols, 256, data, () -> bytesFor(rows, cols));
     }
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
@@ -181,11 +173,6 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
             int high = ((s.get(I8, at + e % 32) & 0xFF) >> (e / 32)) & 1;
             q[e] = (byte) (high != 0 ? low : low - 4);
         }
-    }
-
-    /** Row groups: {@code ceil(rows / G)}. */
-    int groups() {
-        return Math.ceilDiv(rows, G);
     }
 
     /**
@@ -374,29 +361,8 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
     }
 
     @Override
-    public float dot(int row, float[] x, int xOffset) {
-        return dotScalar(row, x, xOffset);
-    }
-
-    @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        float sum = 0f;
-        for (int b = 0; b < cols / 32; b++) {
-            for (int j = 0; j < 32; j++) {
-                sum += weight(row, b, j) * x[xOffset + b * 32 + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        Shapes.checkAccess(row, rows, out, outOffset, cols);
-        for (int b = 0; b < cols / 32; b++) {
-            for (int j = 0; j < 32; j++) {
-                out[outOffset + b * 32 + j] = weight(row, b, j);
-            }
-        }
+    public float weight(int row, int col) {
+        PackedMatrix.checkWeight(row, col, rows, cols);
+        return weight(row, col / 32, col % 32);
     }
 }

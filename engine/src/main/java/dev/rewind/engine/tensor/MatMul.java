@@ -171,14 +171,7 @@ public final class MatMul {
             ws[i] = m;
             outs[i] = i == 0 ? outA : i == 1 ? outB : outC;
             end += switch (m) {
-                case Q4_0Packed p -> p.groups();
-                case Q4_KPacked p -> p.groups();
-                case Q6_KPacked p -> p.groups();
-                case K8Packed p -> p.groups();
-                case Q4_1Packed p -> p.groups();
-                case Q2_KPacked p -> p.groups();
-                case IQ4_XSPacked p -> p.groups();
-                case Q8_0Packed p -> p.groups();
+                case PackedMatrix p -> p.groups();
                 default -> throw new AssertionError(m.name());
             };
             ends[i] = end;

@@ -49,7 +49,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
  */
-public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) implements PackedMatrix {
 
     /** Bytes one row takes in one super-block: two floats, 16 code bytes, 64 bytes of quants. */
     static final int BYTES_PER_ROW = 88;
@@ -62,15 +62,7 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
 
     /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
     public Q2_KPacked {
-        if (rows < 1 || cols < 1 || cols % 256 != 0) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed Q2_K needs a positive shape with columns a multiple of 256, got "
-                    + rows + " x " + cols);
-        }
-        long expected = bytesFor(rows, cols);
-        if (data.byteSize() != expected) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed Q2_K of " + rows + " x " + cols + " needs " + expected
-                    + " bytes, got " + data.byteSize());
-        }
+        PackedMatrix.checkShape(name, "Q2_K", rows, cols, 256, data, () -> bytesFor(rows, cols));
     }
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
@@ -126,11 +118,6 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
         return GgmlType.Q2_K;
     }
 
-    /** Row groups: {@code ceil(rows / G)}. */
-    int groups() {
-        return Math.ceilDiv(rows, G);
-    }
-
     /**
      * For every activation row {@code t < a.count} and every row of groups
      * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
@@ -156,7 +143,7 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
                     dots4(a.pairs, (t * perRow + 8 * b) * 16, perRow * 16, at, sums);
                     applyScales(a, t * perRow + 8 * b, perRow, 4, at, sums, accs);
                 }
-                store(accs, 4, out, t, g);
+                PackedMatrix.store(accs, 4, out, t, g, rows);
             }
             for (; t < a.count; t++) {
                 java.util.Arrays.fill(accs, 0, G, 0f);
@@ -165,7 +152,7 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
                     dots1(a.pairs, (t * perRow + 8 * b) * 16, at, sums);
                     applyScales(a, t * perRow + 8 * b, perRow, 1, at, sums, accs);
                 }
-                store(accs, 1, out, t, g);
+                PackedMatrix.store(accs, 1, out, t, g, rows);
             }
         }
     }
@@ -275,18 +262,6 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
         }
     }
 
-    /** Writes the {@code count} accumulators of group {@code g} as activation rows {@code t ..}'s outputs. */
-    private void store(float[] accs, int count, float[] out, int t, int g) {
-        int o = t * rows + g * G;
-        for (int u = 0; u < count; u++, o += rows) {
-            if ((g + 1) * G <= rows) {
-                FloatVector.fromArray(F, accs, G * u).intoArray(out, o);
-            } else {
-                FloatVector.fromArray(F, accs, G * u).intoArray(out, o, F.indexInRange(g * G, rows));
-            }
-        }
-    }
-
     /** What {@link #multiply} computes, in plain scalar code with the same operations in the same order. */
     void multiplyScalar(Q8Rows a, float[] out) {
         int perRow = cols / 32;
@@ -345,29 +320,8 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
     }
 
     @Override
-    public float dot(int row, float[] x, int xOffset) {
-        return dotScalar(row, x, xOffset);
-    }
-
-    @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        float sum = 0f;
-        for (int b = 0; b < cols / 32; b++) {
-            for (int j = 0; j < 32; j++) {
-                sum += weight(row, b, j) * x[xOffset + b * 32 + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        Shapes.checkAccess(row, rows, out, outOffset, cols);
-        for (int b = 0; b < cols / 32; b++) {
-            for (int j = 0; j < 32; j++) {
-                out[outOffset + b * 32 + j] = weight(row, b, j);
-            }
-        }
+    public float weight(int row, int col) {
+        PackedMatrix.checkWeight(row, col, rows, cols);
+        return weight(row, col / 32, col % 32);
     }
 }

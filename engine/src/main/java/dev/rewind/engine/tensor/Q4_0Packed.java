@@ -51,7 +51,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 32
  */
-public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) implements PackedMatrix {
 
     /** Bytes one row takes in one block: a half scale and 16 quant bytes, as in Q4_0. */
     static final int BLOCK_BYTES_PER_ROW = 18;
@@ -62,15 +62,7 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
 
     /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
     public Q4_0Packed {
-        if (rows < 1 || cols < 1 || cols % 32 != 0) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed Q4_0 needs a positive shape with columns a multiple of 32, got "
-                    + rows + " x " + cols);
-        }
-        long expected = bytesFor(rows, cols);
-        if (data.byteSize() != expected) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed Q4_0 of " + rows + " x " + cols + " needs " + expected
-                    + " bytes, got " + data.byteSize());
-        }
+        PackedMatrix.checkShape(name, "Q4_0", rows, cols, 32, data, () -> bytesFor(rows, cols));
     }
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
@@ -134,11 +126,6 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
          */
         final short[] superBlockSums = new short[128 * G];
         final float[] accs = new float[4 * G];
-    }
-
-    /** Row groups: {@code ceil(rows / G)}. */
-    int groups() {
-        return Math.ceilDiv(rows, G);
     }
 
     /**
@@ -292,32 +279,10 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
         return Float.float16ToFloat(data.get(I16_LE, at));
     }
 
+    /** The exact weight, as the file type's matrix computes it. */
     @Override
-    public float dot(int row, float[] x, int xOffset) {
-        return dotScalar(row, x, xOffset);
-    }
-
-    @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        float sum = 0f;
-        for (int b = 0; b < cols / 32; b++) {
-            float d = scale(row, b);
-            for (int j = 0; j < 32; j++) {
-                sum += d * (nibble(row, b, j) - 8) * x[xOffset + b * 32 + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        Shapes.checkAccess(row, rows, out, outOffset, cols);
-        for (int b = 0; b < cols / 32; b++) {
-            float d = scale(row, b);
-            for (int j = 0; j < 32; j++) {
-                out[outOffset + b * 32 + j] = d * (nibble(row, b, j) - 8);
-            }
-        }
+    public float weight(int row, int col) {
+        PackedMatrix.checkWeight(row, col, rows, cols);
+        return scale(row, col / 32) * (nibble(row, col / 32, col % 32) - 8);
     }
 }

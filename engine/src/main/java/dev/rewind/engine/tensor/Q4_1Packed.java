@@ -56,7 +56,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 32
  */
-public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int rows, int cols) implements PackedMatrix {
 
     private static final int G = LANES;
     private static final int MINS = 2 * G;
@@ -72,15 +72,7 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
         if (type != GgmlType.Q4_1 && type != GgmlType.Q5_1) {
             throw new IllegalArgumentException("tensor '" + name + "': no Q4_1-packed form of " + type);
         }
-        if (rows < 1 || cols < 1 || cols % 32 != 0) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed " + type + " needs a positive shape with columns a multiple of 32, got "
-                    + rows + " x " + cols);
-        }
-        long expected = bytesFor(type, rows, cols);
-        if (data.byteSize() != expected) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed " + type + " of " + rows + " x " + cols + " needs " + expected
-                    + " bytes, got " + data.byteSize());
-        }
+        PackedMatrix.checkShape(name, type.toString(), rows, cols, 32, data, () -> bytesFor(type, rows, cols));
     }
 
     /** Bytes one row takes in one block: two halves, then 16 nibble bytes (Q4_1) or 6 words, 12 bytes, of quants (Q5_1). */
@@ -150,11 +142,6 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
         return finite;
     }
 
-    /** Row groups: {@code ceil(rows / G)}. */
-    int groups() {
-        return Math.ceilDiv(rows, G);
-    }
-
     /**
      * For every activation row {@code t < a.count} and every row of groups
      * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
@@ -192,7 +179,7 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
                     }
                     applyScales(a, t * blocks + b, blocks, 4, at, n, sums, accs);
                 }
-                store(accs, 4, out, t, g);
+                PackedMatrix.store(accs, 4, out, t, g, rows);
             }
             for (; t < a.count; t++) {
                 if (five) {
@@ -202,7 +189,7 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
                         fives1(a.pairs, (t * blocks + b) * 16, first + (long) b * groupBlock(), n, sums);
                         applyScales(a, t * blocks + b, blocks, 1, first + (long) b * groupBlock(), n, sums, accs);
                     }
-                    store(accs, 1, out, t, g);
+                    PackedMatrix.store(accs, 1, out, t, g, rows);
                 } else {
                     group1(a, t, g, out);
                 }
@@ -398,18 +385,6 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
         }
     }
 
-    /** Writes the {@code count} accumulators of group {@code g} as activation rows {@code t ..}'s outputs. */
-    private void store(float[] accs, int count, float[] out, int t, int g) {
-        int o = t * rows + g * G;
-        for (int u = 0; u < count; u++, o += rows) {
-            if ((g + 1) * G <= rows) {
-                FloatVector.fromArray(F, accs, G * u).intoArray(out, o);
-            } else {
-                FloatVector.fromArray(F, accs, G * u).intoArray(out, o, F.indexInRange(g * G, rows));
-            }
-        }
-    }
-
     /** What {@link #multiply} computes, in plain scalar code with the same operations in the same order. */
     void multiplyScalar(Q8Rows a, float[] out) {
         int blocks = cols / 32;
@@ -461,29 +436,8 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
     }
 
     @Override
-    public float dot(int row, float[] x, int xOffset) {
-        return dotScalar(row, x, xOffset);
-    }
-
-    @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        float sum = 0f;
-        for (int b = 0; b < cols / 32; b++) {
-            for (int j = 0; j < 32; j++) {
-                sum += weight(row, b, j) * x[xOffset + b * 32 + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        Shapes.checkAccess(row, rows, out, outOffset, cols);
-        for (int b = 0; b < cols / 32; b++) {
-            for (int j = 0; j < 32; j++) {
-                out[outOffset + b * 32 + j] = weight(row, b, j);
-            }
-        }
+    public float weight(int row, int col) {
+        PackedMatrix.checkWeight(row, col, rows, cols);
+        return weight(row, col / 32, col % 32);
     }
 }

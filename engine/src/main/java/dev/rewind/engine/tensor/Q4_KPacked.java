@@ -48,7 +48,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
  */
-public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) implements PackedMatrix {
 
     /** Bytes one row takes in one super-block: two floats, 8 shorts of codes, 128 quant bytes. */
     static final int BYTES_PER_ROW = 152;
@@ -61,15 +61,7 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
 
     /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
     public Q4_KPacked {
-        if (rows < 1 || cols < 1 || cols % 256 != 0) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed Q4_K needs a positive shape with columns a multiple of 256, got "
-                    + rows + " x " + cols);
-        }
-        long expected = bytesFor(rows, cols);
-        if (data.byteSize() != expected) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed Q4_K of " + rows + " x " + cols + " needs " + expected
-                    + " bytes, got " + data.byteSize());
-        }
+        PackedMatrix.checkShape(name, "Q4_K", rows, cols, 256, data, () -> bytesFor(rows, cols));
     }
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
@@ -127,11 +119,6 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
         return GgmlType.Q4_K;
     }
 
-    /** Row groups: {@code ceil(rows / G)}. */
-    int groups() {
-        return Math.ceilDiv(rows, G);
-    }
-
     /**
      * For every activation row {@code t < a.count} and every row of groups
      * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
@@ -153,7 +140,7 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
                     dots4(a.pairs, (t * perRow + 8 * b) * 16, perRow * 16, at, scratch.superBlockSums);
                     applyScales4(a, t * perRow + 8 * b, perRow, at, scratch.superBlockSums, accs);
                 }
-                store4(accs, out, t, g);
+                PackedMatrix.store(accs, 4, out, t, g, rows);
             }
             for (; t < a.count; t++) {
                 group1(a, t, g, out);
@@ -263,18 +250,6 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
         }
     }
 
-    /** Writes the four accumulators of group {@code g} as activation rows {@code t .. t+3}'s outputs. */
-    private void store4(float[] accs, float[] out, int t, int g) {
-        int o = t * rows + g * G;
-        for (int u = 0; u < 4; u++, o += rows) {
-            if ((g + 1) * G <= rows) {
-                FloatVector.fromArray(F, accs, G * u).intoArray(out, o);
-            } else {
-                FloatVector.fromArray(F, accs, G * u).intoArray(out, o, F.indexInRange(g * G, rows));
-            }
-        }
-    }
-
     /** What {@link #multiply} computes, in plain scalar code with the same operations in the same order. */
     void multiplyScalar(Q8Rows a, float[] out) {
         int perRow = cols / 32;
@@ -320,34 +295,10 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
         return (float) (codes(r, b32) >>> 8) * data.get(F32_LE, superBlock(r, b32) + 4L * G + 4L * (r % G));
     }
 
+    /** The exact weight, as the file type's matrix computes it. */
     @Override
-    public float dot(int row, float[] x, int xOffset) {
-        return dotScalar(row, x, xOffset);
-    }
-
-    @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        float sum = 0f;
-        for (int b = 0; b < cols / 32; b++) {
-            float d1 = scale(row, b);
-            float m1 = min(row, b);
-            for (int j = 0; j < 32; j++) {
-                sum += (d1 * quant(row, b, j) - m1) * x[xOffset + b * 32 + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        Shapes.checkAccess(row, rows, out, outOffset, cols);
-        for (int b = 0; b < cols / 32; b++) {
-            float d1 = scale(row, b);
-            float m1 = min(row, b);
-            for (int j = 0; j < 32; j++) {
-                out[outOffset + b * 32 + j] = d1 * quant(row, b, j) - m1;
-            }
-        }
+    public float weight(int row, int col) {
+        PackedMatrix.checkWeight(row, col, rows, cols);
+        return scale(row, col / 32) * quant(row, col / 32, col % 32) - min(row, col / 32);
     }
 }

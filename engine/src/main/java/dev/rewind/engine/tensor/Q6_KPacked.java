@@ -53,7 +53,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
  */
-public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) implements PackedMatrix {
 
     /** Bytes one row takes in one super-block: a float, 16 scales, 128 nibble bytes, 64 bytes of high parts. */
     static final int BYTES_PER_ROW = 212;
@@ -66,15 +66,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
 
     /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
     public Q6_KPacked {
-        if (rows < 1 || cols < 1 || cols % 256 != 0) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed Q6_K needs a positive shape with columns a multiple of 256, got "
-                    + rows + " x " + cols);
-        }
-        long expected = bytesFor(rows, cols);
-        if (data.byteSize() != expected) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed Q6_K of " + rows + " x " + cols + " needs " + expected
-                    + " bytes, got " + data.byteSize());
-        }
+        PackedMatrix.checkShape(name, "Q6_K", rows, cols, 256, data, () -> bytesFor(rows, cols));
     }
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
@@ -151,11 +143,6 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
         return GgmlType.Q6_K;
     }
 
-    /** Row groups: {@code ceil(rows / G)}. */
-    int groups() {
-        return Math.ceilDiv(rows, G);
-    }
-
     /**
      * For every activation row {@code t < a.count} and every row of groups
      * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
@@ -186,7 +173,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
                     dots4(a.pairs, (t * perRow + 8 * b) * 16, perRow * 16, at, sums, scratch.sums);
                     applyScales(a, t * perRow + 8 * b, perRow, 4, at, sums, accs);
                 }
-                store(accs, 4, out, t, g);
+                PackedMatrix.store(accs, 4, out, t, g, rows);
             }
             for (; t < a.count; t++) {
                 java.util.Arrays.fill(accs, 0, G, 0f);
@@ -195,7 +182,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
                     dots1(a.pairs, (t * perRow + 8 * b) * 16, at, sums);
                     applyScales1(a.halfSums, a.scales, t * perRow + 8 * b, at, sums, accs);
                 }
-                store(accs, 1, out, t, g);
+                PackedMatrix.store(accs, 1, out, t, g, rows);
             }
         }
     }
@@ -318,18 +305,6 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
         acc.intoArray(accs, 0);
     }
 
-    /** Writes the {@code count} accumulators of group {@code g} as activation rows {@code t ..}'s outputs. */
-    private void store(float[] accs, int count, float[] out, int t, int g) {
-        int o = t * rows + g * G;
-        for (int u = 0; u < count; u++, o += rows) {
-            if ((g + 1) * G <= rows) {
-                FloatVector.fromArray(F, accs, G * u).intoArray(out, o);
-            } else {
-                FloatVector.fromArray(F, accs, G * u).intoArray(out, o, F.indexInRange(g * G, rows));
-            }
-        }
-    }
-
     /** What {@link #multiply} computes, in plain scalar code with the same operations in the same order. */
     void multiplyScalar(Q8Rows a, float[] out) {
         int perRow = cols / 32;
@@ -388,29 +363,8 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
     }
 
     @Override
-    public float dot(int row, float[] x, int xOffset) {
-        return dotScalar(row, x, xOffset);
-    }
-
-    @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        float sum = 0f;
-        for (int b = 0; b < cols / 32; b++) {
-            for (int j = 0; j < 32; j++) {
-                sum += weight(row, b, j) * x[xOffset + b * 32 + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        Shapes.checkAccess(row, rows, out, outOffset, cols);
-        for (int b = 0; b < cols / 32; b++) {
-            for (int j = 0; j < 32; j++) {
-                out[outOffset + b * 32 + j] = weight(row, b, j);
-            }
-        }
+    public float weight(int row, int col) {
+        PackedMatrix.checkWeight(row, col, rows, cols);
+        return weight(row, col / 32, col % 32);
     }
 }

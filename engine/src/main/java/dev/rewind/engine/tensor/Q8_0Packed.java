@@ -43,22 +43,14 @@ import static dev.rewind.engine.tensor.Simd.S;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 32
  */
-public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) implements PackedMatrix {
 
     private static final int G = LANES;
     private static final int GROUP_BLOCK = 34 * G;
 
     /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
     public Q8_0Packed {
-        if (rows < 1 || cols < 1 || cols % 32 != 0) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed Q8_0 needs a positive shape with columns a multiple of 32, got "
-                    + rows + " x " + cols);
-        }
-        long expected = bytesFor(rows, cols);
-        if (data.byteSize() != expected) {
-            throw new IllegalArgumentException("tensor '" + name + "': packed Q8_0 of " + rows + " x " + cols + " needs " + expected
-                    + " bytes, got " + data.byteSize());
-        }
+        PackedMatrix.checkShape(name, "Q8_0", rows, cols, 32, data, () -> bytesFor(rows, cols));
     }
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
@@ -106,11 +98,6 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
     @Override
     public GgmlType type() {
         return GgmlType.Q8_0;
-    }
-
-    /** Row groups: {@code ceil(rows / G)}. */
-    int groups() {
-        return Math.ceilDiv(rows, G);
     }
 
     /**
@@ -262,33 +249,10 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
         return Float.float16ToFloat(data.get(I16_LE, at));
     }
 
+    /** The exact weight, as the file type's matrix computes it. */
     @Override
-    public float dot(int row, float[] x, int xOffset) {
-        return dotScalar(row, x, xOffset);
-    }
-
-    @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        float sum = 0f;
-        for (int b = 0; b < cols / 32; b++) {
-            float d = scale(row, b);
-            for (int j = 0; j < 32; j++) {
-                float w = d * quant(row, b, j);
-                sum += w * x[xOffset + b * 32 + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        Shapes.checkAccess(row, rows, out, outOffset, cols);
-        for (int b = 0; b < cols / 32; b++) {
-            float d = scale(row, b);
-            for (int j = 0; j < 32; j++) {
-                out[outOffset + b * 32 + j] = d * quant(row, b, j);
-            }
-        }
+    public float weight(int row, int col) {
+        PackedMatrix.checkWeight(row, col, rows, cols);
+        return scale(row, col / 32) * quant(row, col / 32, col % 32);
     }
 }

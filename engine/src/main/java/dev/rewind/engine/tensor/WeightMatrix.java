@@ -34,8 +34,7 @@ import java.util.stream.Collectors;
  */
 public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix,
         Q4_1Matrix, Q5_0Matrix, Q5_1Matrix, Q2_KMatrix, Q3_KMatrix, Q4_KMatrix, Q5_KMatrix, Q6_KMatrix,
-        IQ4_NLMatrix, IQ4_XSMatrix, Q8_0Packed, Q4_0Packed, Q4_KPacked, Q6_KPacked, K8Packed,
-        Q4_1Packed, Q2_KPacked, IQ4_XSPacked {
+        IQ4_NLMatrix, IQ4_XSMatrix, PackedMatrix {
 
     /** The types with kernels, in the order error messages list them. */
     List<GgmlType> SUPPORTED_TYPES = List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,

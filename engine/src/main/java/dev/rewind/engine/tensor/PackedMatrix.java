@@ -1,0 +1,100 @@
+package dev.rewind.engine.tensor;
+
+import jdk.incubator.vector.FloatVector;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+import static dev.rewind.engine.tensor.Simd.F;
+import static dev.rewind.engine.tensor.Simd.LANES;
+
+/**
+ * A quantized matrix regrouped by {@link WeightPacker} for the {@link Precision#FAST} kernels:
+ * the rows of a group of {@link Simd#LANES} are interleaved so that one vector lane holds one
+ * row, and each record's own {@code multiply} is its fast product. What they share is here: the
+ * exact path, which reads one {@link #weight} at a time (exact and slow: the packed forms are
+ * not meant for it), and the checks and stores every record needs.
+ */
+sealed interface PackedMatrix extends WeightMatrix
+        permits Q8_0Packed, Q4_0Packed, Q4_KPacked, Q6_KPacked, K8Packed, Q4_1Packed, Q2_KPacked, IQ4_XSPacked {
+
+    /**
+     * The exact weight at {@code (row, col)}: bit for bit what the file type's own matrix
+     * dequantizes it to.
+     *
+     * @throws IndexOutOfBoundsException if {@code row} or {@code col} is outside the matrix
+     */
+    float weight(int row, int col);
+
+    /** Row groups of {@link Simd#LANES} rows, the last one padded: the units the kernels are run over. */
+    default int groups() {
+        return Math.ceilDiv(rows(), LANES);
+    }
+
+    /** {@link #dotScalar}: the packed forms have no vector form of the exact dot. */
+    @Override
+    default float dot(int row, float[] x, int xOffset) {
+        return dotScalar(row, x, xOffset);
+    }
+
+    @Override
+    default float dotScalar(int row, float[] x, int xOffset) {
+        Shapes.checkAccess(row, rows(), x, xOffset, cols());
+        float sum = 0f;
+        for (int c = 0; c < cols(); c++) {
+            sum += weight(row, c) * x[xOffset + c];
+        }
+        return sum;
+    }
+
+    @Override
+    default void dequantizeRow(int row, float[] out, int outOffset) {
+        Shapes.checkAccess(row, rows(), out, outOffset, cols());
+        for (int c = 0; c < cols(); c++) {
+            out[outOffset + c] = weight(row, c);
+        }
+    }
+
+    /** Checks the indices {@link #weight} takes. */
+    static void checkWeight(int row, int col, int rows, int cols) {
+        Objects.checkIndex(row, rows);
+        Objects.checkIndex(col, cols);
+    }
+
+    /**
+     * Checks a packed record's components.
+     *
+     * @param what       the form, for the message ("Q4_0", "Q5_1", ...)
+     * @param multiple   what the column count must be a multiple of (the type's block)
+     * @param expected   the bytes the record's {@code bytesFor} gives for this shape (not called before the shape is checked)
+     * @throws IllegalArgumentException naming the tensor if the shape is invalid or {@code data} has the wrong size
+     */
+    static void checkShape(String name, String what, int rows, int cols, int multiple, MemorySegment data,
+                           java.util.function.LongSupplier expected) {
+        if (rows < 1 || cols < 1 || cols % multiple != 0) {
+            throw new IllegalArgumentException("tensor '" + name + "': packed " + what + " needs a positive shape with columns a multiple of "
+                    + multiple + ", got " + rows + " x " + cols);
+        }
+        long bytes = expected.getAsLong();
+        if (data.byteSize() != bytes) {
+            throw new IllegalArgumentException("tensor '" + name + "': packed " + what + " of " + rows + " x " + cols + " needs " + bytes
+                    + " bytes, got " + data.byteSize());
+        }
+    }
+
+    /**
+     * Writes {@code count} accumulators of {@link Simd#LANES} lanes ({@code accs[u · G ..]}) as row
+     * group {@code g}'s outputs for activation rows {@code t ..} ({@code out[(t + u) · rows + gG ..]}),
+     * leaving out the lanes of the last group's padding rows.
+     */
+    static void store(float[] accs, int count, float[] out, int t, int g, int rows) {
+        int o = t * rows + g * LANES;
+        for (int u = 0; u < count; u++, o += rows) {
+            if ((g + 1) * LANES <= rows) {
+                FloatVector.fromArray(F, accs, LANES * u).intoArray(out, o);
+            } else {
+                FloatVector.fromArray(F, accs, LANES * u).intoArray(out, o, F.indexInRange(g * LANES, rows));
+            }
+        }
+    }
+}
