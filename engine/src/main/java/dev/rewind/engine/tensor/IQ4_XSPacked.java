@@ -136,7 +136,7 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
      * {@link Q6_KPacked}: 32-bit sums into {@code scratch.superBlockSums} (two rows per call),
      * then their scaling into {@code scratch.accs}.
      */
-    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
+    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, PackedScratch scratch) {
         if (a.cols != cols) {
             throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
         }

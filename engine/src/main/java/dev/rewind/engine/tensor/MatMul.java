@@ -60,7 +60,7 @@ public final class MatMul {
     private static final int MAX_MATRICES = 3;
 
     private final WorkerPool.RangeTask quantizeTask = (from, to) -> activations.quantize(x, from, to);
-    private final ThreadLocal<Q4_0Packed.Scratch> q4Scratch = ThreadLocal.withInitial(Q4_0Packed.Scratch::new);
+    private final ThreadLocal<PackedScratch> q4Scratch = ThreadLocal.withInitial(PackedScratch::new);
     private final WorkerPool.RangeTask q4Task = (from, to) -> forEachMatrix(from, to, true);
     private final WorkerPool.RangeTask q8Task = (from, to) -> forEachMatrix(from, to, false);
     private final WorkerPool.RangeTask fusedTask = (from, to) -> fused(w, x, count, out, from, to);

@@ -125,7 +125,7 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
      * four. Allocates nothing. Each super-block is two small methods, as in {@link Q6_KPacked}:
      * integer sums into {@code scratch.superBlockSums}, then their scaling into {@code scratch.accs}.
      */
-    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
+    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, PackedScratch scratch) {
         if (a.cols != cols) {
             throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
         }

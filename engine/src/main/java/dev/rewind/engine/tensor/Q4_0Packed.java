@@ -116,18 +116,6 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
         return GgmlType.Q4_0;
     }
 
-    /** The buffers the packed kernels pass sums, decoded quants and accumulators through; one per thread. */
-    static final class Scratch {
-        /** Four rows' block sums of {@link #multiply} and {@link K8Packed}; {@link Q6_KPacked}'s eight decoded quant vectors of a half block. */
-        final short[] sums = new short[16 * G];
-        /**
-         * {@link Q6_KPacked}'s sums of a super-block for four rows: 4 · 8 blocks · 2 halves · 2G shorts
-         * (also {@link Q4_KPacked}'s, {@link Q4_1Packed}'s, {@link Q2_KPacked}'s and {@link IQ4_XSPacked}'s, in the same shape or smaller).
-         */
-        final short[] superBlockSums = new short[128 * G];
-        final float[] accs = new float[4 * G];
-    }
-
     /**
      * For every activation row {@code t < a.count} and every row of groups
      * {@code [fromGroup, toGroup)}: {@code out[t * rows + r] = } row {@code r} · activation
@@ -135,7 +123,7 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
      * step of weights widened once for the four, with the group's weights (a few tens of KiB)
      * staying in the core's cache while all the rows pass over them. Allocates nothing.
      */
-    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Scratch scratch) {
+    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, PackedScratch scratch) {
         if (a.cols != cols) {
             throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
         }

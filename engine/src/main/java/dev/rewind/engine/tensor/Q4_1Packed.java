@@ -154,7 +154,7 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
      * vectors are boxed); one activation row of Q4_1 is one method per row group, as in
      * {@link Q4_0Packed}, one of Q5_1 the two methods again.
      */
-    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
+    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, PackedScratch scratch) {
         if (a.cols != cols) {
             throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
         }

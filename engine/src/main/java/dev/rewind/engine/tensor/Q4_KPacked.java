@@ -125,7 +125,7 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
      * {@code t}, as the class comment defines it; four activation rows at once where there are
      * four. Allocates nothing.
      */
-    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
+    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, PackedScratch scratch) {
         if (a.cols != cols) {
             throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
         }

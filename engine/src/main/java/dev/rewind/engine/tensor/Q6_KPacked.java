@@ -155,7 +155,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
      * partway through (some runs: the last Vector API calls were left as calls, their vectors boxed,
      * see {@code NoAllocationTest}); the two halves each stay well inside it.
      */
-    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, Q4_0Packed.Scratch scratch) {
+    void multiply(Q8Rows a, int fromGroup, int toGroup, float[] out, PackedScratch scratch) {
         if (a.cols != cols) {
             throw new IllegalArgumentException("activations of " + a.cols + " columns for a matrix of " + cols);
         }
