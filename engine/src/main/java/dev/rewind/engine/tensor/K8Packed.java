@@ -73,7 +73,7 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
     static long bytesFor(int rows, int cols) {
-        return Math.multiplyExact(Math.multiplyExact((long) Math.ceilDiv(rows, G), cols / 256), (long) SB);
+        return PackedMatrix.bytesFor(rows, cols, 256, SB);
     }
 
     /**

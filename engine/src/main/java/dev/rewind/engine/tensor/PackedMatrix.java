@@ -62,6 +62,17 @@ sealed interface PackedMatrix extends WeightMatrix
     }
 
     /**
+     * Bytes a packed form of a {@code rows × cols} matrix takes: {@code ceil(rows / G)} row groups
+     * (the last padded with zero rows) of {@code cols / blockColumns} blocks of
+     * {@code groupBlockBytes} each.
+     *
+     * @throws ArithmeticException if that overflows a long
+     */
+    static long bytesFor(int rows, int cols, int blockColumns, long groupBlockBytes) {
+        return Math.multiplyExact(Math.multiplyExact((long) Math.ceilDiv(rows, LANES), cols / blockColumns), groupBlockBytes);
+    }
+
+    /**
      * Checks a packed record's components.
      *
      * @param what       the form, for the message ("Q4_0", "Q5_1", ...)

@@ -67,7 +67,7 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
     static long bytesFor(int rows, int cols) {
-        return Math.multiplyExact(Math.multiplyExact((long) Math.ceilDiv(rows, G), cols / 32), (long) GROUP_BLOCK);
+        return PackedMatrix.bytesFor(rows, cols, 32, GROUP_BLOCK);
     }
 
     /**

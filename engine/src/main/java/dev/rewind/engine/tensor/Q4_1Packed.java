@@ -82,7 +82,7 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
     static long bytesFor(GgmlType type, int rows, int cols) {
-        return Math.multiplyExact(Math.multiplyExact((long) Math.ceilDiv(rows, G), cols / 32), (long) bytesPerRow(type) * G);
+        return PackedMatrix.bytesFor(rows, cols, 32, bytesPerRow(type) * G);
     }
 
     /** Bytes of one group's block. */

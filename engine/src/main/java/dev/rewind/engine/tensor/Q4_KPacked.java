@@ -66,7 +66,7 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
 
     /** Bytes the packed form of a {@code rows × cols} matrix takes (the last group padded with zero rows). */
     static long bytesFor(int rows, int cols) {
-        return Math.multiplyExact(Math.multiplyExact((long) Math.ceilDiv(rows, G), cols / 256), (long) SB);
+        return PackedMatrix.bytesFor(rows, cols, 256, SB);
     }
 
     /**
