@@ -69,6 +69,16 @@ public final class RewindServer implements AutoCloseable {
      */
     public static RewindServer start(List<ServedModel> models, EmbeddingModel embedding, ServerOptions options, int kvPages, int pageSize,
                                      KvType kvType, Consumer<String> log) throws Exception {
+        return start(models, embedding, options, kvPages, pageSize, kvType, log, () -> { });
+    }
+
+    /**
+     * As above, with {@code beforeStep} run on the scheduler thread before each batched forward step.
+     * Tests pass a gate there to hold requests running or queued for as long as they need, whatever
+     * the speed of the machine; the server itself passes nothing.
+     */
+    static RewindServer start(List<ServedModel> models, EmbeddingModel embedding, ServerOptions options, int kvPages, int pageSize,
+                              KvType kvType, Consumer<String> log, Runnable beforeStep) throws Exception {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("no model to serve");
         }
@@ -87,7 +97,7 @@ public final class RewindServer implements AutoCloseable {
         Metrics metrics = new Metrics();
         Scheduler scheduler = new Scheduler(runner, pool, main.loaded().tokenizer(),
                 new Scheduler.Limits(options.maxSequences(), options.queue(), options.prefillChunk(), options.context()),
-                new PrefixCache(options.prefixCacheEntries()), metrics, log);
+                new PrefixCache(options.prefixCacheEntries()), metrics, log, beforeStep);
         AlignmentLane lane = new AlignmentLane(byName, main, options, metrics, log);
         EmbeddingModel.Holder embeddings = new EmbeddingModel.Holder(embedding);
         OpenAiHandler handler = new OpenAiHandler(byName, main.name(), options, scheduler, lane, metrics, pool::pagesInUse, pool.pages(),

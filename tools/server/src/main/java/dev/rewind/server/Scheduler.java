@@ -55,6 +55,8 @@ final class Scheduler implements AutoCloseable {
     private final PrefixCache cache;
     private final Metrics metrics;
     private final Consumer<String> log;
+    /** Run on the scheduler thread before each forward step: a no-op, or a test's gate that holds steps back. */
+    private final Runnable beforeStep;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
@@ -68,8 +70,10 @@ final class Scheduler implements AutoCloseable {
     private boolean pressure;
     private final Thread thread;
 
-    Scheduler(ModelRunner source, PagePool pool, Tokenizer tokenizer, Limits limits, PrefixCache cache, Metrics metrics, Consumer<String> log) {
+    Scheduler(ModelRunner source, PagePool pool, Tokenizer tokenizer, Limits limits, PrefixCache cache, Metrics metrics, Consumer<String> log,
+              Runnable beforeStep) {
         this.source = source;
+        this.beforeStep = beforeStep;
         this.pool = pool;
         this.tokenizer = tokenizer;
         this.limits = limits;
@@ -162,6 +166,7 @@ final class Scheduler implements AutoCloseable {
                     }
                     continue;
                 }
+                beforeStep.run();
                 try {
                     step();
                 } catch (RuntimeException e) {

@@ -28,7 +28,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 /** The tiny trained model, a server over it, and the single-request reference the server must equal. */
 final class Fixture implements AutoCloseable {
@@ -68,8 +70,41 @@ final class Fixture implements AutoCloseable {
     }
 
     Fixture start(ServerOptions options, int kvPages) throws Exception {
-        server = RewindServer.start(List.of(new ServedModel("stories", model, chat)), options, kvPages, 16, KvType.F32, log::add);
+        server = RewindServer.start(List.of(new ServedModel("stories", model, chat)),
+                EmbeddingModel.miniLm(Runtime.getRuntime().availableProcessors()), options, kvPages, 16, KvType.F32, log::add,
+                this::awaitStepGate);
         return this;
+    }
+
+    /** Open unless a test holds the scheduler's steps back: then requests stay admitted or queued until it lets go. */
+    private volatile CountDownLatch stepGate = new CountDownLatch(0);
+
+    /** From now on the scheduler waits before each forward step (at most a minute, so a failed test cannot hang it). */
+    void holdSteps() {
+        stepGate = new CountDownLatch(1);
+    }
+
+    void releaseSteps() {
+        stepGate.countDown();
+    }
+
+    private void awaitStepGate() {
+        try {
+            stepGate.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Polls a metric until it has {@code value} (at most 20 s) and returns what it last read. */
+    double awaitMetric(String name, double value) throws IOException, InterruptedException {
+        long until = System.nanoTime() + 20_000_000_000L;
+        double v = metric(name);
+        while (v != value && System.nanoTime() < until) {
+            Thread.sleep(5);
+            v = metric(name);
+        }
+        return v;
     }
 
     Tokenizer tokenizer() {
@@ -199,6 +234,7 @@ final class Fixture implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        releaseSteps();
         if (server != null) {
             server.close();
         }

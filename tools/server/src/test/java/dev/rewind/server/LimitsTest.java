@@ -3,7 +3,6 @@ package dev.rewind.server;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -21,24 +20,32 @@ class LimitsTest {
     void aFullQueueAnswers429WithRetryAfter() throws Exception {
         try (Fixture f = new Fixture()) {
             f.start(f.defaults().withParallel(1, 256).withQueue(1), 256);
-            String slow = "{\"prompt\":\"Once upon a time\",\"max_tokens\":120,\"temperature\":0,\"stream\":true}";
-            HttpResponse<InputStream> running = f.http.send(HttpRequest.newBuilder(f.uri("/v1/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString(slow)).build(), HttpResponse.BodyHandlers.ofInputStream());
-            running.body().read(new byte[64]); // the first request runs (its first chunk came)
+            f.holdSteps(); // the one slot's request stays running, however fast the machine generates
+            CompletableFuture<Fixture.Streamed> running = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return f.stream("/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":40,\"temperature\":0,\"stream\":true}", 1);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertEquals(1, f.awaitMetric("rewind_running_requests", 1), "the first request runs");
             CompletableFuture<HttpResponse<String>> queued = f.http.sendAsync(HttpRequest.newBuilder(f.uri("/v1/completions"))
                     .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"The cat\",\"max_tokens\":5,\"temperature\":0}")).build(),
                     HttpResponse.BodyHandlers.ofString());
-            long until = System.nanoTime() + 20_000_000_000L;
-            while (f.metric("rewind_queue_depth") < 1 && System.nanoTime() < until) {
-                Thread.sleep(5);
-            }
-            assertEquals(1, f.metric("rewind_queue_depth"), "the second request waits");
+            assertEquals(1, f.awaitMetric("rewind_queue_depth", 1), "the second request waits");
             HttpResponse<String> refused = f.post("/v1/completions", "{\"prompt\":\"A dog\",\"max_tokens\":5}");
             assertEquals(429, refused.statusCode(), refused.body());
             assertEquals("1", refused.headers().firstValue("Retry-After").orElse(null));
             assertEquals("rate_limit_exceeded", Fixture.JSON.readTree(refused.body()).at("/error/type").asText());
-            running.body().close(); // the client of the first goes away: the queued one runs
-            assertEquals(200, queued.get().statusCode());
+            assertEquals(1, f.metric("rewind_running_requests"), "the refusal did not disturb the running request");
+            f.releaseSteps();
+            Fixture.Streamed first = running.get();
+            assertEquals(200, first.status());
+            assertEquals(f.greedy(f.completionPrompt("Once upon a time"), 40), first.texts()[0], "the held request's answer is its greedy one");
+            HttpResponse<String> second = queued.get();
+            assertEquals(200, second.statusCode(), second.body());
+            assertEquals(f.greedy(f.completionPrompt("The cat"), 5), Fixture.JSON.readTree(second.body()).at("/choices/0/text").asText(),
+                    "the queued request ran once the slot was free");
             assertEquals(0, f.pagesLeftAfterIdle());
         }
     }
