@@ -28,8 +28,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /** The tiny trained model, a server over it, and the single-request reference the server must equal. */
@@ -76,23 +76,33 @@ final class Fixture implements AutoCloseable {
         return this;
     }
 
-    /** Open unless a test holds the scheduler's steps back: then requests stay admitted or queued until it lets go. */
-    private volatile CountDownLatch stepGate = new CountDownLatch(0);
+    /** While held, each forward step of the scheduler takes a permit: a test decides how far requests get, whatever the machine's speed. */
+    private volatile boolean stepsHeld;
+    private final Semaphore stepPermits = new Semaphore(0);
 
-    /** From now on the scheduler waits before each forward step (at most a minute, so a failed test cannot hang it). */
+    /** From now on the scheduler waits before each forward step until {@link #allowSteps} or {@link #releaseSteps} (at most a minute each). */
     void holdSteps() {
-        stepGate = new CountDownLatch(1);
+        stepPermits.drainPermits();
+        stepsHeld = true;
+    }
+
+    /** Lets {@code steps} more forward steps run while the steps are held. */
+    void allowSteps(int steps) {
+        stepPermits.release(steps);
     }
 
     void releaseSteps() {
-        stepGate.countDown();
+        stepsHeld = false;
+        stepPermits.release();
     }
 
     private void awaitStepGate() {
-        try {
-            stepGate.await(60, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (stepsHeld) {
+            try {
+                stepPermits.tryAcquire(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

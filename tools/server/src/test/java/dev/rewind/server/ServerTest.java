@@ -130,15 +130,23 @@ class ServerTest {
     void sixtyFourClientsThatDisconnectMidStreamLeaveNoPageBehind() throws Exception {
         double cancelledBefore = f.metric("rewind_cancelled_total");
         double generatedBefore = f.metric("rewind_generated_tokens_total");
+        f.holdSteps(); // steps are let through one at a time until every client has hung up, however fast the machine is
         try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Integer>> chunks = new ArrayList<>();
             for (int i = 0; i < 64; i++) {
                 String body = completion("Lily and Tom " + i, 110, true, "");
                 chunks.add(clients.submit(() -> readSomeAndHangUp(body, 3)));
             }
+            for (int step = 0; step < 100 && !chunks.stream().allMatch(Future::isDone); step++) {
+                f.allowSteps(1);
+                Thread.sleep(20);
+            }
+            f.releaseSteps();
             for (Future<Integer> c : chunks) {
                 assertEquals(3, c.get(), "each client saw three chunks before hanging up");
             }
+        } finally {
+            f.releaseSteps();
         }
         assertEquals(0, f.pagesLeftAfterIdle(), "disconnected streams gave their pages back");
         assertTrue(f.metric("rewind_cancelled_total") - cancelledBefore >= 32,
