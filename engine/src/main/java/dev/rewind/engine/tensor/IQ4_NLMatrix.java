@@ -32,7 +32,7 @@ import static dev.rewind.engine.tensor.Simd.LE;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 32
  */
-public record IQ4_NLMatrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record IQ4_NLMatrix(String name, MemorySegment data, int rows, int cols) implements BlockMatrix {
 
     /** The 16 levels a nibble selects (shared with {@link IQ4_XSMatrix} and the quantizer). */
     static final int[] LEVELS = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
@@ -105,50 +105,34 @@ public record IQ4_NLMatrix(String name, MemorySegment data, int rows, int cols) 
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        int blocks = cols / BLOCK;
-        long base = (long) row * blocks * BLOCK_BYTES;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * BLOCK_BYTES;
-            for (int j = 0; j < BLOCK; j++) {
-                sum += weight(at, j) * x[xOffset + b * BLOCK + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            dequantizeRowScalar(row, out, outOffset);
+            return;
+        }
         Shapes.checkAccess(row, rows, out, outOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int o = outOffset + b * BLOCK;
-            if (Simd.BYTE_VECTORS) {
-                IntVector levelsLo = IntVector.fromArray(I, LEVELS2, 0);
-                IntVector levelsHi = IntVector.fromArray(I, LEVELS2, LANES);
-                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
-                for (int j = 0; j < HALF_BLOCK; j += LANES) {
-                    IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    IntVector lo = qs.and(0x0F).selectFrom(levelsLo, levelsHi);
-                    IntVector hi = qs.lanewise(VectorOperators.LSHR, 4).selectFrom(levelsLo, levelsHi);
-                    ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + j);
-                    ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + HALF_BLOCK + j);
-                }
-            } else {
-                for (int j = 0; j < BLOCK; j++) {
-                    out[o + j] = weight(at, j);
-                }
+            IntVector levelsLo = IntVector.fromArray(I, LEVELS2, 0);
+            IntVector levelsHi = IntVector.fromArray(I, LEVELS2, LANES);
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
+            for (int j = 0; j < HALF_BLOCK; j += LANES) {
+                IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector lo = qs.and(0x0F).selectFrom(levelsLo, levelsHi);
+                IntVector hi = qs.lanewise(VectorOperators.LSHR, 4).selectFrom(levelsLo, levelsHi);
+                ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + j);
+                ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + HALF_BLOCK + j);
             }
         }
     }
 
     /** Weight {@code j} (0..31) of the block at byte {@code at}: {@code d · LEVELS[q]}. */
-    private float weight(long at, int j) {
+    @Override
+    public float blockWeight(long at, int j) {
         float d = Float.float16ToFloat(data.get(I16_LE, at));
         int qs = data.get(I8, at + 2 + (j % HALF_BLOCK)) & 0xFF;
         int q = j < HALF_BLOCK ? qs & 0x0F : qs >> 4;

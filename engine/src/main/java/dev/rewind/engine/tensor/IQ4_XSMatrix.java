@@ -33,7 +33,7 @@ import static dev.rewind.engine.tensor.Simd.LE;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
  */
-public record IQ4_XSMatrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record IQ4_XSMatrix(String name, MemorySegment data, int rows, int cols) implements BlockMatrix {
 
     private static final int BLOCK = 256;
     private static final int SUB = 32;
@@ -103,47 +103,30 @@ public record IQ4_XSMatrix(String name, MemorySegment data, int rows, int cols) 
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        int blocks = cols / BLOCK;
-        long base = (long) row * blocks * BLOCK_BYTES;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * BLOCK_BYTES;
-            for (int e = 0; e < BLOCK; e++) {
-                sum += weight(at, e) * x[xOffset + b * BLOCK + e];
-            }
-        }
-        return sum;
-    }
-
-    @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            dequantizeRowScalar(row, out, outOffset);
+            return;
+        }
         Shapes.checkAccess(row, rows, out, outOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int o = outOffset + b * BLOCK;
-            if (Simd.BYTE_VECTORS) {
-                IntVector levelsLo = IntVector.fromArray(I, IQ4_NLMatrix.LEVELS2, 0);
-                IntVector levelsHi = IntVector.fromArray(I, IQ4_NLMatrix.LEVELS2, LANES);
-                float d = Float.float16ToFloat(data.get(I16_LE, at));
-                for (int s = 0; s < BLOCK / SUB; s++) {
-                    FloatVector dl = FloatVector.broadcast(F, d * (scaleCode(at, s) - 32));
-                    long qsAt = at + QS + HALF_SUB * s;
-                    for (int i = 0; i < HALF_SUB; i += LANES) {
-                        IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, qsAt + i, LE)
-                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                        IntVector lo = qs.and(0x0F).selectFrom(levelsLo, levelsHi);
-                        IntVector hi = qs.lanewise(VectorOperators.LSHR, 4).selectFrom(levelsLo, levelsHi);
-                        ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(dl).intoArray(out, o + s * SUB + i);
-                        ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(dl).intoArray(out, o + s * SUB + HALF_SUB + i);
-                    }
-                }
-            } else {
-                for (int e = 0; e < BLOCK; e++) {
-                    out[o + e] = weight(at, e);
+            IntVector levelsLo = IntVector.fromArray(I, IQ4_NLMatrix.LEVELS2, 0);
+            IntVector levelsHi = IntVector.fromArray(I, IQ4_NLMatrix.LEVELS2, LANES);
+            float d = Float.float16ToFloat(data.get(I16_LE, at));
+            for (int s = 0; s < BLOCK / SUB; s++) {
+                FloatVector dl = FloatVector.broadcast(F, d * (scaleCode(at, s) - 32));
+                long qsAt = at + QS + HALF_SUB * s;
+                for (int i = 0; i < HALF_SUB; i += LANES) {
+                    IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, qsAt + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector lo = qs.and(0x0F).selectFrom(levelsLo, levelsHi);
+                    IntVector hi = qs.lanewise(VectorOperators.LSHR, 4).selectFrom(levelsLo, levelsHi);
+                    ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(dl).intoArray(out, o + s * SUB + i);
+                    ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(dl).intoArray(out, o + s * SUB + HALF_SUB + i);
                 }
             }
         }
@@ -157,7 +140,8 @@ public record IQ4_XSMatrix(String name, MemorySegment data, int rows, int cols) 
     }
 
     /** Weight {@code e} (0..255) of the super-block at byte {@code at}: {@code (d · (ls - 32)) · level}. */
-    private float weight(long at, int e) {
+    @Override
+    public float blockWeight(long at, int e) {
         int s = e / SUB;
         float dl = Float.float16ToFloat(data.get(I16_LE, at)) * (scaleCode(at, s) - 32);
         int j = e % SUB;

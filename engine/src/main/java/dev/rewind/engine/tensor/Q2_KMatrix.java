@@ -36,7 +36,7 @@ import static dev.rewind.engine.tensor.Simd.LE;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
  */
-public record Q2_KMatrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q2_KMatrix(String name, MemorySegment data, int rows, int cols) implements BlockMatrix {
 
     private static final int BLOCK = 256;
     private static final int SUB = 16;
@@ -99,53 +99,37 @@ public record Q2_KMatrix(String name, MemorySegment data, int rows, int cols) im
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        int blocks = cols / BLOCK;
-        long base = (long) row * blocks * BLOCK_BYTES;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * BLOCK_BYTES;
-            for (int e = 0; e < BLOCK; e++) {
-                sum += weight(at, e) * x[xOffset + b * BLOCK + e];
-            }
-        }
-        return sum;
-    }
-
-    @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            dequantizeRowScalar(row, out, outOffset);
+            return;
+        }
         Shapes.checkAccess(row, rows, out, outOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int o = outOffset + b * BLOCK;
-            if (Simd.BYTE_VECTORS) {
-                float d = Float.float16ToFloat(data.get(I16_LE, at + D));
-                float dmin = Float.float16ToFloat(data.get(I16_LE, at + DMIN));
-                for (int s = 0; s < BLOCK / SUB; s++) {
-                    int sc = data.get(I8, at + s) & 0xFF;
-                    FloatVector dl = FloatVector.broadcast(F, d * (sc & 0x0F));
-                    FloatVector ml = FloatVector.broadcast(F, dmin * (sc >> 4));
-                    long qsAt = at + QS + 32 * (s / 8) + SUB * (s % 2);
-                    int shift = 2 * ((s % 8) / 2);
-                    for (int i = 0; i < SUB; i += LANES) {
-                        IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, data, qsAt + i, LE)
-                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, shift).and(3);
-                        ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(dl).sub(ml).intoArray(out, o + s * SUB + i);
-                    }
-                }
-            } else {
-                for (int e = 0; e < BLOCK; e++) {
-                    out[o + e] = weight(at, e);
+            float d = Float.float16ToFloat(data.get(I16_LE, at + D));
+            float dmin = Float.float16ToFloat(data.get(I16_LE, at + DMIN));
+            for (int s = 0; s < BLOCK / SUB; s++) {
+                int sc = data.get(I8, at + s) & 0xFF;
+                FloatVector dl = FloatVector.broadcast(F, d * (sc & 0x0F));
+                FloatVector ml = FloatVector.broadcast(F, dmin * (sc >> 4));
+                long qsAt = at + QS + 32 * (s / 8) + SUB * (s % 2);
+                int shift = 2 * ((s % 8) / 2);
+                for (int i = 0; i < SUB; i += LANES) {
+                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, data, qsAt + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, shift).and(3);
+                    ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(dl).sub(ml).intoArray(out, o + s * SUB + i);
                 }
             }
         }
     }
 
     /** Weight {@code e} (0..255) of the super-block at byte {@code at}: {@code dl · q - ml}. */
-    private float weight(long at, int e) {
+    @Override
+    public float blockWeight(long at, int e) {
         float d = Float.float16ToFloat(data.get(I16_LE, at + D));
         float dmin = Float.float16ToFloat(data.get(I16_LE, at + DMIN));
         int sc = data.get(I8, at + e / SUB) & 0xFF;

@@ -34,7 +34,7 @@ import static dev.rewind.engine.tensor.Simd.LE;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
  */
-public record Q3_KMatrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q3_KMatrix(String name, MemorySegment data, int rows, int cols) implements BlockMatrix {
 
     private static final int BLOCK = 256;
     private static final int SUB = 16;
@@ -99,55 +99,39 @@ public record Q3_KMatrix(String name, MemorySegment data, int rows, int cols) im
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        int blocks = cols / BLOCK;
-        long base = (long) row * blocks * BLOCK_BYTES;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * BLOCK_BYTES;
-            for (int e = 0; e < BLOCK; e++) {
-                sum += weight(at, e) * x[xOffset + b * BLOCK + e];
-            }
-        }
-        return sum;
-    }
-
-    @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            dequantizeRowScalar(row, out, outOffset);
+            return;
+        }
         Shapes.checkAccess(row, rows, out, outOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int o = outOffset + b * BLOCK;
-            if (Simd.BYTE_VECTORS) {
-                float d = Float.float16ToFloat(data.get(I16_LE, at + D));
-                for (int s = 0; s < BLOCK / SUB; s++) {
-                    FloatVector dl = FloatVector.broadcast(F, d * KScales.q3kScale(data, at + SCALES, s));
-                    long qsAt = at + QS + 32 * (s / 8) + SUB * (s % 2);
-                    long hmAt = at + SUB * (s % 2);
-                    int shift = 2 * ((s % 8) / 2);
-                    int bit = s / 2;
-                    for (int i = 0; i < SUB; i += LANES) {
-                        IntVector low = ((IntVector) ByteVector.fromMemorySegment(B, data, qsAt + i, LE)
-                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, shift).and(3);
-                        IntVector high = ((IntVector) ByteVector.fromMemorySegment(B, data, hmAt + i, LE)
-                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, bit).and(1);
-                        IntVector q = low.add(high.lanewise(VectorOperators.LSHL, 2)).sub(4);
-                        ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(dl).intoArray(out, o + s * SUB + i);
-                    }
-                }
-            } else {
-                for (int e = 0; e < BLOCK; e++) {
-                    out[o + e] = weight(at, e);
+            float d = Float.float16ToFloat(data.get(I16_LE, at + D));
+            for (int s = 0; s < BLOCK / SUB; s++) {
+                FloatVector dl = FloatVector.broadcast(F, d * KScales.q3kScale(data, at + SCALES, s));
+                long qsAt = at + QS + 32 * (s / 8) + SUB * (s % 2);
+                long hmAt = at + SUB * (s % 2);
+                int shift = 2 * ((s % 8) / 2);
+                int bit = s / 2;
+                for (int i = 0; i < SUB; i += LANES) {
+                    IntVector low = ((IntVector) ByteVector.fromMemorySegment(B, data, qsAt + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, shift).and(3);
+                    IntVector high = ((IntVector) ByteVector.fromMemorySegment(B, data, hmAt + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, bit).and(1);
+                    IntVector q = low.add(high.lanewise(VectorOperators.LSHL, 2)).sub(4);
+                    ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(dl).intoArray(out, o + s * SUB + i);
                 }
             }
         }
     }
 
     /** Weight {@code e} (0..255) of the super-block at byte {@code at}: {@code (d · scale) · q}. */
-    private float weight(long at, int e) {
+    @Override
+    public float blockWeight(long at, int e) {
         float d = Float.float16ToFloat(data.get(I16_LE, at + D));
         float dl = d * KScales.q3kScale(data, at + SCALES, e / SUB);
         int qs = data.get(I8, at + QS + 32 * (e / 128) + e % 32) & 0xFF;

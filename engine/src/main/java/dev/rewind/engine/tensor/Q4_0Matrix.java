@@ -27,7 +27,7 @@ import static dev.rewind.engine.tensor.Simd.LE;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 32
  */
-public record Q4_0Matrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q4_0Matrix(String name, MemorySegment data, int rows, int cols) implements BlockMatrix {
 
     private static final int BLOCK = 32;
     private static final int HALF_BLOCK = BLOCK / 2;
@@ -88,23 +88,11 @@ public record Q4_0Matrix(String name, MemorySegment data, int rows, int cols) im
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        int blocks = cols / BLOCK;
-        long base = (long) row * blocks * BLOCK_BYTES;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * BLOCK_BYTES;
-            float d = Float.float16ToFloat(data.get(I16_LE, at));
-            for (int j = 0; j < BLOCK; j++) {
-                sum += weight(at, d, j) * x[xOffset + b * BLOCK + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            dequantizeRowScalar(row, out, outOffset);
+            return;
+        }
         Shapes.checkAccess(row, rows, out, outOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
@@ -112,25 +100,21 @@ public record Q4_0Matrix(String name, MemorySegment data, int rows, int cols) im
             long at = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(I16_LE, at));
             int o = outOffset + b * BLOCK;
-            if (Simd.BYTE_VECTORS) {
-                FloatVector dv = FloatVector.broadcast(F, d);
-                for (int j = 0; j < HALF_BLOCK; j += LANES) {
-                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
-                            .convertShape(VectorOperators.B2I, Simd.I, 0)).and(0xFF);
-                    q.and(0x0F).sub(8).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(dv).intoArray(out, o + j);
-                    q.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
-                            .mul(dv).intoArray(out, o + HALF_BLOCK + j);
-                }
-            } else {
-                for (int j = 0; j < BLOCK; j++) {
-                    out[o + j] = weight(at, d, j);
-                }
+            FloatVector dv = FloatVector.broadcast(F, d);
+            for (int j = 0; j < HALF_BLOCK; j += LANES) {
+                IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
+                        .convertShape(VectorOperators.B2I, Simd.I, 0)).and(0xFF);
+                q.and(0x0F).sub(8).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(dv).intoArray(out, o + j);
+                q.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+                        .mul(dv).intoArray(out, o + HALF_BLOCK + j);
             }
         }
     }
 
-    /** Weight {@code j} (0..31) of the block at byte {@code at} with scale {@code d}. */
-    private float weight(long at, float d, int j) {
+    /** Weight {@code j} (0..31) of the block at byte {@code at}: {@code d · (q - 8)}. */
+    @Override
+    public float blockWeight(long at, int j) {
+        float d = Float.float16ToFloat(data.get(I16_LE, at));
         int qs = data.get(I8, at + 2 + (j % HALF_BLOCK)) & 0xFF;
         int nibble = j < HALF_BLOCK ? qs & 0x0F : qs >> 4;
         return d * (nibble - 8);

@@ -33,7 +33,7 @@ import static dev.rewind.engine.tensor.Simd.LE;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 32
  */
-public record Q4_1Matrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q4_1Matrix(String name, MemorySegment data, int rows, int cols) implements BlockMatrix {
 
     private static final int BLOCK = 32;
     private static final int HALF_BLOCK = BLOCK / 2;
@@ -93,48 +93,32 @@ public record Q4_1Matrix(String name, MemorySegment data, int rows, int cols) im
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        int blocks = cols / BLOCK;
-        long base = (long) row * blocks * BLOCK_BYTES;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * BLOCK_BYTES;
-            for (int j = 0; j < BLOCK; j++) {
-                sum += weight(at, j) * x[xOffset + b * BLOCK + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            dequantizeRowScalar(row, out, outOffset);
+            return;
+        }
         Shapes.checkAccess(row, rows, out, outOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int o = outOffset + b * BLOCK;
-            if (Simd.BYTE_VECTORS) {
-                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
-                FloatVector m = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at + 2)));
-                for (int j = 0; j < HALF_BLOCK; j += LANES) {
-                    IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + QS + j, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    ((FloatVector) qs.and(0x0F).convert(VectorOperators.I2F, 0)).fma(d, m).intoArray(out, o + j);
-                    ((FloatVector) qs.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d, m)
-                            .intoArray(out, o + HALF_BLOCK + j);
-                }
-            } else {
-                for (int j = 0; j < BLOCK; j++) {
-                    out[o + j] = weight(at, j);
-                }
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
+            FloatVector m = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at + 2)));
+            for (int j = 0; j < HALF_BLOCK; j += LANES) {
+                IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + QS + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                ((FloatVector) qs.and(0x0F).convert(VectorOperators.I2F, 0)).fma(d, m).intoArray(out, o + j);
+                ((FloatVector) qs.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d, m)
+                        .intoArray(out, o + HALF_BLOCK + j);
             }
         }
     }
 
     /** Weight {@code j} (0..31) of the block at byte {@code at}: {@code q · d + m}. */
-    private float weight(long at, int j) {
+    @Override
+    public float blockWeight(long at, int j) {
         float d = Float.float16ToFloat(data.get(I16_LE, at));
         float m = Float.float16ToFloat(data.get(I16_LE, at + 2));
         int qs = data.get(I8, at + QS + (j % HALF_BLOCK)) & 0xFF;

@@ -32,7 +32,7 @@ import static dev.rewind.engine.tensor.Simd.LE;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 32
  */
-public record Q5_0Matrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q5_0Matrix(String name, MemorySegment data, int rows, int cols) implements BlockMatrix {
 
     private static final int BLOCK = 32;
     private static final int HALF_BLOCK = BLOCK / 2;
@@ -101,52 +101,36 @@ public record Q5_0Matrix(String name, MemorySegment data, int rows, int cols) im
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        int blocks = cols / BLOCK;
-        long base = (long) row * blocks * BLOCK_BYTES;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * BLOCK_BYTES;
-            for (int j = 0; j < BLOCK; j++) {
-                sum += weight(at, j) * x[xOffset + b * BLOCK + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            dequantizeRowScalar(row, out, outOffset);
+            return;
+        }
         Shapes.checkAccess(row, rows, out, outOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int o = outOffset + b * BLOCK;
-            if (Simd.BYTE_VECTORS) {
-                IntVector iota = IntVector.fromArray(I, IOTA, 0);
-                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
-                int qh = data.get(I32_LE, at + QH);
-                for (int j = 0; j < HALF_BLOCK; j += LANES) {
-                    IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + QS + j, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    IntVector highLo = IntVector.broadcast(I, qh >>> j).lanewise(VectorOperators.LSHR, iota).and(1);
-                    IntVector highHi = IntVector.broadcast(I, qh >>> (HALF_BLOCK + j)).lanewise(VectorOperators.LSHR, iota).and(1);
-                    IntVector lo = qs.and(0x0F).or(highLo.lanewise(VectorOperators.LSHL, 4)).sub(16);
-                    IntVector hi = qs.lanewise(VectorOperators.LSHR, 4).or(highHi.lanewise(VectorOperators.LSHL, 4)).sub(16);
-                    ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + j);
-                    ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + HALF_BLOCK + j);
-                }
-            } else {
-                for (int j = 0; j < BLOCK; j++) {
-                    out[o + j] = weight(at, j);
-                }
+            IntVector iota = IntVector.fromArray(I, IOTA, 0);
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(I16_LE, at)));
+            int qh = data.get(I32_LE, at + QH);
+            for (int j = 0; j < HALF_BLOCK; j += LANES) {
+                IntVector qs = (IntVector) ByteVector.fromMemorySegment(B, data, at + QS + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector highLo = IntVector.broadcast(I, qh >>> j).lanewise(VectorOperators.LSHR, iota).and(1);
+                IntVector highHi = IntVector.broadcast(I, qh >>> (HALF_BLOCK + j)).lanewise(VectorOperators.LSHR, iota).and(1);
+                IntVector lo = qs.and(0x0F).or(highLo.lanewise(VectorOperators.LSHL, 4)).sub(16);
+                IntVector hi = qs.lanewise(VectorOperators.LSHR, 4).or(highHi.lanewise(VectorOperators.LSHL, 4)).sub(16);
+                ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + j);
+                ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + HALF_BLOCK + j);
             }
         }
     }
 
     /** Weight {@code j} (0..31) of the block at byte {@code at}: {@code (q - 16) · d}. */
-    private float weight(long at, int j) {
+    @Override
+    public float blockWeight(long at, int j) {
         float d = Float.float16ToFloat(data.get(I16_LE, at));
         int qh = data.get(I32_LE, at + QH);
         int qs = data.get(I8, at + QS + (j % HALF_BLOCK)) & 0xFF;

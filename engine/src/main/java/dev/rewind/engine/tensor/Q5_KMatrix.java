@@ -39,7 +39,7 @@ import static dev.rewind.engine.tensor.Simd.LE;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
  */
-public record Q5_KMatrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q5_KMatrix(String name, MemorySegment data, int rows, int cols) implements BlockMatrix {
 
     private static final int BLOCK = 256;
     private static final int SUB = 32;
@@ -103,55 +103,39 @@ public record Q5_KMatrix(String name, MemorySegment data, int rows, int cols) im
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        int blocks = cols / BLOCK;
-        long base = (long) row * blocks * BLOCK_BYTES;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * BLOCK_BYTES;
-            for (int e = 0; e < BLOCK; e++) {
-                sum += weight(at, e) * x[xOffset + b * BLOCK + e];
-            }
-        }
-        return sum;
-    }
-
-    @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            dequantizeRowScalar(row, out, outOffset);
+            return;
+        }
         Shapes.checkAccess(row, rows, out, outOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int o = outOffset + b * BLOCK;
-            if (Simd.BYTE_VECTORS) {
-                float d = Float.float16ToFloat(data.get(I16_LE, at));
-                float dmin = Float.float16ToFloat(data.get(I16_LE, at + 2));
-                for (int s = 0; s < BLOCK / SUB; s++) {
-                    FloatVector d1 = FloatVector.broadcast(F, d * KScales.q4kScale(data, at + SCALES, s));
-                    FloatVector m1 = FloatVector.broadcast(F, dmin * KScales.q4kMin(data, at + SCALES, s));
-                    long qsAt = at + QS + 32 * (s / 2);
-                    int shift = 4 * (s % 2);
-                    for (int i = 0; i < SUB; i += LANES) {
-                        IntVector low = ((IntVector) ByteVector.fromMemorySegment(B, data, qsAt + i, LE)
-                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, shift).and(0x0F);
-                        IntVector high = ((IntVector) ByteVector.fromMemorySegment(B, data, at + QH + i, LE)
-                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, s).and(1);
-                        IntVector q = low.or(high.lanewise(VectorOperators.LSHL, 4));
-                        ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, o + s * SUB + i);
-                    }
-                }
-            } else {
-                for (int e = 0; e < BLOCK; e++) {
-                    out[o + e] = weight(at, e);
+            float d = Float.float16ToFloat(data.get(I16_LE, at));
+            float dmin = Float.float16ToFloat(data.get(I16_LE, at + 2));
+            for (int s = 0; s < BLOCK / SUB; s++) {
+                FloatVector d1 = FloatVector.broadcast(F, d * KScales.q4kScale(data, at + SCALES, s));
+                FloatVector m1 = FloatVector.broadcast(F, dmin * KScales.q4kMin(data, at + SCALES, s));
+                long qsAt = at + QS + 32 * (s / 2);
+                int shift = 4 * (s % 2);
+                for (int i = 0; i < SUB; i += LANES) {
+                    IntVector low = ((IntVector) ByteVector.fromMemorySegment(B, data, qsAt + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, shift).and(0x0F);
+                    IntVector high = ((IntVector) ByteVector.fromMemorySegment(B, data, at + QH + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, s).and(1);
+                    IntVector q = low.or(high.lanewise(VectorOperators.LSHL, 4));
+                    ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, o + s * SUB + i);
                 }
             }
         }
     }
 
     /** Weight {@code e} (0..255) of the super-block at byte {@code at}: {@code d1 · q - m1}. */
-    private float weight(long at, int e) {
+    @Override
+    public float blockWeight(long at, int e) {
         int s = e / SUB;
         float d1 = Float.float16ToFloat(data.get(I16_LE, at)) * KScales.q4kScale(data, at + SCALES, s);
         float m1 = Float.float16ToFloat(data.get(I16_LE, at + 2)) * KScales.q4kMin(data, at + SCALES, s);

@@ -37,7 +37,7 @@ import static dev.rewind.engine.tensor.Simd.LE;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
  */
-public record Q6_KMatrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q6_KMatrix(String name, MemorySegment data, int rows, int cols) implements BlockMatrix {
 
     private static final int BLOCK = 256;
     private static final int SUB = 16;
@@ -103,56 +103,40 @@ public record Q6_KMatrix(String name, MemorySegment data, int rows, int cols) im
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        int blocks = cols / BLOCK;
-        long base = (long) row * blocks * BLOCK_BYTES;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * BLOCK_BYTES;
-            for (int e = 0; e < BLOCK; e++) {
-                sum += weight(at, e) * x[xOffset + b * BLOCK + e];
-            }
-        }
-        return sum;
-    }
-
-    @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            dequantizeRowScalar(row, out, outOffset);
+            return;
+        }
         Shapes.checkAccess(row, rows, out, outOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
             int o = outOffset + b * BLOCK;
-            if (Simd.BYTE_VECTORS) {
-                float d = Float.float16ToFloat(data.get(I16_LE, at + D));
-                for (int s = 0; s < BLOCK / SUB; s++) {
-                    FloatVector dl = FloatVector.broadcast(F, d * data.get(I8, at + SCALES + s));
-                    int quarter = (s % 8) / 2;
-                    long qlAt = at + 64 * (s / 8) + 32 * (quarter % 2) + SUB * (s % 2);
-                    long qhAt = at + QH + 32 * (s / 8) + SUB * (s % 2);
-                    int lowShift = 4 * (quarter / 2);
-                    int highShift = 2 * quarter;
-                    for (int i = 0; i < SUB; i += LANES) {
-                        IntVector low = ((IntVector) ByteVector.fromMemorySegment(B, data, qlAt + i, LE)
-                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, lowShift).and(0x0F);
-                        IntVector high = ((IntVector) ByteVector.fromMemorySegment(B, data, qhAt + i, LE)
-                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, highShift).and(3);
-                        IntVector q = low.or(high.lanewise(VectorOperators.LSHL, 4)).sub(32);
-                        ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(dl).intoArray(out, o + s * SUB + i);
-                    }
-                }
-            } else {
-                for (int e = 0; e < BLOCK; e++) {
-                    out[o + e] = weight(at, e);
+            float d = Float.float16ToFloat(data.get(I16_LE, at + D));
+            for (int s = 0; s < BLOCK / SUB; s++) {
+                FloatVector dl = FloatVector.broadcast(F, d * data.get(I8, at + SCALES + s));
+                int quarter = (s % 8) / 2;
+                long qlAt = at + 64 * (s / 8) + 32 * (quarter % 2) + SUB * (s % 2);
+                long qhAt = at + QH + 32 * (s / 8) + SUB * (s % 2);
+                int lowShift = 4 * (quarter / 2);
+                int highShift = 2 * quarter;
+                for (int i = 0; i < SUB; i += LANES) {
+                    IntVector low = ((IntVector) ByteVector.fromMemorySegment(B, data, qlAt + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, lowShift).and(0x0F);
+                    IntVector high = ((IntVector) ByteVector.fromMemorySegment(B, data, qhAt + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).lanewise(VectorOperators.LSHR, highShift).and(3);
+                    IntVector q = low.or(high.lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(dl).intoArray(out, o + s * SUB + i);
                 }
             }
         }
     }
 
     /** Weight {@code e} (0..255) of the super-block at byte {@code at}: {@code (d · scale) · q}. */
-    private float weight(long at, int e) {
+    @Override
+    public float blockWeight(long at, int e) {
         float dl = Float.float16ToFloat(data.get(I16_LE, at + D)) * data.get(I8, at + SCALES + e / SUB);
         int n = e / 128;
         int k = (e % 128) / 32;

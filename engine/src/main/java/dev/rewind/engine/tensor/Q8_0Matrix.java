@@ -23,7 +23,7 @@ import static dev.rewind.engine.tensor.Simd.LE;
  * @param rows number of rows
  * @param cols number of columns, a multiple of 32
  */
-public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) implements WeightMatrix {
+public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) implements BlockMatrix {
 
     private static final int BLOCK = 32;
     private static final int BLOCK_BYTES = 2 + BLOCK;
@@ -76,24 +76,11 @@ public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) im
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        Shapes.checkAccess(row, rows, x, xOffset, cols);
-        int blocks = cols / BLOCK;
-        long base = (long) row * blocks * BLOCK_BYTES;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * BLOCK_BYTES;
-            float d = Float.float16ToFloat(data.get(I16_LE, at));
-            for (int j = 0; j < BLOCK; j++) {
-                float w = d * data.get(I8, at + 2 + j);
-                sum += w * x[xOffset + b * BLOCK + j];
-            }
-        }
-        return sum;
-    }
-
-    @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        if (!Simd.BYTE_VECTORS) {
+            dequantizeRowScalar(row, out, outOffset);
+            return;
+        }
         Shapes.checkAccess(row, rows, out, outOffset, cols);
         int blocks = cols / BLOCK;
         long base = (long) row * blocks * BLOCK_BYTES;
@@ -101,17 +88,17 @@ public record Q8_0Matrix(String name, MemorySegment data, int rows, int cols) im
             long at = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(I16_LE, at));
             int o = outOffset + b * BLOCK;
-            if (Simd.BYTE_VECTORS) {
-                FloatVector dv = FloatVector.broadcast(F, d);
-                for (int j = 0; j < BLOCK; j += LANES) {
-                    ((FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
-                            .convertShape(VectorOperators.B2F, F, 0)).mul(dv).intoArray(out, o + j);
-                }
-            } else {
-                for (int j = 0; j < BLOCK; j++) {
-                    out[o + j] = d * data.get(I8, at + 2 + j);
-                }
+            FloatVector dv = FloatVector.broadcast(F, d);
+            for (int j = 0; j < BLOCK; j += LANES) {
+                ((FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(dv).intoArray(out, o + j);
             }
         }
+    }
+
+    /** Weight {@code j} (0..31) of the block at byte {@code at}: {@code d · q}. */
+    @Override
+    public float blockWeight(long at, int j) {
+        return Float.float16ToFloat(data.get(I16_LE, at)) * data.get(I8, at + 2 + j);
     }
 }

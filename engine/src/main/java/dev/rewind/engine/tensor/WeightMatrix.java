@@ -26,15 +26,13 @@ import java.util.stream.Collectors;
  * Implementations are immutable and safe to use from many threads at once. None of the three
  * operations allocates.
  *
- * <p>{@link Q8_0Packed}, {@link Q4_0Packed}, {@link Q4_KPacked}, {@link Q6_KPacked} and {@link K8Packed} (Q5_K,
- * Q3_K) hold the same weights regrouped for the
- * {@link Precision#FAST} kernels ({@link WeightPacker} makes them at load); their {@code type()} is
- * the file's type, their three operations above are exact but slow, and {@link MatMul} multiplies
- * them with their own kernels.
+ * <p>The quantized types' records read the file's blocks in place ({@link BlockMatrix}). The
+ * {@link PackedMatrix} records hold the same weights regrouped for the {@link Precision#FAST}
+ * kernels ({@link WeightPacker} makes them at load); their {@code type()} is the file's type, their
+ * three operations above are exact but slow, and {@link MatMul} multiplies them with their own
+ * kernels.
  */
-public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix,
-        Q4_1Matrix, Q5_0Matrix, Q5_1Matrix, Q2_KMatrix, Q3_KMatrix, Q4_KMatrix, Q5_KMatrix, Q6_KMatrix,
-        IQ4_NLMatrix, IQ4_XSMatrix, PackedMatrix {
+public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, BlockMatrix, PackedMatrix {
 
     /** The types with kernels, in the order error messages list them. */
     List<GgmlType> SUPPORTED_TYPES = List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
