@@ -90,37 +90,25 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
      * used unpacked).
      */
     static boolean pack(IQ4_XSMatrix m, MemorySegment into, int fromGroup, int toGroup) {
-        int blocks = m.cols() / 256;
-        int rowBytes = blocks * 136;
-        byte[] in = new byte[G * rowBytes];
-        MemorySegment src = MemorySegment.ofArray(in);
-        byte[] out = new byte[blocks * SB];
-        MemorySegment dst = MemorySegment.ofArray(out);
-        boolean finite = true;
-        for (int g = fromGroup; g < toGroup; g++) {
-            int n = Math.min(G, m.rows() - g * G);
-            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
-            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: d = 0
-            for (int b = 0; b < blocks; b++) {
-                int o = b * SB;
-                for (int i = 0; i < G; i++) {
-                    int at = i * rowBytes + b * 136;
-                    float d = Float.float16ToFloat(src.get(I16_LE, at));
-                    finite &= Float.isFinite(d);
-                    dst.set(F32_LE, o + 4L * i, d);
-                    int high = src.get(I16_LE, at + 2) & 0xFFFF;
-                    for (int k = 0; k < 8; k++) {
-                        int low = ((in[at + 4 + k / 2] & 0xFF) >> (4 * (k % 2))) & 0x0F;
-                        out[o + SCALES + k * G + i] = (byte) ((low | ((high >> (2 * k)) & 3) << 4) - 32);
-                        for (int c = 0; c < 16; c++) {
-                            out[o + QUANTS + k * BLOCK_BYTES + (c / 2) * STEP_BYTES + 2 * i + (c & 1)] = in[at + 8 + 16 * k + c];
-                        }
-                    }
+        return PackedMatrix.pack(m, SB, into, fromGroup, toGroup, (buffers, at, o, i) -> {
+            byte[] in = buffers.in();
+            MemorySegment src = buffers.src();
+            byte[] out = buffers.out();
+            MemorySegment dst = buffers.dst();
+            boolean finite = true;
+            float d = Float.float16ToFloat(src.get(I16_LE, at));
+            finite &= Float.isFinite(d);
+            dst.set(F32_LE, o + 4L * i, d);
+            int high = src.get(I16_LE, at + 2) & 0xFFFF;
+            for (int k = 0; k < 8; k++) {
+                int low = ((in[at + 4 + k / 2] & 0xFF) >> (4 * (k % 2))) & 0x0F;
+                out[o + SCALES + k * G + i] = (byte) ((low | ((high >> (2 * k)) & 3) << 4) - 32);
+                for (int c = 0; c < 16; c++) {
+                    out[o + QUANTS + k * BLOCK_BYTES + (c / 2) * STEP_BYTES + 2 * i + (c & 1)] = in[at + 8 + 16 * k + c];
                 }
             }
-            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * SB, out.length);
-        }
-        return finite;
+            return finite;
+        });
     }
 
     @Override

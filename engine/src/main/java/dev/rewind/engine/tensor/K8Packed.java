@@ -83,44 +83,30 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
      * unpacked).
      */
     static boolean pack(WeightMatrix m, MemorySegment into, int fromGroup, int toGroup) {
-        int blockBytes = m.type().blockBytes();
-        int blocks = m.cols() / 256;
-        int rowBytes = blocks * blockBytes;
-        byte[] in = new byte[G * rowBytes];
-        MemorySegment src = MemorySegment.ofArray(in);
-        byte[] out = new byte[blocks * SB];
-        MemorySegment dst = MemorySegment.ofArray(out);
         int[] codes = new int[8];
         byte[] q = new byte[256];
         float[] scales = new float[2];
-        boolean finite = true;
-        for (int g = fromGroup; g < toGroup; g++) {
-            int n = Math.min(G, m.rows() - g * G);
-            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
-            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: scales 0
-            for (int b = 0; b < blocks; b++) {
-                int o = b * SB;
-                for (int i = 0; i < G; i++) {
-                    long at = (long) i * rowBytes + (long) b * blockBytes;
-                    switch (m.type()) {
-                        case Q6_K -> q6k(src, at, codes, q, scales);
-                        case Q5_K -> q5k(src, at, codes, q, scales);
-                        default -> q3k(src, at, codes, q, scales);
-                    }
-                    finite &= Float.isFinite(scales[0]) && Float.isFinite(scales[1]);
-                    dst.set(F32_LE, o + 4L * i, scales[0]);
-                    dst.set(F32_LE, o + 4L * G + 4L * i, scales[1]);
-                    for (int k = 0; k < 8; k++) {
-                        dst.set(I32_LE, o + CODES + 4L * (k * G + i), codes[k]);
-                        for (int j = 0; j < 32; j++) {
-                            out[o + QUANTS + k * BLOCK_BYTES + (j / 2) * STEP_BYTES + 2 * i + (j & 1)] = q[32 * k + j];
-                        }
-                    }
+        return PackedMatrix.pack(m, SB, into, fromGroup, toGroup, (buffers, at, o, i) -> {
+            MemorySegment src = buffers.src();
+            byte[] out = buffers.out();
+            MemorySegment dst = buffers.dst();
+            boolean finite = true;
+            switch (m.type()) {
+                case Q6_K -> q6k(src, at, codes, q, scales);
+                case Q5_K -> q5k(src, at, codes, q, scales);
+                default -> q3k(src, at, codes, q, scales);
+            }
+            finite &= Float.isFinite(scales[0]) && Float.isFinite(scales[1]);
+            dst.set(F32_LE, o + 4L * i, scales[0]);
+            dst.set(F32_LE, o + 4L * G + 4L * i, scales[1]);
+            for (int k = 0; k < 8; k++) {
+                dst.set(I32_LE, o + CODES + 4L * (k * G + i), codes[k]);
+                for (int j = 0; j < 32; j++) {
+                    out[o + QUANTS + k * BLOCK_BYTES + (j / 2) * STEP_BYTES + 2 * i + (j & 1)] = q[32 * k + j];
                 }
             }
-            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * SB, out.length);
-        }
-        return finite;
+            return finite;
+        });
     }
 
     private static int codes(int scaleA, int scaleB, int min) {

@@ -3,6 +3,8 @@ package dev.rewind.engine.tensor;
 import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.Objects;
 
 import static dev.rewind.engine.tensor.Simd.F;
@@ -91,6 +93,64 @@ sealed interface PackedMatrix extends WeightMatrix
             throw new IllegalArgumentException("tensor '" + name + "': packed " + what + " of " + rows + " x " + cols + " needs " + bytes
                     + " bytes, got " + data.byteSize());
         }
+    }
+
+    /**
+     * One group's blocks on their way from the file's layout to the packed one: heap arrays (with
+     * segment views for multi-byte reads and writes) filled and emptied by bulk copies, so that the
+     * shuffle in between is plain array code, fast even before the JIT has compiled it (load time).
+     *
+     * @param in  {@link Simd#LANES} rows of file blocks, padding rows zero
+     * @param src a view of {@code in}
+     * @param out the group's packed blocks, zeroed before each group
+     * @param dst a view of {@code out}
+     */
+    record GroupBuffers(byte[] in, MemorySegment src, byte[] out, MemorySegment dst) {
+    }
+
+    /** The part of packing that differs by type: one row's block into its lane of a group block. */
+    @FunctionalInterface
+    interface BlockShuffle {
+        /**
+         * Moves the file block at {@code in[at ..]} into lane {@code lane} of the group block at
+         * {@code out[o ..]}. Returns false if a scale of the block is not finite.
+         */
+        boolean shuffle(GroupBuffers buffers, int at, int o, int lane);
+    }
+
+    /**
+     * Regroups row groups {@code [fromGroup, toGroup)} of {@code m} into {@code into}, the packed
+     * form of {@code groupBlockBytes} per group and block: a group's rows are copied in (the last
+     * group's missing rows as zeros: scales 0, so padding lanes compute 0), each row's blocks
+     * shuffled into its lane, and the group copied out. Returns false if a scale is not finite
+     * (the caller then uses {@code m} unpacked).
+     */
+    static boolean pack(WeightMatrix m, int groupBlockBytes, MemorySegment into, int fromGroup, int toGroup, BlockShuffle shuffle) {
+        int blockBytes = m.type().blockBytes();
+        int blocks = m.cols() / m.type().blockSize();
+        int rowBytes = blocks * blockBytes;
+        byte[] in = new byte[LANES * rowBytes];
+        byte[] out = new byte[blocks * groupBlockBytes];
+        GroupBuffers buffers = new GroupBuffers(in, MemorySegment.ofArray(in), out, MemorySegment.ofArray(out));
+        boolean finite = true;
+        for (int g = fromGroup; g < toGroup; g++) {
+            int n = Math.min(LANES, m.rows() - g * LANES);
+            MemorySegment.copy(m.data(), ValueLayout.JAVA_BYTE, (long) g * LANES * rowBytes, in, 0, n * rowBytes);
+            Arrays.fill(in, n * rowBytes, in.length, (byte) 0);
+            Arrays.fill(out, (byte) 0);
+            for (int b = 0; b < blocks; b++) {
+                for (int i = 0; i < LANES; i++) {
+                    finite &= shuffle.shuffle(buffers, i * rowBytes + b * blockBytes, b * groupBlockBytes, i);
+                }
+            }
+            MemorySegment.copy(out, 0, into, ValueLayout.JAVA_BYTE, (long) g * blocks * groupBlockBytes, out.length);
+        }
+        return finite;
+    }
+
+    /** Whether the IEEE half whose high byte is {@code high} is finite (its exponent bits are not all ones). */
+    static boolean finiteHalf(byte high) {
+        return (high & 0x7c) != 0x7c;
     }
 
     /**

@@ -76,41 +76,28 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
      * (such a matrix is used unpacked).
      */
     static boolean pack(Q2_KMatrix m, MemorySegment into, int fromGroup, int toGroup) {
-        int blocks = m.cols() / 256;
-        int rowBytes = blocks * 84;
-        byte[] in = new byte[G * rowBytes];
-        MemorySegment src = MemorySegment.ofArray(in);
-        byte[] out = new byte[blocks * SB];
-        MemorySegment dst = MemorySegment.ofArray(out);
-        boolean finite = true;
-        for (int g = fromGroup; g < toGroup; g++) {
-            int n = Math.min(G, m.rows() - g * G);
-            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
-            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: d = dmin = 0
-            java.util.Arrays.fill(out, (byte) 0);
-            for (int b = 0; b < blocks; b++) {
-                int o = b * SB;
-                for (int i = 0; i < G; i++) {
-                    int at = i * rowBytes + b * 84;
-                    float d = Float.float16ToFloat(src.get(I16_LE, at + 80));
-                    float dmin = Float.float16ToFloat(src.get(I16_LE, at + 82));
-                    finite &= Float.isFinite(d) && Float.isFinite(dmin);
-                    dst.set(F32_LE, o + 4L * i, d);
-                    dst.set(F32_LE, o + 4L * G + 4L * i, dmin);
-                    for (int u = 0; u < 16; u++) {
-                        out[o + CODES + u * G + i] = in[at + u];
-                    }
-                    for (int e = 0; e < 256; e++) {
-                        int q = ((in[at + 16 + 32 * (e / 128) + e % 32] & 0xFF) >> (2 * ((e % 128) / 32))) & 3;
-                        int c = (e % 128) / 32;
-                        int j = e % 32;
-                        out[o + QUANTS + (e / 128) * HALF_BYTES + (j / 2) * STEP_BYTES + 2 * i + (j & 1)] |= (byte) (q << (2 * c));
-                    }
-                }
+        return PackedMatrix.pack(m, SB, into, fromGroup, toGroup, (buffers, at, o, i) -> {
+            byte[] in = buffers.in();
+            MemorySegment src = buffers.src();
+            byte[] out = buffers.out();
+            MemorySegment dst = buffers.dst();
+            boolean finite = true;
+            float d = Float.float16ToFloat(src.get(I16_LE, at + 80));
+            float dmin = Float.float16ToFloat(src.get(I16_LE, at + 82));
+            finite &= Float.isFinite(d) && Float.isFinite(dmin);
+            dst.set(F32_LE, o + 4L * i, d);
+            dst.set(F32_LE, o + 4L * G + 4L * i, dmin);
+            for (int u = 0; u < 16; u++) {
+                out[o + CODES + u * G + i] = in[at + u];
             }
-            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * SB, out.length);
-        }
-        return finite;
+            for (int e = 0; e < 256; e++) {
+                int q = ((in[at + 16 + 32 * (e / 128) + e % 32] & 0xFF) >> (2 * ((e % 128) / 32))) & 3;
+                int c = (e % 128) / 32;
+                int j = e % 32;
+                out[o + QUANTS + (e / 128) * HALF_BYTES + (j / 2) * STEP_BYTES + 2 * i + (j & 1)] |= (byte) (q << (2 * c));
+            }
+            return finite;
+        });
     }
 
     @Override

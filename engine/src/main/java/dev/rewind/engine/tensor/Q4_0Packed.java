@@ -76,39 +76,24 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
      * conversion assumes finite halves, so such a matrix must not be used packed.
      */
     static boolean pack(Q4_0Matrix m, MemorySegment into, int fromGroup, int toGroup) {
-        // Whole groups go through heap arrays with bulk copies at both ends, so that the shuffle
-        // in between is plain array code, fast even before the JIT has compiled it (TTFT).
-        int blocks = m.cols() / 32;
-        int rowBytes = blocks * BLOCK_BYTES_PER_ROW;
-        byte[] in = new byte[G * rowBytes];
-        byte[] out = new byte[blocks * GROUP_BLOCK];
-        boolean finite = true;
-        for (int g = fromGroup; g < toGroup; g++) {
-            int n = Math.min(G, m.rows() - g * G);
-            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
-            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: scale 0
-            java.util.Arrays.fill(out, (byte) 0);
-            for (int b = 0; b < blocks; b++) {
-                int o = b * GROUP_BLOCK;
-                for (int i = 0; i < G; i++) {
-                    int src = i * rowBytes + b * BLOCK_BYTES_PER_ROW;
-                    out[o + 2 * i] = in[src];
-                    out[o + 2 * i + 1] = in[src + 1];
-                    finite &= ((in[src + 1] & 0x7c) != 0x7c); // the half's exponent bits are not all ones
-                    for (int c = 0; c < 32; c += 2) {
-                        // columns c and c + 1 (parities 0 and 1), nibble (c % 8) / 2 of step c / 8
-                        int shift = 4 * ((c % 8) / 2);
-                        int q0 = (c < 16 ? in[src + 2 + c] : in[src + 2 + c - 16] >> 4) & 0xF;
-                        int q1 = (c < 16 ? in[src + 3 + c] : in[src + 3 + c - 16] >> 4) & 0xF;
-                        int word = o + 2 * G + (c / 8) * STEP_BYTES + 4 * i;
-                        out[word + (shift / 8)] |= (byte) (q0 << (shift % 8));
-                        out[word + 2 + (shift / 8)] |= (byte) (q1 << (shift % 8));
-                    }
-                }
+        return PackedMatrix.pack(m, GROUP_BLOCK, into, fromGroup, toGroup, (buffers, src, o, i) -> {
+            byte[] in = buffers.in();
+            byte[] out = buffers.out();
+            boolean finite = true;
+            out[o + 2 * i] = in[src];
+            out[o + 2 * i + 1] = in[src + 1];
+            finite &= PackedMatrix.finiteHalf(in[src + 1]);
+            for (int c = 0; c < 32; c += 2) {
+                // columns c and c + 1 (parities 0 and 1), nibble (c % 8) / 2 of step c / 8
+                int shift = 4 * ((c % 8) / 2);
+                int q0 = (c < 16 ? in[src + 2 + c] : in[src + 2 + c - 16] >> 4) & 0xF;
+                int q1 = (c < 16 ? in[src + 3 + c] : in[src + 3 + c - 16] >> 4) & 0xF;
+                int word = o + 2 * G + (c / 8) * STEP_BYTES + 4 * i;
+                out[word + (shift / 8)] |= (byte) (q0 << (shift % 8));
+                out[word + 2 + (shift / 8)] |= (byte) (q1 << (shift % 8));
             }
-            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * GROUP_BLOCK, out.length);
-        }
-        return finite;
+            return finite;
+        });
     }
 
     @Override

@@ -98,48 +98,34 @@ public record Q4_1Packed(String name, GgmlType type, MemorySegment data, int row
      */
     static boolean pack(WeightMatrix m, MemorySegment into, int fromGroup, int toGroup) {
         boolean five = m.type() == GgmlType.Q5_1;
-        int srcBytes = m.type().blockBytes();
         int groupBlock = bytesPerRow(m.type()) * G;
-        int blocks = m.cols() / 32;
-        int rowBytes = blocks * srcBytes;
-        byte[] in = new byte[G * rowBytes];
-        MemorySegment src = MemorySegment.ofArray(in);
-        byte[] out = new byte[blocks * groupBlock];
-        boolean finite = true;
-        for (int g = fromGroup; g < toGroup; g++) {
-            int n = Math.min(G, m.rows() - g * G);
-            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
-            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: d = m = 0
-            java.util.Arrays.fill(out, (byte) 0);
-            for (int b = 0; b < blocks; b++) {
-                int o = b * groupBlock;
-                for (int i = 0; i < G; i++) {
-                    int at = i * rowBytes + b * srcBytes;
-                    for (int h = 0; h < 2; h++) {
-                        out[o + h * MINS + 2 * i] = in[at + 2 * h];
-                        out[o + h * MINS + 2 * i + 1] = in[at + 2 * h + 1];
-                        finite &= (in[at + 2 * h + 1] & 0x7c) != 0x7c; // the half's exponent bits are not all ones
-                    }
-                    int qs = at + (five ? 8 : 4);
-                    int qh = five ? src.get(I32_LE, at + 4) : 0;
-                    for (int c = 0; c < 16; c++) {
-                        if (!five) {
-                            out[o + NIBBLES + (c / 2) * STEP_BYTES + 2 * i + (c % 2)] = in[qs + c];
-                        }
-                    }
-                    for (int col = 0; five && col < 32; col++) {
-                        int q = ((in[qs + col % 16] & 0xFF) >> (4 * (col / 16))) & 0xF | ((qh >>> col) & 1) << 4;
-                        int idx = col / 2;
-                        int word = o + NIBBLES + (idx / 3) * WORD_BYTES + 2 * (2 * i + col % 2);
-                        int bits = (out[word] & 0xFF | (out[word + 1] & 0xFF) << 8) | q << (5 * (idx % 3));
-                        out[word] = (byte) bits;
-                        out[word + 1] = (byte) (bits >> 8);
-                    }
+        return PackedMatrix.pack(m, groupBlock, into, fromGroup, toGroup, (buffers, at, o, i) -> {
+            byte[] in = buffers.in();
+            MemorySegment src = buffers.src();
+            byte[] out = buffers.out();
+            boolean finite = true;
+            for (int h = 0; h < 2; h++) {
+                out[o + h * MINS + 2 * i] = in[at + 2 * h];
+                out[o + h * MINS + 2 * i + 1] = in[at + 2 * h + 1];
+                finite &= PackedMatrix.finiteHalf(in[at + 2 * h + 1]);
+            }
+            int qs = at + (five ? 8 : 4);
+            int qh = five ? src.get(I32_LE, at + 4) : 0;
+            for (int c = 0; c < 16; c++) {
+                if (!five) {
+                    out[o + NIBBLES + (c / 2) * STEP_BYTES + 2 * i + (c % 2)] = in[qs + c];
                 }
             }
-            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * groupBlock, out.length);
-        }
-        return finite;
+            for (int col = 0; five && col < 32; col++) {
+                int q = ((in[qs + col % 16] & 0xFF) >> (4 * (col / 16))) & 0xF | ((qh >>> col) & 1) << 4;
+                int idx = col / 2;
+                int word = o + NIBBLES + (idx / 3) * WORD_BYTES + 2 * (2 * i + col % 2);
+                int bits = (out[word] & 0xFF | (out[word + 1] & 0xFF) << 8) | q << (5 * (idx % 3));
+                out[word] = (byte) bits;
+                out[word + 1] = (byte) (bits >> 8);
+            }
+            return finite;
+        });
     }
 
     /**

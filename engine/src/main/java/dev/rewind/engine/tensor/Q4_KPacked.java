@@ -75,43 +75,29 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
      * (such a matrix is used unpacked).
      */
     static boolean pack(Q4_KMatrix m, MemorySegment into, int fromGroup, int toGroup) {
-        int blocks = m.cols() / 256;
-        int rowBytes = blocks * 144;
-        byte[] in = new byte[G * rowBytes];
-        MemorySegment src = MemorySegment.ofArray(in);
-        byte[] out = new byte[blocks * SB];
-        MemorySegment dst = MemorySegment.ofArray(out);
-        boolean finite = true;
-        for (int g = fromGroup; g < toGroup; g++) {
-            int n = Math.min(G, m.rows() - g * G);
-            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
-            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: scales 0
-            java.util.Arrays.fill(out, (byte) 0);
-            for (int b = 0; b < blocks; b++) {
-                int o = b * SB;
-                for (int i = 0; i < G; i++) {
-                    int at = i * rowBytes + b * 144;
-                    float d = Float.float16ToFloat(src.get(I16_LE, at));
-                    float dmin = Float.float16ToFloat(src.get(I16_LE, at + 2));
-                    finite &= Float.isFinite(d) && Float.isFinite(dmin);
-                    dst.set(F32_LE, o + 4L * i, d);
-                    dst.set(F32_LE, o + 4L * G + 4L * i, dmin);
-                    for (int s = 0; s < 8; s++) {
-                        int codes = KScales.q4kScale(src, at + 4, s) | KScales.q4kMin(src, at + 4, s) << 8;
-                        dst.set(I16_LE, o + CODES + 2L * (s * G + i), (short) codes);
-                        int qs = at + 16 + 32 * (s / 2);
-                        int shift = 4 * (s % 2);
-                        for (int c = 0; c < 32; c++) {
-                            int q = (in[qs + c] >> shift) & 0xF;
-                            int word = o + QUANTS + s * SUB_BYTES + (c / 8) * STEP_BYTES + 2 * (2 * i + (c & 1));
-                            dst.set(I16_LE, word, (short) (dst.get(I16_LE, word) | q << (4 * ((c % 8) / 2))));
-                        }
-                    }
+        return PackedMatrix.pack(m, SB, into, fromGroup, toGroup, (buffers, at, o, i) -> {
+            byte[] in = buffers.in();
+            MemorySegment src = buffers.src();
+            MemorySegment dst = buffers.dst();
+            boolean finite = true;
+            float d = Float.float16ToFloat(src.get(I16_LE, at));
+            float dmin = Float.float16ToFloat(src.get(I16_LE, at + 2));
+            finite &= Float.isFinite(d) && Float.isFinite(dmin);
+            dst.set(F32_LE, o + 4L * i, d);
+            dst.set(F32_LE, o + 4L * G + 4L * i, dmin);
+            for (int s = 0; s < 8; s++) {
+                int codes = KScales.q4kScale(src, at + 4, s) | KScales.q4kMin(src, at + 4, s) << 8;
+                dst.set(I16_LE, o + CODES + 2L * (s * G + i), (short) codes);
+                int qs = at + 16 + 32 * (s / 2);
+                int shift = 4 * (s % 2);
+                for (int c = 0; c < 32; c++) {
+                    int q = (in[qs + c] >> shift) & 0xF;
+                    int word = o + QUANTS + s * SUB_BYTES + (c / 8) * STEP_BYTES + 2 * (2 * i + (c & 1));
+                    dst.set(I16_LE, word, (short) (dst.get(I16_LE, word) | q << (4 * ((c % 8) / 2))));
                 }
             }
-            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * SB, out.length);
-        }
-        return finite;
+            return finite;
+        });
     }
 
     @Override

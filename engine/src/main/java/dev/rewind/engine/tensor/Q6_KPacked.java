@@ -80,58 +80,45 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
      * used unpacked).
      */
     static boolean pack(Q6_KMatrix m, MemorySegment into, int fromGroup, int toGroup) {
-        int blocks = m.cols() / 256;
-        int rowBytes = blocks * 210;
-        byte[] in = new byte[G * rowBytes];
-        MemorySegment src = MemorySegment.ofArray(in);
-        byte[] out = new byte[blocks * SB];
-        MemorySegment dst = MemorySegment.ofArray(out);
-        boolean finite = true;
-        for (int g = fromGroup; g < toGroup; g++) {
-            int n = Math.min(G, m.rows() - g * G);
-            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
-            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: d 0
-            java.util.Arrays.fill(out, (byte) 0);
-            for (int b = 0; b < blocks; b++) {
-                int o = b * SB;
-                for (int i = 0; i < G; i++) {
-                    int at = i * rowBytes + b * 210;
-                    float d = Float.float16ToFloat(src.get(I16_LE, at + 208));
-                    finite &= Float.isFinite(d);
-                    dst.set(F32_LE, o + 4L * i, d);
-                    for (int u = 0; u < 16; u++) {
-                        out[o + SCALES + u * G + i] = in[at + 192 + u];
+        return PackedMatrix.pack(m, SB, into, fromGroup, toGroup, (buffers, at, o, i) -> {
+            byte[] in = buffers.in();
+            MemorySegment src = buffers.src();
+            byte[] out = buffers.out();
+            MemorySegment dst = buffers.dst();
+            boolean finite = true;
+            float d = Float.float16ToFloat(src.get(I16_LE, at + 208));
+            finite &= Float.isFinite(d);
+            dst.set(F32_LE, o + 4L * i, d);
+            for (int u = 0; u < 16; u++) {
+                out[o + SCALES + u * G + i] = in[at + 192 + u];
+            }
+            for (int e = 0; e < 256; e++) {
+                int half = e / 128;
+                int k = (e % 128) / 32;
+                int l = e % 32;
+                int ql = in[at + 64 * half + 32 * (k % 2) + l] & 0xFF;
+                int qh = in[at + 128 + 32 * half + l] & 0xFF;
+                int q = (ql >> (4 * (k / 2))) & 0x0F | ((qh >> (2 * k)) & 3) << 4;
+                int c = e % 32;
+                int h = c / 16;
+                int lane = 2 * i + (c & 1);
+                int j = (c % 16) / 2;
+                long step = o + QUANTS + (long) (e / 32) * BLOCK_BYTES + (long) (3 * h) * STEP_BYTES + 2L * lane;
+                switch (j) {
+                    case 0, 2, 4 -> orShort(dst, step + (j / 2) * STEP_BYTES, q);
+                    case 1, 3, 5 -> orShort(dst, step + (j / 2) * STEP_BYTES, q << 6);
+                    case 6 -> {
+                        orShort(dst, step, (q & 15) << 12);
+                        orShort(dst, step + 2L * STEP_BYTES, (q >> 4) << 12);
                     }
-                    for (int e = 0; e < 256; e++) {
-                        int half = e / 128;
-                        int k = (e % 128) / 32;
-                        int l = e % 32;
-                        int ql = in[at + 64 * half + 32 * (k % 2) + l] & 0xFF;
-                        int qh = in[at + 128 + 32 * half + l] & 0xFF;
-                        int q = (ql >> (4 * (k / 2))) & 0x0F | ((qh >> (2 * k)) & 3) << 4;
-                        int c = e % 32;
-                        int h = c / 16;
-                        int lane = 2 * i + (c & 1);
-                        int j = (c % 16) / 2;
-                        long step = o + QUANTS + (long) (e / 32) * BLOCK_BYTES + (long) (3 * h) * STEP_BYTES + 2L * lane;
-                        switch (j) {
-                            case 0, 2, 4 -> orShort(dst, step + (j / 2) * STEP_BYTES, q);
-                            case 1, 3, 5 -> orShort(dst, step + (j / 2) * STEP_BYTES, q << 6);
-                            case 6 -> {
-                                orShort(dst, step, (q & 15) << 12);
-                                orShort(dst, step + 2L * STEP_BYTES, (q >> 4) << 12);
-                            }
-                            default -> {
-                                orShort(dst, step + STEP_BYTES, (q & 15) << 12);
-                                orShort(dst, step + 2L * STEP_BYTES, (q >> 4) << 14);
-                            }
-                        }
+                    default -> {
+                        orShort(dst, step + STEP_BYTES, (q & 15) << 12);
+                        orShort(dst, step + 2L * STEP_BYTES, (q >> 4) << 14);
                     }
                 }
             }
-            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * SB, out.length);
-        }
-        return finite;
+            return finite;
+        });
     }
 
     private static void orShort(MemorySegment m, long at, int bits) {

@@ -64,35 +64,21 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
      * conversion assumes finite halves, so such a matrix must not be used packed.
      */
     static boolean pack(Q8_0Matrix m, MemorySegment into, int fromGroup, int toGroup) {
-        // Whole groups go through heap arrays with bulk copies at both ends, so that the shuffle
-        // in between is plain array code, fast even before the JIT has compiled it (TTFT).
-        int blocks = m.cols() / 32;
-        int rowBytes = blocks * 34;
-        byte[] in = new byte[G * rowBytes];
-        byte[] out = new byte[blocks * GROUP_BLOCK];
-        boolean finite = true;
-        for (int g = fromGroup; g < toGroup; g++) {
-            int n = Math.min(G, m.rows() - g * G);
-            MemorySegment.copy(m.data(), I8, (long) g * G * rowBytes, in, 0, n * rowBytes);
-            java.util.Arrays.fill(in, n * rowBytes, in.length, (byte) 0); // padding rows: scale 0
-            for (int b = 0; b < blocks; b++) {
-                int o = b * GROUP_BLOCK;
-                for (int i = 0; i < G; i++) {
-                    int src = i * rowBytes + b * 34;
-                    out[o + 2 * i] = in[src];
-                    out[o + 2 * i + 1] = in[src + 1];
-                    finite &= ((in[src + 1] & 0x7c) != 0x7c); // the half's exponent bits are not all ones
-                    for (int s = 0, q = src + 2, d = o + 2 * G + 4 * i; s < 8; s++, q += 4, d += 4 * G) {
-                        out[d] = in[q];
-                        out[d + 1] = in[q + 1];
-                        out[d + 2] = in[q + 2];
-                        out[d + 3] = in[q + 3];
-                    }
-                }
+        return PackedMatrix.pack(m, GROUP_BLOCK, into, fromGroup, toGroup, (buffers, src, o, i) -> {
+            byte[] in = buffers.in();
+            byte[] out = buffers.out();
+            boolean finite = true;
+            out[o + 2 * i] = in[src];
+            out[o + 2 * i + 1] = in[src + 1];
+            finite &= PackedMatrix.finiteHalf(in[src + 1]);
+            for (int s = 0, q = src + 2, d = o + 2 * G + 4 * i; s < 8; s++, q += 4, d += 4 * G) {
+                out[d] = in[q];
+                out[d + 1] = in[q + 1];
+                out[d + 2] = in[q + 2];
+                out[d + 3] = in[q + 3];
             }
-            MemorySegment.copy(out, 0, into, I8, (long) g * blocks * GROUP_BLOCK, out.length);
-        }
-        return finite;
+            return finite;
+        });
     }
 
     @Override
