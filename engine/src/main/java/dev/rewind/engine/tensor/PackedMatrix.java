@@ -148,6 +148,12 @@ sealed interface PackedMatrix extends WeightMatrix
         return finite;
     }
 
+    /** Writes the low 16 bits of {@code word} at {@code out[at]}, little-endian. */
+    static void putShort(byte[] out, int at, int word) {
+        out[at] = (byte) word;
+        out[at + 1] = (byte) (word >> 8);
+    }
+
     /** Whether the IEEE half whose high byte is {@code high} is finite (its exponent bits are not all ones). */
     static boolean finiteHalf(byte high) {
         return (high & 0x7c) != 0x7c;

@@ -78,6 +78,7 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
         return PackedMatrix.pack(m, SB, into, fromGroup, toGroup, (buffers, at, o, i) -> {
             byte[] in = buffers.in();
             MemorySegment src = buffers.src();
+            byte[] out = buffers.out();
             MemorySegment dst = buffers.dst();
             boolean finite = true;
             float d = Float.float16ToFloat(src.get(I16_LE, at));
@@ -90,10 +91,14 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
                 dst.set(I16_LE, o + CODES + 2L * (s * G + i), (short) codes);
                 int qs = at + 16 + 32 * (s / 2);
                 int shift = 4 * (s % 2);
-                for (int c = 0; c < 32; c++) {
-                    int q = (in[qs + c] >> shift) & 0xF;
-                    int word = o + QUANTS + s * SUB_BYTES + (c / 8) * STEP_BYTES + 2 * (2 * i + (c & 1));
-                    dst.set(I16_LE, word, (short) (dst.get(I16_LE, word) | q << (4 * ((c % 8) / 2))));
+                for (int c = 0; c < 32; c += 8) { // step c / 8: one word per column parity, nibble n = column c + 2n + p
+                    for (int p = 0; p < 2; p++) {
+                        int word = 0;
+                        for (int n = 0; n < 4; n++) {
+                            word |= ((in[qs + c + 2 * n + p] >> shift) & 0xF) << (4 * n);
+                        }
+                        PackedMatrix.putShort(out, o + QUANTS + s * SUB_BYTES + (c / 8) * STEP_BYTES + 2 * (2 * i + p), word);
+                    }
                 }
             }
             return finite;

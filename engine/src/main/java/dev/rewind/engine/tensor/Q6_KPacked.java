@@ -80,6 +80,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
      * used unpacked).
      */
     static boolean pack(Q6_KMatrix m, MemorySegment into, int fromGroup, int toGroup) {
+        int[] q = new int[256];
         return PackedMatrix.pack(m, SB, into, fromGroup, toGroup, (buffers, at, o, i) -> {
             byte[] in = buffers.in();
             MemorySegment src = buffers.src();
@@ -92,28 +93,16 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
             for (int u = 0; u < 16; u++) {
                 out[o + SCALES + u * G + i] = in[at + 192 + u];
             }
-            for (int e = 0; e < 256; e++) {
-                int half = e / 128;
-                int k = (e % 128) / 32;
-                int l = e % 32;
-                int ql = in[at + 64 * half + 32 * (k % 2) + l] & 0xFF;
-                int qh = in[at + 128 + 32 * half + l] & 0xFF;
-                int q = (ql >> (4 * (k / 2))) & 0x0F | ((qh >> (2 * k)) & 3) << 4;
-                int c = e % 32;
-                int h = c / 16;
-                int lane = 2 * i + (c & 1);
-                int j = (c % 16) / 2;
-                long step = o + QUANTS + (long) (e / 32) * BLOCK_BYTES + (long) (3 * h) * STEP_BYTES + 2L * lane;
-                switch (j) {
-                    case 0, 2, 4 -> orShort(dst, step + (j / 2) * STEP_BYTES, q);
-                    case 1, 3, 5 -> orShort(dst, step + (j / 2) * STEP_BYTES, q << 6);
-                    case 6 -> {
-                        orShort(dst, step, (q & 15) << 12);
-                        orShort(dst, step + 2L * STEP_BYTES, (q >> 4) << 12);
-                    }
-                    default -> {
-                        orShort(dst, step + STEP_BYTES, (q & 15) << 12);
-                        orShort(dst, step + 2L * STEP_BYTES, (q >> 4) << 14);
+            quants(in, at, q);
+            for (int sb = 0; sb < 8; sb++) {
+                for (int h = 0; h < 2; h++) {
+                    for (int p = 0; p < 2; p++) { // quants j = 0..7: columns 16h + 2j + p of sub-block sb, into three words
+                        int e = 32 * sb + 16 * h + p;
+                        int step = o + QUANTS + sb * BLOCK_BYTES + 3 * h * STEP_BYTES + 2 * (2 * i + p);
+                        PackedMatrix.putShort(out, step, q[e] | q[e + 2] << 6 | (q[e + 12] & 15) << 12);
+                        PackedMatrix.putShort(out, step + STEP_BYTES, q[e + 4] | q[e + 6] << 6 | (q[e + 14] & 15) << 12);
+                        PackedMatrix.putShort(out, step + 2 * STEP_BYTES,
+                                q[e + 8] | q[e + 10] << 6 | (q[e + 12] >> 4) << 12 | (q[e + 14] >> 4) << 14);
                     }
                 }
             }
@@ -121,8 +110,23 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
         });
     }
 
-    private static void orShort(MemorySegment m, long at, int bits) {
-        m.set(I16_LE, at, (short) (m.get(I16_LE, at) | bits));
+    /**
+     * The 256 six-bit quants of the file super-block at {@code in[at ..]} into {@code q}: weight
+     * {@code 128h + 32k + l} has the low (k = 0, 1) or high (k = 2, 3) nibble of ql byte
+     * {@code 64h + 32(k % 2) + l} and bits {@code 2k, 2k+1} of qh byte {@code 32h + l}.
+     */
+    private static void quants(byte[] in, int at, int[] q) {
+        for (int h = 0; h < 2; h++) {
+            for (int l = 0; l < 32; l++) {
+                int ql0 = in[at + 64 * h + l] & 0xFF;
+                int ql1 = in[at + 64 * h + 32 + l] & 0xFF;
+                int qh = in[at + 128 + 32 * h + l] & 0xFF;
+                q[128 * h + l] = ql0 & 0xF | (qh & 3) << 4;
+                q[128 * h + 32 + l] = ql1 & 0xF | (qh >> 2 & 3) << 4;
+                q[128 * h + 64 + l] = ql0 >> 4 | (qh >> 4 & 3) << 4;
+                q[128 * h + 96 + l] = ql1 >> 4 | (qh >> 6) << 4;
+            }
+        }
     }
 
     @Override
