@@ -87,14 +87,15 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
         byte[] q = new byte[256];
         float[] scales = new float[2];
         return PackedMatrix.pack(m, SB, into, fromGroup, toGroup, (buffers, at, o, i) -> {
+            byte[] in = buffers.in();
             MemorySegment src = buffers.src();
             byte[] out = buffers.out();
             MemorySegment dst = buffers.dst();
             boolean finite = true;
             switch (m.type()) {
-                case Q6_K -> q6k(src, at, codes, q, scales);
-                case Q5_K -> q5k(src, at, codes, q, scales);
-                default -> q3k(src, at, codes, q, scales);
+                case Q6_K -> q6k(src, in, at, codes, q, scales);
+                case Q5_K -> q5k(src, in, at, codes, q, scales);
+                default -> q3k(src, in, at, codes, q, scales);
             }
             finite &= Float.isFinite(scales[0]) && Float.isFinite(scales[1]);
             dst.set(F32_LE, o + 4L * i, scales[0]);
@@ -114,24 +115,24 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
     }
 
     /** Q6_K (210 bytes: ql[128], qh[64], 16 int8 scales, half d): weight {@code d · scale · (q − 32)}. */
-    private static void q6k(MemorySegment s, long at, int[] codes, byte[] q, float[] scales) {
+    private static void q6k(MemorySegment s, byte[] in, int at, int[] codes, byte[] q, float[] scales) {
         scales[0] = Float.float16ToFloat(s.get(I16_LE, at + 208));
         scales[1] = 0f;
         for (int k = 0; k < 8; k++) {
-            codes[k] = codes(s.get(I8, at + 192 + 2 * k), s.get(I8, at + 192 + 2 * k + 1), 0);
+            codes[k] = codes(in[at + 192 + 2 * k], in[at + 192 + 2 * k + 1], 0);
         }
         for (int e = 0; e < 256; e++) {
             int n = e / 128;
             int k = (e % 128) / 32;
             int l = e % 32;
-            int ql = s.get(I8, at + 64 * n + 32 * (k % 2) + l) & 0xFF;
-            int qh = s.get(I8, at + 128 + 32 * n + l) & 0xFF;
+            int ql = in[at + 64 * n + 32 * (k % 2) + l] & 0xFF;
+            int qh = in[at + 128 + 32 * n + l] & 0xFF;
             q[e] = (byte) (((ql >> (4 * (k / 2))) & 0x0F | ((qh >> (2 * k)) & 3) << 4) - 32);
         }
     }
 
     /** Q5_K (176 bytes: half d, half dmin, 12 bytes of codes, qh[32], qs[128]): {@code d · sc · q − dmin · m}. */
-    private static void q5k(MemorySegment s, long at, int[] codes, byte[] q, float[] scales) {
+    private static void q5k(MemorySegment s, byte[] in, int at, int[] codes, byte[] q, float[] scales) {
         scales[0] = Float.float16ToFloat(s.get(I16_LE, at));
         scales[1] = Float.float16ToFloat(s.get(I16_LE, at + 2));
         for (int k = 0; k < 8; k++) {
@@ -140,23 +141,23 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
         }
         for (int e = 0; e < 256; e++) {
             int k = e / 32;
-            int qs = s.get(I8, at + 48 + 32 * (k / 2) + e % 32) & 0xFF;
-            int high = ((s.get(I8, at + 16 + e % 32) & 0xFF) >> k) & 1;
+            int qs = in[at + 48 + 32 * (k / 2) + e % 32] & 0xFF;
+            int high = ((in[at + 16 + e % 32] & 0xFF) >> k) & 1;
             q[e] = (byte) ((qs >> (4 * (k % 2))) & 0x0F | high << 4);
         }
     }
 
     /** Q3_K (110 bytes: hmask[32], qs[64], 12 bytes of scales, half d): {@code d · (sc − 32) · (q − 4)}. */
-    private static void q3k(MemorySegment s, long at, int[] codes, byte[] q, float[] scales) {
+    private static void q3k(MemorySegment s, byte[] in, int at, int[] codes, byte[] q, float[] scales) {
         scales[0] = Float.float16ToFloat(s.get(I16_LE, at + 108));
         scales[1] = 0f;
         for (int k = 0; k < 8; k++) {
             codes[k] = codes(KScales.q3kScale(s, at + 96, 2 * k), KScales.q3kScale(s, at + 96, 2 * k + 1), 0);
         }
         for (int e = 0; e < 256; e++) {
-            int qs = s.get(I8, at + 32 + 32 * (e / 128) + e % 32) & 0xFF;
+            int qs = in[at + 32 + 32 * (e / 128) + e % 32] & 0xFF;
             int low = (qs >> (2 * ((e % 128) / 32))) & 3;
-            int high = ((s.get(I8, at + e % 32) & 0xFF) >> (e / 32)) & 1;
+            int high = ((in[at + e % 32] & 0xFF) >> (e / 32)) & 1;
             q[e] = (byte) (high != 0 ? low : low - 4);
         }
     }
