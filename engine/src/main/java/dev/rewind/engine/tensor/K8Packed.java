@@ -20,22 +20,22 @@ import static dev.rewind.engine.tensor.Simd.LE;
 import static dev.rewind.engine.tensor.Simd.S2;
 
 /**
- * A Q5_K or Q3_K matrix (or Q6_K, though {@link WeightPacker} gives Q6_K the smaller
- * {@link Q6_KPacked}) regrouped for the {@link Precision#FAST} kernels, one signed byte
- * per weight: the three types are integer quants times per-16 or per-32 integer scales times a
- * per-256 float, so that all three fit one layout and one kernel. As in {@link Q4_0Packed}, the
+ * A Q3_K matrix regrouped for the {@link Precision#FAST} kernels, one signed byte per weight:
+ * integer quants times per-16 integer scales times a per-256 float. The layout and kernel also
+ * carry a per-256 {@code dmin} and per-32 mins, which Q3_K does not use (they are 0); Q5_K and Q6_K
+ * once shared them and now have word layouts of their own ({@link Q5_KPacked}, {@link Q6_KPacked}),
+ * at 6.75 and 6.63 bits per weight against this layout's 9.25. As in {@link Q4_0Packed}, the
  * super-blocks of {@code G = } {@link Simd#LANES} consecutive rows are interleaved so that one
  * vector lane belongs to one row.
  *
  * <p>Layout: group {@code g}, super-block {@code b} (256 columns) takes {@value #BYTES_PER_ROW}·G
  * bytes at {@code (g · superBlocks + b) · 296G}: the G rows' {@code d} as floats, their
- * {@code dmin} as floats (0 for Q6_K and Q3_K), then for each 32-column block the G rows' codes as
+ * {@code dmin} as floats (0 for Q3_K), then for each 32-column block the G rows' codes as
  * ints ({@code scaleA | scaleB << 8 | min << 16}: the signed scales of its two halves of 16
  * columns and its unsigned min), then the 8 blocks' quants, 16 steps of 2G bytes each: in step
  * {@code s}, bytes {@code 2i, 2i+1} are row {@code i}'s quants of columns {@code 2s, 2s+1}. A
- * weight is {@code d · scale · q − dmin · min}: Q6_K {@code q − 32} with its 8-bit scales, Q5_K its
- * 5-bit {@code q} with the sub-block's 6-bit scale in both halves and its min, Q3_K
- * {@code q − 4} with {@code scale − 32}; exactly the values the file's type gives.
+ * weight is {@code d · scale · q − dmin · min}, for Q3_K {@code q − 4} with {@code scale − 32} and
+ * no min: exactly the value {@link Q3_KMatrix} gives.
  *
  * <p>The product ({@link #multiply}) runs against 8-bit activations ({@link Q8Rows}): per half
  * block the sum {@code Σ q·x_q} in 16-bit lanes (8 products of at most 32·127 per lane), then per
@@ -47,7 +47,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * <p>{@link #dot}, {@link #dotScalar} and {@link #dequantizeRow} are exact and slow.
  *
  * @param name tensor name
- * @param type the file's type: Q6_K, Q5_K or Q3_K
+ * @param type the file's type: Q3_K
  * @param data the regrouped super-blocks, {@code ceil(rows / G) · cols / 256 · 296G} bytes
  * @param rows number of rows
  * @param cols number of columns, a multiple of 256
@@ -65,7 +65,7 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
 
     /** @throws IllegalArgumentException if the type or shape is invalid or {@code data} has the wrong size */
     public K8Packed {
-        if (type != GgmlType.Q6_K && type != GgmlType.Q5_K && type != GgmlType.Q3_K) {
+        if (type != GgmlType.Q3_K) {
             throw new IllegalArgumentException("tensor '" + name + "': no byte-packed form of " + type);
         }
         PackedMatrix.checkShape(name, type.toString(), rows, cols, 256, data, () -> bytesFor(rows, cols));
@@ -77,8 +77,7 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
     }
 
     /**
-     * Regroups {@code m}'s super-blocks (a {@link Q6_KMatrix}, {@link Q5_KMatrix} or
-     * {@link Q3_KMatrix}) into {@code into} (of {@link #bytesFor} bytes); groups
+     * Regroups {@code m}'s super-blocks (a {@link Q3_KMatrix}) into {@code into} (of {@link #bytesFor} bytes); groups
      * {@code [fromGroup, toGroup)}. Returns false if a scale is not finite (such a matrix is used
      * unpacked).
      */
@@ -92,11 +91,7 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
             byte[] out = buffers.out();
             MemorySegment dst = buffers.dst();
             boolean finite = true;
-            switch (m.type()) {
-                case Q6_K -> q6k(src, in, at, codes, q, scales);
-                case Q5_K -> q5k(src, in, at, codes, q, scales);
-                default -> q3k(src, in, at, codes, q, scales);
-            }
+            q3k(src, in, at, codes, q, scales);
             finite &= Float.isFinite(scales[0]) && Float.isFinite(scales[1]);
             dst.set(F32_LE, o + 4L * i, scales[0]);
             dst.set(F32_LE, o + 4L * G + 4L * i, scales[1]);
@@ -112,39 +107,6 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
 
     private static int codes(int scaleA, int scaleB, int min) {
         return (scaleA & 0xFF) | (scaleB & 0xFF) << 8 | min << 16;
-    }
-
-    /** Q6_K (210 bytes: ql[128], qh[64], 16 int8 scales, half d): weight {@code d · scale · (q − 32)}. */
-    private static void q6k(MemorySegment s, byte[] in, int at, int[] codes, byte[] q, float[] scales) {
-        scales[0] = Float.float16ToFloat(s.get(I16_LE, at + 208));
-        scales[1] = 0f;
-        for (int k = 0; k < 8; k++) {
-            codes[k] = codes(in[at + 192 + 2 * k], in[at + 192 + 2 * k + 1], 0);
-        }
-        for (int e = 0; e < 256; e++) {
-            int n = e / 128;
-            int k = (e % 128) / 32;
-            int l = e % 32;
-            int ql = in[at + 64 * n + 32 * (k % 2) + l] & 0xFF;
-            int qh = in[at + 128 + 32 * n + l] & 0xFF;
-            q[e] = (byte) (((ql >> (4 * (k / 2))) & 0x0F | ((qh >> (2 * k)) & 3) << 4) - 32);
-        }
-    }
-
-    /** Q5_K (176 bytes: half d, half dmin, 12 bytes of codes, qh[32], qs[128]): {@code d · sc · q − dmin · m}. */
-    private static void q5k(MemorySegment s, byte[] in, int at, int[] codes, byte[] q, float[] scales) {
-        scales[0] = Float.float16ToFloat(s.get(I16_LE, at));
-        scales[1] = Float.float16ToFloat(s.get(I16_LE, at + 2));
-        for (int k = 0; k < 8; k++) {
-            int sc = KScales.q4kScale(s, at + 4, k);
-            codes[k] = codes(sc, sc, KScales.q4kMin(s, at + 4, k));
-        }
-        for (int e = 0; e < 256; e++) {
-            int k = e / 32;
-            int qs = in[at + 48 + 32 * (k / 2) + e % 32] & 0xFF;
-            int high = ((in[at + 16 + e % 32] & 0xFF) >> k) & 1;
-            q[e] = (byte) ((qs >> (4 * (k % 2))) & 0x0F | high << 4);
-        }
     }
 
     /** Q3_K (110 bytes: hmask[32], qs[64], 12 bytes of scales, half d): {@code d · (sc − 32) · (q − 4)}. */
@@ -339,7 +301,7 @@ public record K8Packed(String name, GgmlType type, MemorySegment data, int rows,
 
     /**
      * The exact weight, computed as the file's type computes it: {@code (d · scale) · q − dmin · min}
-     * (each product exact in float, one rounding for the difference, none for Q6_K and Q3_K).
+     * (each product exact in float; Q3_K has no min, so no rounding at all).
      */
     private float weight(int r, int b32, int j) {
         int c = codes(r, b32);

@@ -10,7 +10,7 @@ import java.util.Objects;
  * Matrix × matrix products {@code out[t] = W · x[t]} for one or several activation rows at once
  * (a prompt's tokens, or one token on each of several branches), split over a {@link WorkerPool}.
  *
- * <p>The {@link Precision#FAST} forms ({@link Q4_0Packed}, {@link Q8_0Packed}, {@link Q4_KPacked}, {@link Q6_KPacked},
+ * <p>The {@link Precision#FAST} forms ({@link Q4_0Packed}, {@link Q8_0Packed}, {@link Q4_KPacked}, {@link Q5_KPacked}, {@link Q6_KPacked},
  * {@link K8Packed}, {@link Q4_1Packed}, {@link Q2_KPacked}, {@link IQ4_XSPacked}) run their own kernels, which apply each decoded piece of a weight group to
  * four activation rows at once; for all but Q8_0 the activations are first quantized to 8 bits
  * ({@link Q8Rows}), once for the matrices of one input even when their layouts differ (a Q4_K_M
@@ -87,7 +87,7 @@ public final class MatMul {
         this.out = out;
         try {
             switch (w) {
-                case Q4_0Packed _, Q4_KPacked _, Q6_KPacked _, K8Packed _, Q4_1Packed _, Q2_KPacked _, IQ4_XSPacked _ -> {
+                case Q4_0Packed _, Q4_KPacked _, Q5_KPacked _, Q6_KPacked _, K8Packed _, Q4_1Packed _, Q2_KPacked _, IQ4_XSPacked _ -> {
                     setMatrices(w, out, null, null, null, null);
                     activations.prepare(count, cols);
                     pool.parallelFor(count, 8, quantizeTask);
@@ -190,6 +190,7 @@ public final class MatMul {
                     switch (ws[i]) {
                         case Q4_0Packed p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
                         case Q4_KPacked p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
+                        case Q5_KPacked p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
                         case Q6_KPacked p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
                         case K8Packed p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
                         case Q4_1Packed p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
@@ -208,7 +209,7 @@ public final class MatMul {
 
     /** True for the packed forms that multiply against 8-bit activations ({@link Q8Rows}). */
     static boolean quantizesActivations(WeightMatrix w) {
-        return w instanceof Q4_0Packed || w instanceof Q4_KPacked || w instanceof Q6_KPacked || w instanceof K8Packed
+        return w instanceof Q4_0Packed || w instanceof Q4_KPacked || w instanceof Q5_KPacked || w instanceof Q6_KPacked || w instanceof K8Packed
                 || w instanceof Q4_1Packed || w instanceof Q2_KPacked || w instanceof IQ4_XSPacked;
     }
 

@@ -139,6 +139,11 @@ public final class MatVec {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }
             }
+            case Q5_KPacked m -> {
+                for (int r = start; r < end; r++) {
+                    out[outOffset + r] = m.dot(r, x, xOffset);
+                }
+            }
             case Q6_KPacked m -> {
                 for (int r = start; r < end; r++) {
                     out[outOffset + r] = m.dot(r, x, xOffset);

@@ -42,7 +42,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * ({@link Q8Rows#halfSums}, wrapped too): since the true {@code Σ (q − 32)·x_q} lies within
  * ±8·32·127, inside 16 bits, the wrapped difference is exactly it. Then per row and block, in
  * column order, the integer {@code T = scaleA·ΣA + scaleB·ΣB} (below 2^24: exact in float) and
- * {@code acc = fma((float) T · d_x, d, acc)} — the same arithmetic as {@link K8Packed} for Q6_K.
+ * {@code acc = fma((float) T · d_x, d, acc)} — the arithmetic {@link K8Packed} has for Q3_K.
  * {@link #multiplyScalar} computes it the same way; a row's result does not depend on the batch
  * nor on the vector width.
  *

@@ -305,6 +305,51 @@ class PackedKernelTest {
     }
 
     /**
+     * Q5_K's packed kernel sums a lane's eight unsigned five-bit quants in 16 bits: with every
+     * quant 31 (qs and qh all ones), every scale and min code 63 and every activation ±127 a lane
+     * holds 8·31·127 = 31,496, near the edge of 16 bits; the result must still be the exact
+     * integer product, scaled as the class comment says, plus the minimum's term.
+     */
+    @Test
+    void q5kPackedIsExactAtTheExtremes() {
+        int rows = 37;
+        int cols = 512;
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            java.lang.foreign.MemorySegment data = arena.allocate((long) rows * cols / 256 * 176);
+            for (int r = 0; r < rows; r++) {
+                for (int b = 0; b < cols / 256; b++) {
+                    long at = ((long) r * (cols / 256) + b) * 176;
+                    for (int i = 4; i < 176; i++) {
+                        data.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at + i, (byte) 0xFF);
+                    }
+                    data.set(Simd.I16_LE, at, Float.floatToFloat16(r % 2 == 0 ? 1f : -2f));
+                    data.set(Simd.I16_LE, at + 2, Float.floatToFloat16(r % 3 == 0 ? 0.5f : -0.25f));
+                }
+            }
+            WeightMatrix p = packer.pack(new Q5_KMatrix("extremes", data, rows, cols));
+            assertTrue(p instanceof Q5_KPacked, p.getClass().toString());
+            float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
+            for (float sign : new float[]{1f, -1f}) {
+                float[] x = new float[5 * cols];
+                Arrays.fill(x, sign);
+                float[] actual = new float[5 * rows];
+                new MatMul().matmul(p, x, 5, actual, pool);
+                for (int r = 0; r < rows; r++) {
+                    int xq = (int) (127 * sign);
+                    float expected = 0f;
+                    for (int b32 = 0; b32 < cols / 32; b32++) {
+                        expected = Math.fma((float) (32 * 31 * xq) * step, 63f * (r % 2 == 0 ? 1f : -2f), expected);
+                        expected = Math.fma(63f * (r % 3 == 0 ? 0.5f : -0.25f), -((float) (32 * xq) * step), expected);
+                    }
+                    for (int t = 0; t < 5; t++) {
+                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * IQ4_XS's packed kernel adds each lane's two products of a level and a quant (up to
      * 2·127·127 = 32,258) in 16 bits before widening; with every level −127 (code 0), every block
      * scale −32 and every activation ±127, a block's {@code T = −32 · 32 · −127 · ±127} is
@@ -358,6 +403,12 @@ class PackedKernelTest {
                 q.multiplyScalar(a, out);
             }
             case Q6_KPacked q -> {
+                Q8Rows a = new Q8Rows();
+                a.prepare(count, q.cols());
+                a.quantize(x, 0, count);
+                q.multiplyScalar(a, out);
+            }
+            case Q5_KPacked q -> {
                 Q8Rows a = new Q8Rows();
                 a.prepare(count, q.cols());
                 a.quantize(x, 0, count);
