@@ -11,7 +11,7 @@ import java.util.Objects;
  * (a prompt's tokens, or one token on each of several branches), split over a {@link WorkerPool}.
  *
  * <p>The {@link Precision#FAST} forms ({@link Q4_0Packed}, {@link Q8_0Packed}, {@link Q4_KPacked}, {@link Q5_KPacked}, {@link Q6_KPacked},
- * {@link K8Packed}, {@link Q4_1Packed}, {@link Q2_KPacked}, {@link IQ4_XSPacked}) run their own kernels, which apply each decoded piece of a weight group to
+ * {@link Q3_KPacked}, {@link Q4_1Packed}, {@link Q2_KPacked}, {@link IQ4_XSPacked}) run their own kernels, which apply each decoded piece of a weight group to
  * four activation rows at once; for all but Q8_0 the activations are first quantized to 8 bits
  * ({@link Q8Rows}), once for the matrices of one input even when their layouts differ (a Q4_K_M
  * file's Q4_K query and Q6_K value matrices). Every other matrix uses
@@ -87,7 +87,7 @@ public final class MatMul {
         this.out = out;
         try {
             switch (w) {
-                case Q4_0Packed _, Q4_KPacked _, Q5_KPacked _, Q6_KPacked _, K8Packed _, Q4_1Packed _, Q2_KPacked _, IQ4_XSPacked _ -> {
+                case Q4_0Packed _, Q4_KPacked _, Q5_KPacked _, Q6_KPacked _, Q3_KPacked _, Q4_1Packed _, Q2_KPacked _, IQ4_XSPacked _ -> {
                     setMatrices(w, out, null, null, null, null);
                     activations.prepare(count, cols);
                     pool.parallelFor(count, 8, quantizeTask);
@@ -192,7 +192,7 @@ public final class MatMul {
                         case Q4_KPacked p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
                         case Q5_KPacked p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
                         case Q6_KPacked p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
-                        case K8Packed p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
+                        case Q3_KPacked p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
                         case Q4_1Packed p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
                         case Q2_KPacked p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
                         case IQ4_XSPacked p -> p.multiply(activations, from - start, upTo - start, outs[i], q4Scratch.get());
@@ -209,7 +209,7 @@ public final class MatMul {
 
     /** True for the packed forms that multiply against 8-bit activations ({@link Q8Rows}). */
     static boolean quantizesActivations(WeightMatrix w) {
-        return w instanceof Q4_0Packed || w instanceof Q4_KPacked || w instanceof Q5_KPacked || w instanceof Q6_KPacked || w instanceof K8Packed
+        return w instanceof Q4_0Packed || w instanceof Q4_KPacked || w instanceof Q5_KPacked || w instanceof Q6_KPacked || w instanceof Q3_KPacked
                 || w instanceof Q4_1Packed || w instanceof Q2_KPacked || w instanceof IQ4_XSPacked;
     }
 

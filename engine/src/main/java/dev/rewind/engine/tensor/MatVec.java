@@ -149,7 +149,7 @@ public final class MatVec {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }
             }
-            case K8Packed m -> {
+            case Q3_KPacked m -> {
                 for (int r = start; r < end; r++) {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }

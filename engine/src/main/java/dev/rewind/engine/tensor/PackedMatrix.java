@@ -18,7 +18,7 @@ import static dev.rewind.engine.tensor.Simd.LANES;
  * not meant for it), and the checks and stores every record needs.
  */
 sealed interface PackedMatrix extends WeightMatrix
-        permits Q8_0Packed, Q4_0Packed, Q4_KPacked, Q5_KPacked, Q6_KPacked, K8Packed, Q4_1Packed, Q2_KPacked, IQ4_XSPacked {
+        permits Q8_0Packed, Q4_0Packed, Q4_KPacked, Q5_KPacked, Q6_KPacked, Q3_KPacked, Q4_1Packed, Q2_KPacked, IQ4_XSPacked {
 
     /**
      * The exact weight at {@code (row, col)}: bit for bit what the file type's own matrix

@@ -12,7 +12,7 @@ final class PackedScratch {
 
     private static final int G = LANES;
 
-    /** Four rows' block sums of {@link Q4_0Packed} and {@link K8Packed}; {@link Q6_KPacked}'s eight decoded quant vectors of a half block. */
+    /** Four rows' block sums of {@link Q4_0Packed}; {@link Q6_KPacked}'s eight decoded quant vectors of a half block. */
     final short[] sums = new short[16 * G];
     /**
      * {@link Q6_KPacked}'s sums of a super-block for four rows: 4 · 8 blocks · 2 halves · 2G shorts

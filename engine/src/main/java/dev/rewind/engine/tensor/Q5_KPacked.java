@@ -20,7 +20,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * A Q5_K matrix regrouped for the {@link Precision#FAST} kernels: {@link Q4_KPacked}'s
  * super-blocks (the same {@code d}, {@code dmin} and 6-bit codes per 32-column sub-block) with
  * the five-bit quants three to a 16-bit word, as {@link Q4_1Packed} holds Q5_1's: 6.75 bits per
- * weight (the file 5.5, {@link K8Packed}'s byte per weight 9.25), and one or two operations a quant.
+ * weight (the file 5.5; the byte per weight it had before, 9.25), and one or two operations a quant.
  *
  * <p>Layout: group {@code g} (rows {@code gG .. gG+G-1}, {@code G = } {@link Simd#LANES}; rows past
  * the end are zero), super-block {@code b} takes {@value #BYTES_PER_ROW}·G bytes at

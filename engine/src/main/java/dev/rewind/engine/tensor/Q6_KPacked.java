@@ -21,7 +21,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
 /**
  * A Q6_K matrix regrouped for the {@link Precision#FAST} kernels with its six-bit quants packed
  * eight to three 16-bit words, so that a decode step reads 6.625 bits per weight (the file:
- * 6.5625), where {@link K8Packed}'s byte per weight reads 9.25. As in {@link Q4_KPacked}, the super-blocks of {@code G = }
+ * 6.5625), where a byte per weight (its first packed form) read 9.25. As in {@link Q4_KPacked}, the super-blocks of {@code G = }
  * {@link Simd#LANES} consecutive rows are interleaved so that one vector lane belongs to one row.
  *
  * <p>Layout: group {@code g}, super-block {@code b} (256 columns) takes {@value #BYTES_PER_ROW}·G
@@ -42,7 +42,7 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * ({@link Q8Rows#halfSums}, wrapped too): since the true {@code Σ (q − 32)·x_q} lies within
  * ±8·32·127, inside 16 bits, the wrapped difference is exactly it. Then per row and block, in
  * column order, the integer {@code T = scaleA·ΣA + scaleB·ΣB} (below 2^24: exact in float) and
- * {@code acc = fma((float) T · d_x, d, acc)} — the arithmetic {@link K8Packed} has for Q3_K.
+ * {@code acc = fma((float) T · d_x, d, acc)}.
  * {@link #multiplyScalar} computes it the same way; a row's result does not depend on the batch
  * nor on the vector width.
  *

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * Makes the {@link Precision#FAST} forms of weight matrices: the quantized types, each with a
  * packed layout ({@link Q8_0Packed}, {@link Q4_0Packed}, {@link Q4_KPacked}, {@link Q6_KPacked},
- * {@link Q5_KPacked}, {@link K8Packed} for Q3_K, {@link Q4_1Packed} for Q4_1 and Q5_1, {@link Q2_KPacked},
+ * {@link Q5_KPacked}, {@link Q3_KPacked}, {@link Q4_1Packed} for Q4_1 and Q5_1, {@link Q2_KPacked},
  * {@link IQ4_XSPacked}; Q5_0 and IQ4_NL, whose weights are a half times an 8-bit integer, go into
  * Q8_0's layout bit for bit) are regrouped into off-heap memory (huge pages where the OS gives
  * them, {@link OffHeap}), in parallel over the pool; every other matrix (F32, F16, BF16) is
@@ -86,11 +86,11 @@ public final class WeightPacker implements AutoCloseable {
                 });
                 yield p;
             }
-            case Q3_KMatrix _ -> {
-                MemorySegment into = allocate(K8Packed.bytesFor(w.rows(), w.cols()));
-                K8Packed p = new K8Packed(w.name(), w.type(), into, w.rows(), w.cols());
+            case Q3_KMatrix m -> {
+                MemorySegment into = allocate(Q3_KPacked.bytesFor(m.rows(), m.cols()));
+                Q3_KPacked p = new Q3_KPacked(m.name(), into, m.rows(), m.cols());
                 pool.parallelFor(p.groups(), (from, to) -> {
-                    if (!K8Packed.pack(w, into, from, to)) {
+                    if (!Q3_KPacked.pack(m, into, from, to)) {
                         finite.set(false);
                     }
                 });

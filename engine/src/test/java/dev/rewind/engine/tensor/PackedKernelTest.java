@@ -350,6 +350,63 @@ class PackedKernelTest {
     }
 
     /**
+     * Q3_K's packed kernel sums the unsigned quants {@code u = q + 4} of a half in 16-bit lanes and
+     * subtracts {@code 4 · Σx} per half after; at the extremes (every quant +3 or −4, every scale
+     * 31 or −32, every activation ±127) the result must be the exact integer product times the
+     * scales.
+     */
+    @Test
+    void q3kPackedIsExactAtTheExtremes() {
+        int rows = 35;
+        int cols = 512;
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            java.lang.foreign.MemorySegment data = arena.allocate((long) rows * cols / 256 * 110);
+            for (int r = 0; r < rows; r++) {
+                for (int b = 0; b < cols / 256; b++) {
+                    long at = ((long) r * (cols / 256) + b) * 110;
+                    byte quants = (byte) (r % 3 == 0 ? 0xFF : 0); // hmask and qs: u = 7 (q = +3) or u = 0 (q = −4)
+                    for (int i = 0; i < 96; i++) {
+                        data.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at + i, quants);
+                    }
+                    byte scales = (byte) (r % 2 == 0 ? 0xFF : 0); // every 6-bit code 63 (scale 31) or 0 (−32)
+                    for (int i = 96; i < 108; i++) {
+                        data.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at + i, scales);
+                    }
+                    data.set(Simd.I16_LE, at + 108, Float.floatToFloat16(r % 4 < 2 ? 1f : -0.5f));
+                }
+            }
+            WeightMatrix w = new Q3_KMatrix("extremes", data, rows, cols);
+            WeightMatrix p = packer.pack(w);
+            assertTrue(p instanceof Q3_KPacked, p.getClass().toString());
+            assertEquals((r0(w)), (r0(p)), "weight (0, 0)");
+            float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
+            for (float sign : new float[]{1f, -1f}) {
+                float[] x = new float[5 * cols];
+                Arrays.fill(x, sign);
+                float[] actual = new float[5 * rows];
+                new MatMul().matmul(p, x, 5, actual, pool);
+                for (int r = 0; r < rows; r++) {
+                    int xq = (int) (127 * sign);
+                    int total = 2 * (r % 2 == 0 ? 31 : -32) * 16 * xq * (r % 3 == 0 ? 3 : -4);
+                    float expected = 0f;
+                    for (int b32 = 0; b32 < cols / 32; b32++) {
+                        expected = Math.fma((float) total * step, r % 4 < 2 ? 1f : -0.5f, expected);
+                    }
+                    for (int t = 0; t < 5; t++) {
+                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
+                    }
+                }
+            }
+        }
+    }
+
+    private static float r0(WeightMatrix m) {
+        float[] row = new float[m.cols()];
+        m.dequantizeRow(0, row, 0);
+        return row[0];
+    }
+
+    /**
      * IQ4_XS's packed kernel adds each lane's two products of a level and a quant (up to
      * 2·127·127 = 32,258) in 16 bits before widening; with every level −127 (code 0), every block
      * scale −32 and every activation ±127, a block's {@code T = −32 · 32 · −127 · ±127} is
@@ -414,7 +471,7 @@ class PackedKernelTest {
                 a.quantize(x, 0, count);
                 q.multiplyScalar(a, out);
             }
-            case K8Packed q -> {
+            case Q3_KPacked q -> {
                 Q8Rows a = new Q8Rows();
                 a.prepare(count, q.cols());
                 a.quantize(x, 0, count);
