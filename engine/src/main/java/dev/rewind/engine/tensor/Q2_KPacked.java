@@ -19,8 +19,9 @@ import static dev.rewind.engine.tensor.Simd.LE;
 import static dev.rewind.engine.tensor.Simd.S2;
 
 /**
- * A Q2_K matrix regrouped for the {@link Precision#FAST} kernels with its 2-bit quants kept, so a
- * decode step reads 2.75 bits per weight (the file: 2.625). As in {@link Q4_KPacked}, the
+ * A Q2_K matrix regrouped for the {@link Precision#FAST} kernels with its 2-bit quants kept, eight
+ * to a 16-bit word, so a decode step reads 2.75 bits per weight (the file: 2.625) and a quant is a
+ * shift and a mask of a 16-bit lane. As in {@link Q4_KPacked}, the
  * super-blocks of {@code G = } {@link Simd#LANES} consecutive rows are interleaved so that one
  * vector lane belongs to one row.
  *
@@ -28,9 +29,9 @@ import static dev.rewind.engine.tensor.Simd.S2;
  * bytes at {@code (g · superBlocks + b) · 88G}: the G rows' {@code d} as floats, their
  * {@code dmin} as floats; the 16 code bytes of 16 columns as the file has them (scale code in the
  * low nibble, min code in the high one), code {@code u} of the G rows at {@code 8G + uG}; then
- * two halves of 128 columns, each 16 steps of 2G bytes: in step {@code s} of half {@code h},
- * byte {@code 2i + p} of row {@code i} holds at bits {@code 2c, 2c + 1} the quant of column
- * {@code 128h + 32c + 2s + p} ({@code c = 0..3}). A weight is {@code d · sc · q − dmin · m}
+ * per block {@code k} of 32 columns two words of 2G little-endian shorts, one per half {@code h}:
+ * short {@code 2i + p} of row {@code i} holds at bits {@code 2j, 2j + 1} the quant of column
+ * {@code 32k + 16h + 2j + p} ({@code j = 0..7}). A weight is {@code d · sc · q − dmin · m}
  * ({@code q} 0..3, {@code sc} and {@code m} the codes of its 16 columns), exactly what
  * {@link Q2_KMatrix} gives.
  *
@@ -57,8 +58,9 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
     private static final int SB = BYTES_PER_ROW * G;
     private static final int CODES = 8 * G;
     private static final int QUANTS = 24 * G;
-    private static final int HALF_BYTES = 32 * G;
-    private static final int STEP_BYTES = 2 * G;
+    /** Bytes of one word: 2G shorts. */
+    private static final int WORD_BYTES = 4 * G;
+    private static final int SUB_BYTES = 2 * WORD_BYTES;
 
     /** @throws IllegalArgumentException if the shape is invalid or {@code data} has the wrong size */
     public Q2_KPacked {
@@ -90,11 +92,18 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
             for (int u = 0; u < 16; u++) {
                 out[o + CODES + u * G + i] = in[at + u];
             }
-            for (int e = 0; e < 256; e++) {
-                int q = ((in[at + 16 + 32 * (e / 128) + e % 32] & 0xFF) >> (2 * ((e % 128) / 32))) & 3;
-                int c = (e % 128) / 32;
-                int j = e % 32;
-                out[o + QUANTS + (e / 128) * HALF_BYTES + (j / 2) * STEP_BYTES + 2 * i + (j & 1)] |= (byte) (q << (2 * c));
+            for (int k = 0; k < 8; k++) {
+                for (int h = 0; h < 2; h++) {
+                    for (int p = 0; p < 2; p++) { // columns 16h + 2j + p of block k, crumb j of one word
+                        int word = 0;
+                        for (int j = 0; j < 8; j++) {
+                            int e = 32 * k + 16 * h + 2 * j + p;
+                            // file: crumb (e % 128) / 32 of qs[32·(e / 128) + e % 32]
+                            word |= ((in[at + 16 + 32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3) << (2 * j);
+                        }
+                        PackedMatrix.putShort(out, o + QUANTS + k * SUB_BYTES + h * WORD_BYTES + 2 * (2 * i + p), word);
+                    }
+                }
             }
             return finite;
         });
@@ -154,17 +163,14 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
      */
     private void dots1(int[] pairs, int x, long at, short[] sums) {
         for (int k = 0; k < 8; k++, x += 16) {
-            long q = at + QUANTS + (long) (k / 4) * HALF_BYTES;
-            int shift = 2 * (k % 4);
+            long q = at + QUANTS + (long) k * SUB_BYTES;
+            ShortVector v = ShortVector.fromMemorySegment(S2, data, q, LE);
+            ShortVector u = ShortVector.fromMemorySegment(S2, data, q + WORD_BYTES, LE);
             ShortVector sa = ShortVector.zero(S2);
             ShortVector sb = ShortVector.zero(S2);
-            for (int s = 0; s < 8; s++) {
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (s + 8) * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                sa = sa.add(v.lanewise(VectorOperators.LSHR, shift).and((short) 3).mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()));
-                sb = sb.add(u.lanewise(VectorOperators.LSHR, shift).and((short) 3).mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
+            for (int j = 0; j < 8; j++) {
+                sa = sa.add(v.lanewise(VectorOperators.LSHR, 2 * j).and((short) 3).mul(IntVector.broadcast(I, pairs[x + j]).reinterpretAsShorts()));
+                sb = sb.add(u.lanewise(VectorOperators.LSHR, 2 * j).and((short) 3).mul(IntVector.broadcast(I, pairs[x + 8 + j]).reinterpretAsShorts()));
             }
             sa.intoArray(sums, 4 * G * k);
             sb.intoArray(sums, 4 * G * k + 2 * G);
@@ -179,38 +185,27 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
      */
     private void dots4(int[] pairs, int x, int stride, long at, short[] sums) {
         for (int k = 0; k < 8; k++, x += 16) {
-            long q = at + QUANTS + (long) (k / 4) * HALF_BYTES;
-            int shift = 2 * (k % 4);
-            ShortVector a0 = ShortVector.zero(S2);
-            ShortVector a1 = ShortVector.zero(S2);
-            ShortVector a2 = ShortVector.zero(S2);
-            ShortVector a3 = ShortVector.zero(S2);
-            ShortVector b0 = ShortVector.zero(S2);
-            ShortVector b1 = ShortVector.zero(S2);
-            ShortVector b2 = ShortVector.zero(S2);
-            ShortVector b3 = ShortVector.zero(S2);
-            for (int s = 0; s < 8; s++) {
-                ShortVector lo = ((ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) s * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0)).lanewise(VectorOperators.LSHR, shift).and((short) 3);
-                ShortVector hi = ((ShortVector) ByteVector.fromMemorySegment(B2, data, q + (long) (s + 8) * STEP_BYTES, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0)).lanewise(VectorOperators.LSHR, shift).and((short) 3);
-                a0 = a0.add(lo.mul(IntVector.broadcast(I, pairs[x + s]).reinterpretAsShorts()));
-                b0 = b0.add(hi.mul(IntVector.broadcast(I, pairs[x + 8 + s]).reinterpretAsShorts()));
-                a1 = a1.add(lo.mul(IntVector.broadcast(I, pairs[x + stride + s]).reinterpretAsShorts()));
-                b1 = b1.add(hi.mul(IntVector.broadcast(I, pairs[x + stride + 8 + s]).reinterpretAsShorts()));
-                a2 = a2.add(lo.mul(IntVector.broadcast(I, pairs[x + 2 * stride + s]).reinterpretAsShorts()));
-                b2 = b2.add(hi.mul(IntVector.broadcast(I, pairs[x + 2 * stride + 8 + s]).reinterpretAsShorts()));
-                a3 = a3.add(lo.mul(IntVector.broadcast(I, pairs[x + 3 * stride + s]).reinterpretAsShorts()));
-                b3 = b3.add(hi.mul(IntVector.broadcast(I, pairs[x + 3 * stride + 8 + s]).reinterpretAsShorts()));
+            long q = at + QUANTS + (long) k * SUB_BYTES;
+            for (int h = 0; h < 2; h++) {
+                ShortVector v = ShortVector.fromMemorySegment(S2, data, q + (long) h * WORD_BYTES, LE);
+                ShortVector a0 = ShortVector.zero(S2);
+                ShortVector a1 = ShortVector.zero(S2);
+                ShortVector a2 = ShortVector.zero(S2);
+                ShortVector a3 = ShortVector.zero(S2);
+                for (int j = 0; j < 8; j++) {
+                    ShortVector c = v.lanewise(VectorOperators.LSHR, 2 * j).and((short) 3);
+                    int m = x + 8 * h + j;
+                    a0 = a0.add(c.mul(IntVector.broadcast(I, pairs[m]).reinterpretAsShorts()));
+                    a1 = a1.add(c.mul(IntVector.broadcast(I, pairs[m + stride]).reinterpretAsShorts()));
+                    a2 = a2.add(c.mul(IntVector.broadcast(I, pairs[m + 2 * stride]).reinterpretAsShorts()));
+                    a3 = a3.add(c.mul(IntVector.broadcast(I, pairs[m + 3 * stride]).reinterpretAsShorts()));
+                }
+                int o = 4 * G * k + 2 * G * h;
+                a0.intoArray(sums, o);
+                a1.intoArray(sums, o + 32 * G);
+                a2.intoArray(sums, o + 64 * G);
+                a3.intoArray(sums, o + 96 * G);
             }
-            a0.intoArray(sums, 4 * G * k);
-            b0.intoArray(sums, 4 * G * k + 2 * G);
-            a1.intoArray(sums, 4 * G * (8 + k));
-            b1.intoArray(sums, 4 * G * (8 + k) + 2 * G);
-            a2.intoArray(sums, 4 * G * (16 + k));
-            b2.intoArray(sums, 4 * G * (16 + k) + 2 * G);
-            a3.intoArray(sums, 4 * G * (24 + k));
-            b3.intoArray(sums, 4 * G * (24 + k) + 2 * G);
         }
     }
 
@@ -282,9 +277,8 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
 
     /** The quant (0..3) of row {@code r}, 32-column block {@code b32}, column {@code j} of that block. */
     private int quant(int r, int b32, int j) {
-        int k = b32 % 8;
-        long at = superBlock(r, b32) + QUANTS + (long) (k / 4) * HALF_BYTES + (long) (j / 2) * STEP_BYTES + 2L * (r % G) + (j & 1);
-        return ((data.get(I8, at) & 0xFF) >> (2 * (k % 4))) & 3;
+        long at = superBlock(r, b32) + QUANTS + (long) (b32 % 8) * SUB_BYTES + (long) (j / 16) * WORD_BYTES + 2L * (2 * (r % G) + (j & 1));
+        return (data.get(I16_LE, at) >> (2 * ((j % 16) / 2))) & 3;
     }
 
     /** The code byte (scale code | min code &lt;&lt; 4) of half {@code half} of block {@code b32} of row {@code r}. */
