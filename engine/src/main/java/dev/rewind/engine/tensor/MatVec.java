@@ -123,48 +123,8 @@ public final class MatVec {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }
             }
-            // The packed forms' dot is exact and slow; their fast products are MatMul's.
-            case Q8_0Packed m -> {
-                for (int r = start; r < end; r++) {
-                    out[outOffset + r] = m.dot(r, x, xOffset);
-                }
-            }
-            case Q4_0Packed m -> {
-                for (int r = start; r < end; r++) {
-                    out[outOffset + r] = m.dot(r, x, xOffset);
-                }
-            }
-            case Q4_KPacked m -> {
-                for (int r = start; r < end; r++) {
-                    out[outOffset + r] = m.dot(r, x, xOffset);
-                }
-            }
-            case Q5_KPacked m -> {
-                for (int r = start; r < end; r++) {
-                    out[outOffset + r] = m.dot(r, x, xOffset);
-                }
-            }
-            case Q6_KPacked m -> {
-                for (int r = start; r < end; r++) {
-                    out[outOffset + r] = m.dot(r, x, xOffset);
-                }
-            }
-            case Q3_KPacked m -> {
-                for (int r = start; r < end; r++) {
-                    out[outOffset + r] = m.dot(r, x, xOffset);
-                }
-            }
-            case Q4_1Packed m -> {
-                for (int r = start; r < end; r++) {
-                    out[outOffset + r] = m.dot(r, x, xOffset);
-                }
-            }
-            case Q2_KPacked m -> {
-                for (int r = start; r < end; r++) {
-                    out[outOffset + r] = m.dot(r, x, xOffset);
-                }
-            }
-            case IQ4_XSPacked m -> {
+            // The packed forms' dot is exact and slow (one weight at a time); their fast products are MatMul's.
+            case PackedMatrix m -> {
                 for (int r = start; r < end; r++) {
                     out[outOffset + r] = m.dot(r, x, xOffset);
                 }

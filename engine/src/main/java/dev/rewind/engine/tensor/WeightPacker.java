@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -34,98 +35,25 @@ public final class WeightPacker implements AutoCloseable {
      * for a matrix with a non-finite scale, which the packed kernels do not handle).
      */
     public WeightMatrix pack(WeightMatrix w) {
-        AtomicBoolean finite = new AtomicBoolean(true);
-        WeightMatrix packed = switch (w) {
-            case Q4_0Matrix m -> {
-                MemorySegment into = allocate(Q4_0Packed.bytesFor(m.rows(), m.cols()));
-                Q4_0Packed p = new Q4_0Packed(m.name(), into, m.rows(), m.cols());
-                pool.parallelFor(p.groups(), (from, to) -> {
-                    if (!Q4_0Packed.pack(m, into, from, to)) {
-                        finite.set(false);
-                    }
-                });
-                yield p;
-            }
-            case Q8_0Matrix m -> {
-                MemorySegment into = allocate(Q8_0Packed.bytesFor(m.rows(), m.cols()));
-                Q8_0Packed p = new Q8_0Packed(m.name(), into, m.rows(), m.cols());
-                pool.parallelFor(p.groups(), (from, to) -> {
-                    if (!Q8_0Packed.pack(m, into, from, to)) {
-                        finite.set(false);
-                    }
-                });
-                yield p;
-            }
-            case Q4_KMatrix m -> {
-                MemorySegment into = allocate(Q4_KPacked.bytesFor(m.rows(), m.cols()));
-                Q4_KPacked p = new Q4_KPacked(m.name(), into, m.rows(), m.cols());
-                pool.parallelFor(p.groups(), (from, to) -> {
-                    if (!Q4_KPacked.pack(m, into, from, to)) {
-                        finite.set(false);
-                    }
-                });
-                yield p;
-            }
-            case Q6_KMatrix m -> {
-                MemorySegment into = allocate(Q6_KPacked.bytesFor(m.rows(), m.cols()));
-                Q6_KPacked p = new Q6_KPacked(m.name(), into, m.rows(), m.cols());
-                pool.parallelFor(p.groups(), (from, to) -> {
-                    if (!Q6_KPacked.pack(m, into, from, to)) {
-                        finite.set(false);
-                    }
-                });
-                yield p;
-            }
-            case Q5_KMatrix m -> {
-                MemorySegment into = allocate(Q5_KPacked.bytesFor(m.rows(), m.cols()));
-                Q5_KPacked p = new Q5_KPacked(m.name(), into, m.rows(), m.cols());
-                pool.parallelFor(p.groups(), (from, to) -> {
-                    if (!Q5_KPacked.pack(m, into, from, to)) {
-                        finite.set(false);
-                    }
-                });
-                yield p;
-            }
-            case Q3_KMatrix m -> {
-                MemorySegment into = allocate(Q3_KPacked.bytesFor(m.rows(), m.cols()));
-                Q3_KPacked p = new Q3_KPacked(m.name(), into, m.rows(), m.cols());
-                pool.parallelFor(p.groups(), (from, to) -> {
-                    if (!Q3_KPacked.pack(m, into, from, to)) {
-                        finite.set(false);
-                    }
-                });
-                yield p;
-            }
-            case Q4_1Matrix _, Q5_1Matrix _ -> {
-                MemorySegment into = allocate(Q4_1Packed.bytesFor(w.type(), w.rows(), w.cols()));
-                Q4_1Packed p = new Q4_1Packed(w.name(), w.type(), into, w.rows(), w.cols());
-                pool.parallelFor(p.groups(), (from, to) -> {
-                    if (!Q4_1Packed.pack(w, into, from, to)) {
-                        finite.set(false);
-                    }
-                });
-                yield p;
-            }
-            case Q2_KMatrix m -> {
-                MemorySegment into = allocate(Q2_KPacked.bytesFor(m.rows(), m.cols()));
-                Q2_KPacked p = new Q2_KPacked(m.name(), into, m.rows(), m.cols());
-                pool.parallelFor(p.groups(), (from, to) -> {
-                    if (!Q2_KPacked.pack(m, into, from, to)) {
-                        finite.set(false);
-                    }
-                });
-                yield p;
-            }
-            case IQ4_XSMatrix m -> {
-                MemorySegment into = allocate(IQ4_XSPacked.bytesFor(m.rows(), m.cols()));
-                IQ4_XSPacked p = new IQ4_XSPacked(m.name(), into, m.rows(), m.cols());
-                pool.parallelFor(p.groups(), (from, to) -> {
-                    if (!IQ4_XSPacked.pack(m, into, from, to)) {
-                        finite.set(false);
-                    }
-                });
-                yield p;
-            }
+        return switch (w) {
+            case Q4_0Matrix m -> packed(w, Q4_0Packed.bytesFor(m.rows(), m.cols()),
+                    into -> new Q4_0Packed(m.name(), into, m.rows(), m.cols()), (into, from, to) -> Q4_0Packed.pack(m, into, from, to));
+            case Q8_0Matrix m -> packed(w, Q8_0Packed.bytesFor(m.rows(), m.cols()),
+                    into -> new Q8_0Packed(m.name(), into, m.rows(), m.cols()), (into, from, to) -> Q8_0Packed.pack(m, into, from, to));
+            case Q4_KMatrix m -> packed(w, Q4_KPacked.bytesFor(m.rows(), m.cols()),
+                    into -> new Q4_KPacked(m.name(), into, m.rows(), m.cols()), (into, from, to) -> Q4_KPacked.pack(m, into, from, to));
+            case Q6_KMatrix m -> packed(w, Q6_KPacked.bytesFor(m.rows(), m.cols()),
+                    into -> new Q6_KPacked(m.name(), into, m.rows(), m.cols()), (into, from, to) -> Q6_KPacked.pack(m, into, from, to));
+            case Q5_KMatrix m -> packed(w, Q5_KPacked.bytesFor(m.rows(), m.cols()),
+                    into -> new Q5_KPacked(m.name(), into, m.rows(), m.cols()), (into, from, to) -> Q5_KPacked.pack(m, into, from, to));
+            case Q3_KMatrix m -> packed(w, Q3_KPacked.bytesFor(m.rows(), m.cols()),
+                    into -> new Q3_KPacked(m.name(), into, m.rows(), m.cols()), (into, from, to) -> Q3_KPacked.pack(m, into, from, to));
+            case Q4_1Matrix _, Q5_1Matrix _ -> packed(w, Q4_1Packed.bytesFor(w.type(), w.rows(), w.cols()),
+                    into -> new Q4_1Packed(w.name(), w.type(), into, w.rows(), w.cols()), (into, from, to) -> Q4_1Packed.pack(w, into, from, to));
+            case Q2_KMatrix m -> packed(w, Q2_KPacked.bytesFor(m.rows(), m.cols()),
+                    into -> new Q2_KPacked(m.name(), into, m.rows(), m.cols()), (into, from, to) -> Q2_KPacked.pack(m, into, from, to));
+            case IQ4_XSMatrix m -> packed(w, IQ4_XSPacked.bytesFor(m.rows(), m.cols()),
+                    into -> new IQ4_XSPacked(m.name(), into, m.rows(), m.cols()), (into, from, to) -> IQ4_XSPacked.pack(m, into, from, to));
             case Q5_0Matrix _, IQ4_NLMatrix _ -> {
                 // d · (integer of at most 8 bits) with a half d: exactly a Q8_0 block, so the
                 // weights are regrouped into Q8_0's packed layout through a Q8_0 copy
@@ -133,19 +61,34 @@ public final class WeightPacker implements AutoCloseable {
                     Q8_0Matrix asQ8 = new Q8_0Matrix(w.name(), scratch.allocate(GgmlType.Q8_0.byteSize((long) w.rows() * w.cols())),
                             w.rows(), w.cols());
                     pool.parallelFor(w.rows(), (from, to) -> toQ8_0(w, asQ8.data(), from, to));
-                    MemorySegment into = allocate(Q8_0Packed.bytesFor(w.rows(), w.cols()));
-                    Q8_0Packed p = new Q8_0Packed(w.name(), into, w.rows(), w.cols());
-                    pool.parallelFor(p.groups(), (from, to) -> {
-                        if (!Q8_0Packed.pack(asQ8, into, from, to)) {
-                            finite.set(false);
-                        }
-                    });
-                    yield p;
+                    yield packed(w, Q8_0Packed.bytesFor(w.rows(), w.cols()),
+                            into -> new Q8_0Packed(w.name(), into, w.rows(), w.cols()), (into, from, to) -> Q8_0Packed.pack(asQ8, into, from, to));
                 }
             }
             default -> w;
         };
-        return finite.get() ? packed : w;
+    }
+
+    /** A packed record's {@code pack}: groups {@code [fromGroup, toGroup)} into {@code into}; false if a scale is not finite. */
+    @FunctionalInterface
+    private interface GroupPacker {
+        boolean pack(MemorySegment into, int fromGroup, int toGroup);
+    }
+
+    /**
+     * The packed form {@code make} gives over {@code bytes} of packed memory, its row groups
+     * packed in parallel over the pool; {@code w} itself if one of its scales is not finite.
+     */
+    private WeightMatrix packed(WeightMatrix w, long bytes, Function<MemorySegment, PackedMatrix> make, GroupPacker groups) {
+        MemorySegment into = allocate(bytes);
+        PackedMatrix p = make.apply(into);
+        AtomicBoolean finite = new AtomicBoolean(true);
+        pool.parallelFor(p.groups(), (from, to) -> {
+            if (!groups.pack(into, from, to)) {
+                finite.set(false);
+            }
+        });
+        return finite.get() ? p : w;
     }
 
     /**

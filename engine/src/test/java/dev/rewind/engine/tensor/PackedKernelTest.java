@@ -446,56 +446,22 @@ class PackedKernelTest {
     }
 
     private static void scalar(WeightMatrix p, float[] x, int count, float[] out) {
+        if (p instanceof Q8_0Packed q) {
+            q.multiplyScalar(x, count, out); // float activations
+            return;
+        }
+        Q8Rows a = new Q8Rows();
+        a.prepare(count, p.cols());
+        a.quantize(x, 0, count);
         switch (p) {
-            case Q4_0Packed q -> {
-                Q8Rows a = new Q8Rows();
-                a.prepare(count, q.cols());
-                a.quantize(x, 0, count);
-                q.multiplyScalar(a, out);
-            }
-            case Q4_KPacked q -> {
-                Q8Rows a = new Q8Rows();
-                a.prepare(count, q.cols());
-                a.quantize(x, 0, count);
-                q.multiplyScalar(a, out);
-            }
-            case Q6_KPacked q -> {
-                Q8Rows a = new Q8Rows();
-                a.prepare(count, q.cols());
-                a.quantize(x, 0, count);
-                q.multiplyScalar(a, out);
-            }
-            case Q5_KPacked q -> {
-                Q8Rows a = new Q8Rows();
-                a.prepare(count, q.cols());
-                a.quantize(x, 0, count);
-                q.multiplyScalar(a, out);
-            }
-            case Q3_KPacked q -> {
-                Q8Rows a = new Q8Rows();
-                a.prepare(count, q.cols());
-                a.quantize(x, 0, count);
-                q.multiplyScalar(a, out);
-            }
-            case Q4_1Packed q -> {
-                Q8Rows a = new Q8Rows();
-                a.prepare(count, q.cols());
-                a.quantize(x, 0, count);
-                q.multiplyScalar(a, out);
-            }
-            case Q2_KPacked q -> {
-                Q8Rows a = new Q8Rows();
-                a.prepare(count, q.cols());
-                a.quantize(x, 0, count);
-                q.multiplyScalar(a, out);
-            }
-            case IQ4_XSPacked q -> {
-                Q8Rows a = new Q8Rows();
-                a.prepare(count, q.cols());
-                a.quantize(x, 0, count);
-                q.multiplyScalar(a, out);
-            }
-            case Q8_0Packed q -> q.multiplyScalar(x, count, out);
+            case Q4_0Packed q -> q.multiplyScalar(a, out);
+            case Q4_KPacked q -> q.multiplyScalar(a, out);
+            case Q5_KPacked q -> q.multiplyScalar(a, out);
+            case Q6_KPacked q -> q.multiplyScalar(a, out);
+            case Q3_KPacked q -> q.multiplyScalar(a, out);
+            case Q4_1Packed q -> q.multiplyScalar(a, out);
+            case Q2_KPacked q -> q.multiplyScalar(a, out);
+            case IQ4_XSPacked q -> q.multiplyScalar(a, out);
             default -> throw new IllegalArgumentException(p.toString());
         }
     }
