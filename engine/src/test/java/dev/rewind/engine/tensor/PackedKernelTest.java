@@ -237,28 +237,18 @@ class PackedKernelTest {
             WeightMatrix w = new Q6_KMatrix("extremes", data, rows, cols);
             WeightMatrix p = packer.pack(w);
             assertTrue(p instanceof Q6_KPacked, p.getClass().toString());
-            for (float sign : new float[]{1f, -1f}) {
-                float[] x = new float[5 * cols];
-                Arrays.fill(x, sign);
-                float[] actual = new float[5 * rows];
-                new MatMul().matmul(p, x, 5, actual, pool);
-                for (int r = 0; r < rows; r++) {
-                    // the activations quantize to 127 with the step 1/127 rounded to a half
-                    float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
-                    float expected = 0f;
-                    for (int b32 = 0; b32 < cols / 32; b32++) {
-                        int total = 0;
-                        for (int half = 0; half < 2; half++) {
-                            int scale = (r + 2 * (b32 % 8) + half) % 3 == 0 ? -128 : 127;
-                            total += scale * 16 * (r % 2 == 0 ? -32 : 31) * (int) (127 * sign);
-                        }
-                        expected = Math.fma((float) total * step, 1f, expected);
+            assertExactAtExtremes(p, (r, xq) -> {
+                float expected = 0f;
+                for (int b32 = 0; b32 < cols / 32; b32++) {
+                    int total = 0;
+                    for (int half = 0; half < 2; half++) {
+                        int scale = (r + 2 * (b32 % 8) + half) % 3 == 0 ? -128 : 127;
+                        total += scale * 16 * (r % 2 == 0 ? -32 : 31) * xq;
                     }
-                    for (int t = 0; t < 5; t++) {
-                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
-                    }
+                    expected = Math.fma((float) total * STEP, 1f, expected);
                 }
-            }
+                return expected;
+            });
         }
     }
 
@@ -282,25 +272,15 @@ class PackedKernelTest {
             }
             WeightMatrix p = packer.pack(new Q5_1Matrix("extremes", data, rows, cols));
             assertTrue(p instanceof Q4_1Packed, p.getClass().toString());
-            float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
-            for (float sign : new float[]{1f, -1f}) {
-                float[] x = new float[5 * cols];
-                Arrays.fill(x, sign);
-                float[] actual = new float[5 * rows];
-                new MatMul().matmul(p, x, 5, actual, pool);
-                for (int r = 0; r < rows; r++) {
-                    float expected = 0f;
-                    for (int b = 0; b < cols / 32; b++) {
-                        long block = (long) r * cols / 32 + b;
-                        int xq = (int) (127 * sign);
-                        expected = Math.fma((float) (32 * 31 * xq) * step, block % 2 == 0 ? 1f : -2f, expected);
-                        expected = Math.fma(block % 3 == 0 ? 0.5f : -3f, (float) (32 * xq) * step, expected);
-                    }
-                    for (int t = 0; t < 5; t++) {
-                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
-                    }
+            assertExactAtExtremes(p, (r, xq) -> {
+                float expected = 0f;
+                for (int b = 0; b < cols / 32; b++) {
+                    long block = (long) r * cols / 32 + b;
+                    expected = Math.fma((float) (32 * 31 * xq) * STEP, block % 2 == 0 ? 1f : -2f, expected);
+                    expected = Math.fma(block % 3 == 0 ? 0.5f : -3f, (float) (32 * xq) * STEP, expected);
                 }
-            }
+                return expected;
+            });
         }
     }
 
@@ -328,24 +308,14 @@ class PackedKernelTest {
             }
             WeightMatrix p = packer.pack(new Q5_KMatrix("extremes", data, rows, cols));
             assertTrue(p instanceof Q5_KPacked, p.getClass().toString());
-            float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
-            for (float sign : new float[]{1f, -1f}) {
-                float[] x = new float[5 * cols];
-                Arrays.fill(x, sign);
-                float[] actual = new float[5 * rows];
-                new MatMul().matmul(p, x, 5, actual, pool);
-                for (int r = 0; r < rows; r++) {
-                    int xq = (int) (127 * sign);
-                    float expected = 0f;
-                    for (int b32 = 0; b32 < cols / 32; b32++) {
-                        expected = Math.fma((float) (32 * 31 * xq) * step, 63f * (r % 2 == 0 ? 1f : -2f), expected);
-                        expected = Math.fma(63f * (r % 3 == 0 ? 0.5f : -0.25f), -((float) (32 * xq) * step), expected);
-                    }
-                    for (int t = 0; t < 5; t++) {
-                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
-                    }
+            assertExactAtExtremes(p, (r, xq) -> {
+                float expected = 0f;
+                for (int b32 = 0; b32 < cols / 32; b32++) {
+                    expected = Math.fma((float) (32 * 31 * xq) * STEP, 63f * (r % 2 == 0 ? 1f : -2f), expected);
+                    expected = Math.fma(63f * (r % 3 == 0 ? 0.5f : -0.25f), -((float) (32 * xq) * STEP), expected);
                 }
-            }
+                return expected;
+            });
         }
     }
 
@@ -379,22 +349,40 @@ class PackedKernelTest {
             WeightMatrix p = packer.pack(w);
             assertTrue(p instanceof Q3_KPacked, p.getClass().toString());
             assertEquals((r0(w)), (r0(p)), "weight (0, 0)");
-            float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
-            for (float sign : new float[]{1f, -1f}) {
-                float[] x = new float[5 * cols];
-                Arrays.fill(x, sign);
-                float[] actual = new float[5 * rows];
-                new MatMul().matmul(p, x, 5, actual, pool);
-                for (int r = 0; r < rows; r++) {
-                    int xq = (int) (127 * sign);
-                    int total = 2 * (r % 2 == 0 ? 31 : -32) * 16 * xq * (r % 3 == 0 ? 3 : -4);
-                    float expected = 0f;
-                    for (int b32 = 0; b32 < cols / 32; b32++) {
-                        expected = Math.fma((float) total * step, r % 4 < 2 ? 1f : -0.5f, expected);
-                    }
-                    for (int t = 0; t < 5; t++) {
-                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
-                    }
+            assertExactAtExtremes(p, (r, xq) -> {
+                int total = 2 * (r % 2 == 0 ? 31 : -32) * 16 * xq * (r % 3 == 0 ? 3 : -4);
+                float expected = 0f;
+                for (int b32 = 0; b32 < cols / 32; b32++) {
+                    expected = Math.fma((float) total * STEP, r % 4 < 2 ? 1f : -0.5f, expected);
+                }
+                return expected;
+            });
+        }
+    }
+
+    /** The step of an activation of ±1 in {@link Q8Rows}: it quantizes to ±127 with 1/127 rounded to a half. */
+    private static final float STEP = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
+
+    /** The exact output of row {@code row} for activations of all ±1 (quants {@code xq = ±127}). */
+    @FunctionalInterface
+    private interface Expected {
+        float of(int row, int xq);
+    }
+
+    /**
+     * Multiplies {@code p} by five activation rows of all +1, then of all −1, and checks every
+     * output against {@code expected} exactly.
+     */
+    private static void assertExactAtExtremes(WeightMatrix p, Expected expected) {
+        for (float sign : new float[]{1f, -1f}) {
+            float[] x = new float[5 * p.cols()];
+            Arrays.fill(x, sign);
+            float[] actual = new float[5 * p.rows()];
+            new MatMul().matmul(p, x, 5, actual, pool);
+            for (int r = 0; r < p.rows(); r++) {
+                float e = expected.of(r, (int) (127 * sign));
+                for (int t = 0; t < 5; t++) {
+                    assertEquals(e, actual[t * p.rows() + r], "row " + r + " activation " + t + " sign " + sign);
                 }
             }
         }
@@ -425,23 +413,14 @@ class PackedKernelTest {
             }
             WeightMatrix p = packer.pack(new IQ4_XSMatrix("extremes", data, rows, cols));
             assertTrue(p instanceof IQ4_XSPacked, p.getClass().toString());
-            float step = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
-            for (float sign : new float[]{1f, -1f}) {
-                float[] x = new float[5 * cols];
-                Arrays.fill(x, sign);
-                float[] actual = new float[5 * rows];
-                new MatMul().matmul(p, x, 5, actual, pool);
-                for (int r = 0; r < rows; r++) {
-                    float expected = 0f;
-                    for (int b32 = 0; b32 < cols / 32; b32++) {
-                        int total = -32 * 32 * -127 * (int) (127 * sign);
-                        expected = Math.fma((float) total * step, r % 2 == 0 ? 1f : -0.5f, expected);
-                    }
-                    for (int t = 0; t < 5; t++) {
-                        assertEquals(expected, actual[t * rows + r], "row " + r + " activation " + t + " sign " + sign);
-                    }
+            assertExactAtExtremes(p, (r, xq) -> {
+                float expected = 0f;
+                for (int b32 = 0; b32 < cols / 32; b32++) {
+                    int total = -32 * 32 * -127 * xq;
+                    expected = Math.fma((float) total * STEP, r % 2 == 0 ? 1f : -0.5f, expected);
                 }
-            }
+                return expected;
+            });
         }
     }
 
