@@ -87,15 +87,15 @@ public final class MatMul {
         this.out = out;
         try {
             switch (w) {
-                case Q4_0Packed _, Q4_KPacked _, Q5_KPacked _, Q6_KPacked _, Q3_KPacked _, Q4_1Packed _, Q2_KPacked _, IQ4_XSPacked _ -> {
+                case Q8_0Packed _ -> {
+                    setMatrices(w, out, null, null, null, null);
+                    pool.parallelFor(ends[0], q8Task);
+                }
+                case PackedMatrix _ -> { // every other packed form multiplies 8-bit activations
                     setMatrices(w, out, null, null, null, null);
                     activations.prepare(count, cols);
                     pool.parallelFor(count, 8, quantizeTask);
                     pool.parallelFor(ends[0], q4Task);
-                }
-                case Q8_0Packed _ -> {
-                    setMatrices(w, out, null, null, null, null);
-                    pool.parallelFor(ends[0], q8Task);
                 }
                 default -> {
                     if (count == 1) {
@@ -209,8 +209,7 @@ public final class MatMul {
 
     /** True for the packed forms that multiply against 8-bit activations ({@link Q8Rows}). */
     static boolean quantizesActivations(WeightMatrix w) {
-        return w instanceof Q4_0Packed || w instanceof Q4_KPacked || w instanceof Q5_KPacked || w instanceof Q6_KPacked || w instanceof Q3_KPacked
-                || w instanceof Q4_1Packed || w instanceof Q2_KPacked || w instanceof IQ4_XSPacked;
+        return w instanceof PackedMatrix && !(w instanceof Q8_0Packed);
     }
 
     private void clear() {
