@@ -95,9 +95,7 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
             MemorySegment src = buffers.src();
             byte[] out = buffers.out();
             MemorySegment dst = buffers.dst();
-            boolean finite = true;
             float d = Float.float16ToFloat(src.get(I16_LE, at));
-            finite &= Float.isFinite(d);
             dst.set(F32_LE, o + 4L * i, d);
             int high = src.get(I16_LE, at + 2) & 0xFFFF;
             for (int k = 0; k < 8; k++) {
@@ -107,7 +105,7 @@ public record IQ4_XSPacked(String name, MemorySegment data, int rows, int cols) 
                     out[o + QUANTS + k * BLOCK_BYTES + (c / 2) * STEP_BYTES + 2 * i + (c & 1)] = in[at + 8 + 16 * k + c];
                 }
             }
-            return finite;
+            return Float.isFinite(d);
         });
     }
 

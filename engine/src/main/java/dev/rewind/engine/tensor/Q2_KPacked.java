@@ -83,10 +83,8 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
             MemorySegment src = buffers.src();
             byte[] out = buffers.out();
             MemorySegment dst = buffers.dst();
-            boolean finite = true;
             float d = Float.float16ToFloat(src.get(I16_LE, at + 80));
             float dmin = Float.float16ToFloat(src.get(I16_LE, at + 82));
-            finite &= Float.isFinite(d) && Float.isFinite(dmin);
             dst.set(F32_LE, o + 4L * i, d);
             dst.set(F32_LE, o + 4L * G + 4L * i, dmin);
             for (int u = 0; u < 16; u++) {
@@ -105,7 +103,7 @@ public record Q2_KPacked(String name, MemorySegment data, int rows, int cols) im
                     }
                 }
             }
-            return finite;
+            return Float.isFinite(d) && Float.isFinite(dmin);
         });
     }
 

@@ -79,10 +79,8 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
         return PackedMatrix.pack(m, GROUP_BLOCK, into, fromGroup, toGroup, (buffers, src, o, i) -> {
             byte[] in = buffers.in();
             byte[] out = buffers.out();
-            boolean finite = true;
             out[o + 2 * i] = in[src];
             out[o + 2 * i + 1] = in[src + 1];
-            finite &= PackedMatrix.finiteHalf(in[src + 1]);
             for (int c = 0; c < 32; c += 2) {
                 // columns c and c + 1 (parities 0 and 1), nibble (c % 8) / 2 of step c / 8
                 int shift = 4 * ((c % 8) / 2);
@@ -92,7 +90,7 @@ public record Q4_0Packed(String name, MemorySegment data, int rows, int cols) im
                 out[word + (shift / 8)] |= (byte) (q0 << (shift % 8));
                 out[word + 2 + (shift / 8)] |= (byte) (q1 << (shift % 8));
             }
-            return finite;
+            return PackedMatrix.finiteHalf(in[src + 1]);
         });
     }
 

@@ -80,10 +80,8 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
             MemorySegment src = buffers.src();
             byte[] out = buffers.out();
             MemorySegment dst = buffers.dst();
-            boolean finite = true;
             float d = Float.float16ToFloat(src.get(I16_LE, at));
             float dmin = Float.float16ToFloat(src.get(I16_LE, at + 2));
-            finite &= Float.isFinite(d) && Float.isFinite(dmin);
             dst.set(F32_LE, o + 4L * i, d);
             dst.set(F32_LE, o + 4L * G + 4L * i, dmin);
             for (int s = 0; s < 8; s++) {
@@ -101,7 +99,7 @@ public record Q4_KPacked(String name, MemorySegment data, int rows, int cols) im
                     }
                 }
             }
-            return finite;
+            return Float.isFinite(d) && Float.isFinite(dmin);
         });
     }
 

@@ -86,9 +86,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
             MemorySegment src = buffers.src();
             byte[] out = buffers.out();
             MemorySegment dst = buffers.dst();
-            boolean finite = true;
             float d = Float.float16ToFloat(src.get(I16_LE, at + 208));
-            finite &= Float.isFinite(d);
             dst.set(F32_LE, o + 4L * i, d);
             for (int u = 0; u < 16; u++) {
                 out[o + SCALES + u * G + i] = in[at + 192 + u];
@@ -106,7 +104,7 @@ public record Q6_KPacked(String name, MemorySegment data, int rows, int cols) im
                     }
                 }
             }
-            return finite;
+            return Float.isFinite(d);
         });
     }
 

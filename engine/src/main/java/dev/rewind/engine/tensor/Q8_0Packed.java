@@ -67,17 +67,15 @@ public record Q8_0Packed(String name, MemorySegment data, int rows, int cols) im
         return PackedMatrix.pack(m, GROUP_BLOCK, into, fromGroup, toGroup, (buffers, src, o, i) -> {
             byte[] in = buffers.in();
             byte[] out = buffers.out();
-            boolean finite = true;
             out[o + 2 * i] = in[src];
             out[o + 2 * i + 1] = in[src + 1];
-            finite &= PackedMatrix.finiteHalf(in[src + 1]);
             for (int s = 0, q = src + 2, d = o + 2 * G + 4 * i; s < 8; s++, q += 4, d += 4 * G) {
                 out[d] = in[q];
                 out[d + 1] = in[q + 1];
                 out[d + 2] = in[q + 2];
                 out[d + 3] = in[q + 3];
             }
-            return finite;
+            return PackedMatrix.finiteHalf(in[src + 1]);
         });
     }
 

@@ -81,6 +81,27 @@ class PackedKernelTest {
         }
     }
 
+    /**
+     * A matrix with one infinite scale is used as the file has it: the packed kernels convert and
+     * multiply scales assuming they are finite.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K", "IQ4_XS"})
+    void aMatrixWithAnInfiniteScaleIsNotPacked(GgmlType type) {
+        try (Arena arena = Arena.ofShared(); WeightPacker packer = new WeightPacker(pool)) {
+            WeightMatrix w = RandomWeights.matrix(arena, type, 40, 512, new Random(3));
+            long d = switch (type) { // the byte of the half d of a block
+                case Q6_K -> 208;
+                case Q3_K -> 108;
+                case Q2_K -> 80;
+                default -> 0;
+            };
+            long block = (long) (17 * 512 + 256) / type.blockSize(); // a block of row 17, in the last group's middle
+            w.data().set(Simd.I16_LE, block * type.blockBytes() + d, (short) 0x7C00);
+            assertTrue(packer.pack(w) == w, type + " with an infinite d must stay unpacked");
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q3_K", "Q5_0", "IQ4_NL", "Q4_1", "Q5_1", "Q2_K", "IQ4_XS"})
     void kernelsEqualTheirScalarTwinsForEveryBatchSize(GgmlType type) {
